@@ -1,0 +1,424 @@
+//! Reads a location's files and turns them into candidate entities: parse every document,
+//! validate it, follow Location entities, and report each problem with its file, document,
+//! line, field and rule.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use paved_model::entity::{Kind, annotation};
+use paved_model::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
+use paved_model::problem::Problem;
+use paved_model::relations::emitted_relations;
+use paved_model::validation::validate_entity;
+use paved_model::yaml::{Document, parse_documents};
+use serde_json::{Map, Value};
+
+use crate::source::{self, FileOrigin, LocationTarget, SourceFile};
+
+/// How deep Location entities may nest before the chain is treated as a loop.
+const MAX_LOCATION_DEPTH: usize = 8;
+
+/// An entity read from a location, ready to be stored once it has a uid.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Canonical lowercase reference.
+    pub entity_ref: String,
+    /// The entity body without `relations`, `status`, `metadata.uid` or `metadata.etag`.
+    pub body: Map<String, Value>,
+    /// The file that produced it.
+    pub source: String,
+}
+
+/// Everything one read of a location produced.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub candidates: Vec<Candidate>,
+    pub problems: Vec<Problem>,
+    /// Files with at least one problem: entities they produced before are kept as they were
+    /// rather than treated as removed.
+    pub files_with_problems: HashSet<String>,
+    /// The location could not be read at all; nothing should be treated as removed.
+    pub fatal: bool,
+}
+
+/// Reads and validates everything a location target produces.
+pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) -> Ingested {
+    let mut ingested = Ingested::default();
+    let mut git_files: HashMap<String, SourceFile> = HashMap::new();
+    let entry = match target {
+        LocationTarget::File { pattern, root } => {
+            let (files, fatal) = source::read_local(pattern, root, &mut ingested.problems);
+            ingested.fatal = fatal;
+            files
+        }
+        LocationTarget::Git {
+            repository,
+            reference,
+            path,
+        } => {
+            let (entry, others, fatal) = source::read_git(
+                git_cache,
+                repository,
+                reference.as_deref(),
+                path,
+                &mut ingested.problems,
+            );
+            ingested.fatal = fatal;
+            for file in entry.iter().chain(others.iter()) {
+                git_files.insert(file.name.clone(), file.clone());
+            }
+            entry
+        }
+    };
+    mark_problem_files(&mut ingested);
+    let mut seen_files: HashSet<String> = entry.iter().map(|file| file.name.clone()).collect();
+    let mut defined_at: HashMap<String, (String, usize)> = HashMap::new();
+    let mut batch = entry;
+    for depth in 0..=MAX_LOCATION_DEPTH {
+        if batch.is_empty() {
+            break;
+        }
+        let parsed = parse_in_parallel(&batch);
+        let mut next = Vec::new();
+        for (file, documents, mut problems) in parsed {
+            for document in documents {
+                let mut document_problems = Vec::new();
+                if let Some(candidate) =
+                    candidate_from(&file, &document, origin_location, &mut document_problems)
+                {
+                    match defined_at.get(&candidate.entity_ref) {
+                        Some((other_file, other_index)) => document_problems.push(
+                            Problem::new(
+                                "metadata.name",
+                                "conflict",
+                                format!(
+                                    "entity `{}` is also defined in `{other_file}` document {other_index}; this copy is ignored",
+                                    candidate.entity_ref
+                                ),
+                            )
+                            .in_document(&file.name, document.index),
+                        ),
+                        None => {
+                            defined_at.insert(candidate.entity_ref.clone(), (file.name.clone(), document.index));
+                            if body_kind(&candidate.body) == Some(Kind::Location) {
+                                let targets = location_targets(&file, &document, &candidate.body, &mut document_problems, &git_files, git_cache);
+                                if depth == MAX_LOCATION_DEPTH && !targets.is_empty() {
+                                    document_problems.push(
+                                        Problem::new("spec.targets", "location-depth", format!("Location entities nest deeper than {MAX_LOCATION_DEPTH} levels; targets not followed"))
+                                            .in_document(&file.name, document.index),
+                                    );
+                                } else {
+                                    for target_file in targets {
+                                        if seen_files.insert(target_file.name.clone()) {
+                                            next.push(target_file);
+                                        }
+                                    }
+                                }
+                            }
+                            ingested.candidates.push(candidate);
+                        }
+                    }
+                }
+                for mut problem in document_problems {
+                    if problem.line.is_none() {
+                        problem.line = Some(match problem.field.as_deref() {
+                            Some(field) if !field.is_empty() => document.line_of(field),
+                            _ => document.first_line,
+                        });
+                    }
+                    problems.push(problem);
+                }
+            }
+            if !problems.is_empty() {
+                ingested.files_with_problems.insert(file.name.clone());
+            }
+            ingested.problems.extend(problems);
+        }
+        batch = next;
+    }
+    ingested
+}
+
+fn mark_problem_files(ingested: &mut Ingested) {
+    for problem in &ingested.problems {
+        if let Some(file) = &problem.file {
+            ingested.files_with_problems.insert(file.clone());
+        }
+    }
+}
+
+/// Parses files on all cores; catalog files are independent of each other.
+fn parse_in_parallel(files: &[SourceFile]) -> Vec<(SourceFile, Vec<Document>, Vec<Problem>)> {
+    let threads = std::thread::available_parallelism()
+        .map(|count| count.get())
+        .unwrap_or(1)
+        .min(files.len())
+        .max(1);
+    let chunk_size = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk_size)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|file| {
+                            let parsed = parse_documents(&file.name, &file.text);
+                            (file.clone(), parsed.documents, parsed.problems)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("parser threads do not panic"))
+            .collect()
+    })
+}
+
+fn body_kind(body: &Map<String, Value>) -> Option<Kind> {
+    body.get("kind")
+        .and_then(Value::as_str)
+        .and_then(Kind::parse)
+}
+
+/// Validates one document and prepares its body; problems go to `problems`.
+fn candidate_from(
+    file: &SourceFile,
+    document: &Document,
+    origin_location: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Candidate> {
+    let value = document.root.to_json();
+    let mut found: Vec<Problem> = validate_entity(&value);
+    let Value::Object(mut body) = value else {
+        problems.extend(
+            found
+                .into_iter()
+                .map(|problem| problem.in_document(&file.name, document.index)),
+        );
+        return None;
+    };
+    let kind = body_kind(&body);
+    let namespace = body
+        .get("metadata")
+        .and_then(|metadata| metadata.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_owned();
+    if found.is_empty() {
+        if let Some(kind) = kind {
+            found.extend(emitted_relations(kind, &namespace, body.get("spec")).1);
+        }
+    }
+    if !found.is_empty() {
+        problems.extend(
+            found
+                .into_iter()
+                .map(|problem| problem.in_document(&file.name, document.index)),
+        );
+        return None;
+    }
+    let kind_name = body
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let metadata = body
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .expect("validated entities have metadata");
+    let name = metadata
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    metadata.insert("namespace".to_owned(), Value::String(namespace.clone()));
+    metadata.remove("uid");
+    metadata.remove("etag");
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(annotations) = annotations {
+        annotations.insert(
+            annotation::MANAGED_BY_LOCATION.to_owned(),
+            Value::String(file_location(file)),
+        );
+        annotations.insert(
+            annotation::MANAGED_BY_ORIGIN_LOCATION.to_owned(),
+            Value::String(origin_location.to_owned()),
+        );
+    }
+    body.remove("relations");
+    body.remove("status");
+    Some(Candidate {
+        entity_ref: EntityRef::new(&kind_name, &namespace, &name).key(),
+        body,
+        source: file.name.clone(),
+    })
+}
+
+/// The `type:target` of the file itself, for `backstage.io/managed-by-location`.
+fn file_location(file: &SourceFile) -> String {
+    match &file.origin {
+        FileOrigin::Local { path, .. } => format!("file:{}", path.display()),
+        FileOrigin::Git { repository, path } => format!("git:{repository}#path={path}"),
+    }
+}
+
+/// The files a Location entity points at, resolved against the file it is in.
+fn location_targets(
+    file: &SourceFile,
+    document: &Document,
+    body: &Map<String, Value>,
+    problems: &mut Vec<Problem>,
+    git_files: &HashMap<String, SourceFile>,
+    git_cache: &Path,
+) -> Vec<SourceFile> {
+    let spec = body.get("spec").and_then(Value::as_object);
+    let spec_type = spec
+        .and_then(|spec| spec.get("type"))
+        .and_then(Value::as_str);
+    let mut targets: Vec<(String, &str)> = Vec::new();
+    if let Some(target) = spec
+        .and_then(|spec| spec.get("target"))
+        .and_then(Value::as_str)
+    {
+        targets.push(("spec.target".to_owned(), target));
+    }
+    if let Some(list) = spec
+        .and_then(|spec| spec.get("targets"))
+        .and_then(Value::as_array)
+    {
+        for (index, target) in list.iter().enumerate() {
+            if let Some(target) = target.as_str() {
+                targets.push((format!("spec.targets[{index}]"), target));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for (field, target) in targets {
+        let problem = |rule: &str, message: String| {
+            Problem::new(&field, rule, message).in_document(&file.name, document.index)
+        };
+        match (&file.origin, spec_type) {
+            (FileOrigin::Local { path, root }, None | Some("file")) => {
+                let base = path.parent().unwrap_or(root);
+                let resolved =
+                    source::normalize(&base.join(target.strip_prefix("file://").unwrap_or(target)));
+                if !resolved.starts_with(root) {
+                    problems.push(problem(
+                        "path-escape",
+                        format!("target `{target}` resolves to `{}`, outside the location's directory `{}`", resolved.display(), root.display()),
+                    ));
+                    continue;
+                }
+                let mut read_problems = Vec::new();
+                let (found, _) = source::read_local(&resolved, root, &mut read_problems);
+                if found.is_empty() && read_problems.is_empty() {
+                    read_problems.push(problem(
+                        "not-found",
+                        format!("target `{target}` matches no file"),
+                    ));
+                }
+                problems.extend(read_problems.into_iter().map(|mut read_problem| {
+                    read_problem.field = Some(field.clone());
+                    read_problem.document_index = Some(document.index);
+                    read_problem.file = Some(file.name.clone());
+                    read_problem.message = format!("target `{target}`: {}", read_problem.message);
+                    read_problem
+                }));
+                files.extend(found);
+            }
+            (FileOrigin::Git { repository, path }, None) => {
+                let directory = Path::new(path).parent().unwrap_or(Path::new(""));
+                let resolved = source::normalize(&directory.join(target));
+                if target.starts_with('/')
+                    || resolved
+                        .components()
+                        .any(|part| matches!(part, std::path::Component::ParentDir))
+                    || escapes(directory, target)
+                {
+                    problems.push(problem(
+                        "path-escape",
+                        format!("target `{target}` leaves the repository"),
+                    ));
+                    continue;
+                }
+                let name = format!("{repository}#{}", resolved.display());
+                match git_files.get(&name) {
+                    Some(found) => files.push(found.clone()),
+                    None => problems.push(problem(
+                        "not-found",
+                        format!("target `{target}` is not a YAML file in `{repository}`"),
+                    )),
+                }
+            }
+            (_, Some(location_type @ ("git" | "url"))) => {
+                match LocationTarget::parse(location_type, target, Path::new("/")) {
+                    Ok(LocationTarget::Git {
+                        repository,
+                        reference,
+                        path,
+                    }) => {
+                        let mut read_problems = Vec::new();
+                        let (found, _, _) = source::read_git(
+                            git_cache,
+                            &repository,
+                            reference.as_deref(),
+                            &path,
+                            &mut read_problems,
+                        );
+                        problems.extend(read_problems.into_iter().map(|read_problem| Problem {
+                            field: Some(field.clone()),
+                            document_index: Some(document.index),
+                            file: Some(file.name.clone()),
+                            message: format!("target `{target}`: {}", read_problem.message),
+                            ..read_problem
+                        }));
+                        files.extend(found);
+                    }
+                    Ok(LocationTarget::File { .. }) => {}
+                    Err(error) => problems.push(problem("target", error.to_string())),
+                }
+            }
+            (FileOrigin::Git { .. }, Some(other)) => {
+                problems.push(problem("target-type", format!("a Location in a git repository cannot point at type `{other}` targets; accepted types are `git` and `url`")));
+            }
+            (FileOrigin::Local { .. }, Some(other)) => {
+                problems.push(problem(
+                    "target-type",
+                    format!(
+                        "unknown target type `{other}`: accepted types are `file`, `git` and `url`"
+                    ),
+                ));
+            }
+        }
+    }
+    files
+}
+
+/// Whether a relative `target` climbs above the repository root from `directory`.
+fn escapes(directory: &Path, target: &str) -> bool {
+    let mut depth: i64 = directory.components().count() as i64;
+    for part in target.split('/') {
+        match part {
+            ".." => depth -= 1,
+            "." | "" => {}
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Used by dry runs to show what a location would produce.
+pub fn candidates_as_json(candidates: &[Candidate]) -> Vec<Value> {
+    candidates
+        .iter()
+        .map(|candidate| Value::Object(candidate.body.clone()))
+        .collect()
+}

@@ -1,0 +1,423 @@
+//! The software catalog: locations in, entities out, with Backstage's model and query semantics.
+//!
+//! [`Catalog`] owns the in-memory [`index::Index`] and keeps it following the store: every
+//! write goes to the store first, then the index catches up from the store's change feed, so
+//! several replicas on one PostgreSQL serve the same catalog. Reading a location
+//! ([`ingest`]) is separate from deciding what to write ([`refresh::plan_sync`], pure) and from
+//! writing it.
+//!
+//! This crate knows nothing about HTTP. Start reading at [`Catalog::add_location`].
+
+pub mod filter;
+pub mod index;
+pub mod ingest;
+pub mod query;
+pub mod refresh;
+pub mod source;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use paved_model::ids::LocationId;
+use paved_model::problem::Problem;
+use paved_store::{LocationRow, NewLocation, Store, StoreError, now_millis};
+use serde_json::Value;
+
+use crate::index::Index;
+use crate::query::{EntityQuery, QueryPage};
+use crate::refresh::RefreshOutcome;
+use crate::source::{LocationTarget, TargetError};
+
+/// How the catalog reads and refreshes locations.
+#[derive(Debug, Clone)]
+pub struct CatalogConfig {
+    /// Where git repositories are mirrored.
+    pub git_cache: PathBuf,
+    /// Relative `file` targets are taken from here.
+    pub working_dir: PathBuf,
+    /// How often each location is read again.
+    pub refresh_interval: Duration,
+    /// How long an orphaned entity stays (flagged) before it is deleted; it is deleted at the
+    /// first refresh after this has passed.
+    pub orphan_grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("location `{0}` not found")]
+    LocationNotFound(LocationId),
+    #[error("entity `{0}` not found")]
+    EntityNotFound(String),
+    #[error("location `{target}` cannot be read: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Unreadable {
+        target: String,
+        problems: Vec<Problem>,
+    },
+    #[error("reading the location failed: {0}")]
+    Task(String),
+}
+
+/// What registering a location produced.
+#[derive(Debug)]
+pub struct AddedLocation {
+    pub location: LocationRow,
+    /// The entities it produced (or would produce, for a dry run).
+    pub entities: Vec<Value>,
+    /// Problems with individual documents; the valid ones were registered all the same.
+    pub problems: Vec<Problem>,
+    /// For a dry run: whether a location with the same type and target already exists.
+    pub exists: bool,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CatalogStats {
+    pub refreshes: AtomicU64,
+    pub refresh_failures: AtomicU64,
+    pub refresh_millis_total: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    index: RwLock<Index>,
+    config: CatalogConfig,
+    /// Serialises catch-ups so revisions apply in order.
+    catch_up: tokio::sync::Mutex<()>,
+    /// Serialises this replica's refreshes; other replicas are kept out by leases.
+    refreshing: tokio::sync::Mutex<()>,
+    replica: String,
+    stats: CatalogStats,
+}
+
+impl Catalog {
+    /// Builds the index from the store.
+    pub async fn open(store: Store, config: CatalogConfig) -> Result<Catalog, CatalogError> {
+        let (revision, rows) = store.entities().await?;
+        let mut index = Index::default();
+        index.apply(rows, &[], revision);
+        tracing::info!(entities = index.len(), revision, "catalog index built");
+        Ok(Catalog {
+            inner: Arc::new(Inner {
+                store,
+                index: RwLock::new(index),
+                config,
+                catch_up: tokio::sync::Mutex::new(()),
+                refreshing: tokio::sync::Mutex::new(()),
+                replica: uuid::Uuid::new_v4().to_string(),
+                stats: CatalogStats::default(),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn stats(&self) -> &CatalogStats {
+        &self.inner.stats
+    }
+
+    /// A read view of the index.
+    pub fn index(&self) -> RwLockReadGuard<'_, Index> {
+        // A panic while holding the lock leaves the index as it was between two `apply`s,
+        // which is consistent; keep serving.
+        self.inner
+            .index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies every store change after the index's revision.
+    pub async fn catch_up(&self) -> Result<(), CatalogError> {
+        let _guard = self.inner.catch_up.lock().await;
+        let revision = self.index().revision;
+        let changes = self.inner.store.entity_changes_since(revision).await?;
+        if changes.revision > revision {
+            let mut index = self
+                .inner
+                .index
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            index.apply(changes.upserted, &changes.deleted, changes.revision);
+        }
+        Ok(())
+    }
+
+    pub fn query(&self, query: &EntityQuery) -> QueryPage {
+        query::run_query(&self.index(), query)
+    }
+
+    /// The rendered entity with this canonical reference, if any.
+    pub fn entity_by_ref(&self, entity_ref: &str) -> Option<String> {
+        let index = self.index();
+        index
+            .by_ref(&entity_ref.to_lowercase())
+            .map(|entity| index.render(entity))
+    }
+
+    pub fn entity_by_uid(&self, uid: &str) -> Option<String> {
+        let index = self.index();
+        index.by_uid(uid).map(|entity| index.render(entity))
+    }
+
+    /// Entities for each reference, in order, `None` where missing (Backstage's by-refs).
+    pub fn entities_by_refs(
+        &self,
+        entity_refs: &[String],
+        fields: &[String],
+    ) -> Vec<Option<String>> {
+        let index = self.index();
+        entity_refs
+            .iter()
+            .map(|entity_ref| {
+                let key = paved_model::entity_ref::EntityRef::parse_full(entity_ref)
+                    .ok()?
+                    .key();
+                index
+                    .by_ref(&key)
+                    .map(|entity| query::render_fields(&index, entity, fields))
+            })
+            .collect()
+    }
+
+    pub fn facets(
+        &self,
+        facets: &[String],
+        filter: Option<&filter::Filter>,
+    ) -> Vec<(String, Vec<(String, usize)>)> {
+        query::facets(&self.index(), facets, filter)
+    }
+
+    pub async fn locations(&self) -> Result<Vec<LocationRow>, CatalogError> {
+        Ok(self.inner.store.locations().await?)
+    }
+
+    pub async fn location(&self, id: &LocationId) -> Result<LocationRow, CatalogError> {
+        self.inner
+            .store
+            .location(id)
+            .await?
+            .ok_or_else(|| CatalogError::LocationNotFound(id.clone()))
+    }
+
+    /// The location that produced an entity.
+    pub async fn location_of_entity(&self, entity_ref: &str) -> Result<LocationRow, CatalogError> {
+        let location_id = {
+            let index = self.index();
+            let entity = index
+                .by_ref(&entity_ref.to_lowercase())
+                .ok_or_else(|| CatalogError::EntityNotFound(entity_ref.to_owned()))?;
+            entity.row.location_id.clone()
+        };
+        let location_id =
+            location_id.ok_or_else(|| CatalogError::EntityNotFound(entity_ref.to_owned()))?;
+        self.location(&location_id).await
+    }
+
+    /// Registers a location and reads it at once, or with `dry_run` only reads it.
+    ///
+    /// A target that cannot be read at all is refused and nothing is stored. Documents with
+    /// problems are reported and skipped; the valid ones are registered.
+    pub async fn add_location(
+        &self,
+        location_type: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> Result<AddedLocation, CatalogError> {
+        let parsed = LocationTarget::parse(location_type, target, &self.inner.config.working_dir)?;
+        let canonical_target = parsed.canonical_target();
+        let ingested = self
+            .read_location(parsed.clone(), &canonical_target)
+            .await?;
+        if ingested.fatal {
+            return Err(CatalogError::Unreadable {
+                target: canonical_target,
+                problems: ingested.problems,
+            });
+        }
+        let now = now_millis();
+        if dry_run {
+            let exists = self.inner.store.locations().await?.iter().any(|location| {
+                location.location_type == parsed.location_type()
+                    && location.target == canonical_target
+            });
+            return Ok(AddedLocation {
+                location: LocationRow {
+                    id: LocationId(uuid::Uuid::new_v4().to_string()),
+                    location_type: parsed.location_type().to_owned(),
+                    target: canonical_target,
+                    created_at: now,
+                    refreshed_at: None,
+                    next_refresh_at: now,
+                    problems: ingested.problems.clone(),
+                },
+                entities: ingest::candidates_as_json(&ingested.candidates),
+                problems: ingested.problems,
+                exists,
+            });
+        }
+        let location = self
+            .inner
+            .store
+            .insert_location(&NewLocation {
+                id: LocationId(uuid::Uuid::new_v4().to_string()),
+                location_type: parsed.location_type().to_owned(),
+                target: canonical_target,
+                created_at: now,
+            })
+            .await?;
+        let outcome = self.apply_refresh(&location, ingested).await?;
+        let entities = {
+            let index = self.index();
+            index
+                .refs_of_location(Some(&location.id))
+                .filter_map(|entity_ref| index.by_ref(entity_ref))
+                .filter_map(|entity| serde_json::from_str(&index.render(entity)).ok())
+                .collect()
+        };
+        let location = self.location(&location.id).await?;
+        Ok(AddedLocation {
+            location,
+            entities,
+            problems: outcome.problems,
+            exists: false,
+        })
+    }
+
+    /// Deletes a location and every entity it produced.
+    pub async fn remove_location(&self, id: &LocationId) -> Result<(), CatalogError> {
+        if !self.inner.store.delete_location(id).await? {
+            return Err(CatalogError::LocationNotFound(id.clone()));
+        }
+        self.catch_up().await
+    }
+
+    /// Reads a location again now, whatever its schedule.
+    pub async fn refresh_location(&self, id: &LocationId) -> Result<RefreshOutcome, CatalogError> {
+        let location = self.location(id).await?;
+        self.refresh(&location, true).await?.ok_or_else(|| {
+            CatalogError::Task("another replica is refreshing this location".to_owned())
+        })
+    }
+
+    /// Refreshes every location that is due; returns how many were refreshed.
+    pub async fn refresh_due(&self) -> Result<usize, CatalogError> {
+        let now = now_millis();
+        let mut refreshed = 0;
+        for location in self.inner.store.locations().await? {
+            if location.next_refresh_at <= now && self.refresh(&location, false).await?.is_some() {
+                refreshed += 1;
+            }
+        }
+        Ok(refreshed)
+    }
+
+    /// Reads and applies one location if this replica gets its lease. None when it did not.
+    async fn refresh(
+        &self,
+        location: &LocationRow,
+        force: bool,
+    ) -> Result<Option<RefreshOutcome>, CatalogError> {
+        let now = now_millis();
+        let lease_until = now + 10 * 60 * 1000;
+        if !self
+            .inner
+            .store
+            .lease_location(&location.id, &self.inner.replica, now, lease_until, force)
+            .await?
+        {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let target = LocationTarget::parse(
+            &location.location_type,
+            &location.target,
+            &self.inner.config.working_dir,
+        )?;
+        let ingested = self.read_location(target, &location.target).await?;
+        let outcome = self.apply_refresh(location, ingested).await;
+        let stats = &self.inner.stats;
+        stats.refreshes.fetch_add(1, Ordering::Relaxed);
+        stats
+            .refresh_millis_total
+            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        if outcome.is_err() {
+            stats.refresh_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome.map(Some)
+    }
+
+    async fn read_location(
+        &self,
+        target: LocationTarget,
+        canonical_target: &str,
+    ) -> Result<ingest::Ingested, CatalogError> {
+        let origin = format!("{}:{canonical_target}", target.location_type());
+        let git_cache = self.inner.config.git_cache.clone();
+        tokio::task::spawn_blocking(move || ingest::ingest(&target, &origin, &git_cache))
+            .await
+            .map_err(|error| CatalogError::Task(error.to_string()))
+    }
+
+    async fn apply_refresh(
+        &self,
+        location: &LocationRow,
+        ingested: ingest::Ingested,
+    ) -> Result<RefreshOutcome, CatalogError> {
+        let _refreshing = self.inner.refreshing.lock().await;
+        self.catch_up().await?;
+        let now = now_millis();
+        let (sync, outcome) = {
+            let index = self.index();
+            refresh::plan_sync(&index, location, ingested, now, &self.inner.config)
+        };
+        self.inner.store.sync_location(&sync).await?;
+        self.catch_up().await?;
+        tracing::info!(
+            location = %location.id,
+            written = outcome.written,
+            orphaned = outcome.orphaned,
+            deleted = outcome.deleted,
+            problems = outcome.problems.len(),
+            "location refreshed"
+        );
+        Ok(outcome)
+    }
+
+    /// Refreshes due locations and follows other replicas' writes until `shutdown` resolves.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = ticker.tick() => {
+                    if let Err(error) = self.catch_up().await {
+                        tracing::warn!(%error, "catalog catch-up failed; retrying");
+                    }
+                    if let Err(error) = self.refresh_due().await {
+                        tracing::warn!(%error, "scheduled refresh failed; retrying");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Validates one entity as a location would, without storing anything.
+    pub fn validate(&self, entity: &Value) -> Vec<Problem> {
+        refresh::validate_standalone(entity)
+    }
+}

@@ -1,0 +1,190 @@
+//! Deciding what one read of a location changes: new and changed entities, orphans, deletions
+//! and conflicts. [`plan_sync`] is pure; the catalog applies its result in one transaction.
+
+use std::collections::HashSet;
+
+use paved_model::entity::{Kind, annotation};
+use paved_model::problem::Problem;
+use paved_model::relations::emitted_relations;
+use paved_model::validation::validate_entity;
+use paved_store::{EntityWrite, LocationRow, LocationSync};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::CatalogConfig;
+use crate::index::Index;
+use crate::ingest::Ingested;
+
+/// What a refresh did.
+#[derive(Debug, Default, Clone)]
+pub struct RefreshOutcome {
+    /// Entities inserted or changed.
+    pub written: usize,
+    pub unchanged: usize,
+    /// Entities newly flagged as orphans.
+    pub orphaned: usize,
+    pub deleted: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// Compares what a location produced now with what the index holds for it.
+///
+/// - A new or changed entity is written; an unchanged one (same content hash) is not.
+/// - An entity another location already provides is a conflict: reported, never overwritten.
+/// - An entity the location no longer produces is flagged as an orphan
+///   (`backstage.io/orphan: "true"`), then deleted at the first refresh after the grace period.
+///   Entities from files that had problems, or from a location that could not be read, are
+///   kept as they are: a typo must not delete what it breaks.
+pub fn plan_sync(
+    index: &Index,
+    location: &LocationRow,
+    ingested: Ingested,
+    now: i64,
+    config: &CatalogConfig,
+) -> (LocationSync, RefreshOutcome) {
+    let mut outcome = RefreshOutcome {
+        problems: ingested.problems,
+        ..RefreshOutcome::default()
+    };
+    let mut sync = LocationSync {
+        location_id: Some(location.id.clone()),
+        refreshed_at: now,
+        next_refresh_at: now + config.refresh_interval.as_millis() as i64,
+        ..LocationSync::default()
+    };
+    let mut produced: HashSet<String> = HashSet::with_capacity(ingested.candidates.len());
+    for candidate in ingested.candidates {
+        let existing = index.by_ref(&candidate.entity_ref);
+        if let Some(existing) =
+            existing.filter(|existing| existing.row.location_id.as_ref() != Some(&location.id))
+        {
+            let owner = existing
+                .row
+                .location_id
+                .as_ref()
+                .map(|id| id.to_string())
+                .unwrap_or_else(|| "none".to_owned());
+            outcome.problems.push(Problem {
+                file: Some(candidate.source.clone()),
+                ..Problem::new(
+                    "metadata.name",
+                    "conflict",
+                    format!("entity `{}` is already provided by location `{owner}`; this location's copy is ignored", candidate.entity_ref),
+                )
+            });
+            continue;
+        }
+        produced.insert(candidate.entity_ref.clone());
+        let content_hash = hash_body(&candidate.body);
+        if let Some(existing) = existing {
+            if existing.row.content_hash == content_hash && existing.row.orphaned_at.is_none() {
+                outcome.unchanged += 1;
+                continue;
+            }
+        }
+        let uid = existing
+            .map(|existing| existing.row.uid.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let body = with_identity(candidate.body, &uid, &content_hash);
+        sync.upserts.push(EntityWrite {
+            entity_ref: candidate.entity_ref,
+            uid,
+            source: candidate.source,
+            body,
+            content_hash,
+            orphaned_at: None,
+        });
+        outcome.written += 1;
+    }
+    if !ingested.fatal {
+        let grace = config.orphan_grace.as_millis() as i64;
+        for entity_ref in index.refs_of_location(Some(&location.id)) {
+            if produced.contains(entity_ref) {
+                continue;
+            }
+            let Some(entity) = index.by_ref(entity_ref) else {
+                continue;
+            };
+            if ingested.files_with_problems.contains(&entity.row.source) {
+                continue;
+            }
+            match entity.row.orphaned_at {
+                Some(orphaned_at) if now - orphaned_at >= grace => {
+                    sync.deletes.push(entity_ref.to_owned());
+                    outcome.deleted += 1;
+                }
+                Some(_) => {}
+                None => {
+                    let Ok(Value::Object(mut body)) =
+                        serde_json::from_str::<Value>(&entity.row.body)
+                    else {
+                        continue;
+                    };
+                    set_annotation(&mut body, annotation::ORPHAN, "true");
+                    sync.upserts.push(EntityWrite {
+                        entity_ref: entity_ref.to_owned(),
+                        uid: entity.row.uid.clone(),
+                        source: entity.row.source.clone(),
+                        body: Value::Object(body).to_string(),
+                        content_hash: format!("orphan:{}", entity.row.content_hash),
+                        orphaned_at: Some(now),
+                    });
+                    outcome.orphaned += 1;
+                }
+            }
+        }
+    }
+    sync.problems = outcome.problems.clone();
+    (sync, outcome)
+}
+
+/// A stable hash of the entity as read, so unchanged entities are not rewritten.
+fn hash_body(body: &Map<String, Value>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(body).expect("entities serialize"));
+    let digest = hasher.finalize();
+    digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Adds `metadata.uid` and `metadata.etag` (which changes whenever the content does).
+fn with_identity(mut body: Map<String, Value>, uid: &str, content_hash: &str) -> String {
+    if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
+        metadata.insert("uid".to_owned(), Value::String(uid.to_owned()));
+        metadata.insert("etag".to_owned(), Value::String(content_hash.to_owned()));
+    }
+    Value::Object(body).to_string()
+}
+
+fn set_annotation(body: &mut Map<String, Value>, key: &str, value: &str) {
+    if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(annotations) = annotations {
+            annotations.insert(key.to_owned(), Value::String(value.to_owned()));
+        }
+    }
+}
+
+/// Validates one entity with every rule a location applies, references included.
+pub fn validate_standalone(entity: &Value) -> Vec<Problem> {
+    let mut problems = validate_entity(entity);
+    if problems.is_empty() {
+        let kind = entity
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(Kind::parse);
+        let namespace = entity
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        if let Some(kind) = kind {
+            problems.extend(emitted_relations(kind, namespace, entity.get("spec")).1);
+        }
+    }
+    problems
+}

@@ -1,0 +1,408 @@
+//! Splits multi-document YAML and parses each document on its own, keeping line numbers.
+//!
+//! Documents are parsed one at a time so one malformed document never hides its neighbours.
+//! Each value keeps the line it was written on, so a validation problem found later on a field
+//! path can name its line ([`Document::line_of`]).
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use serde_saphyr::Spanned;
+
+use crate::problem::Problem;
+
+/// The largest file accepted, in bytes. Catalog files are small; a larger one is a mistake
+/// or an attack, and is refused before parsing.
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// One parsed YAML document.
+#[derive(Debug)]
+pub struct Document {
+    /// Zero-based position among the file's non-empty documents.
+    pub index: usize,
+    /// Line (1-based) in the file where the document's text starts.
+    pub first_line: usize,
+    pub root: Node,
+}
+
+/// A YAML value with the (file) line it starts on.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub line: usize,
+    pub value: NodeValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Sequence(Vec<Node>),
+    Mapping(Vec<(String, Node)>),
+}
+
+/// The result of splitting and parsing one file: the documents that parsed, and a problem for
+/// each one that did not.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub documents: Vec<Document>,
+    pub problems: Vec<Problem>,
+}
+
+/// Parses every document of a (possibly multi-document) YAML text.
+///
+/// `file` only labels problems.
+pub fn parse_documents(file: &str, text: &str) -> ParsedFile {
+    let mut parsed = ParsedFile::default();
+    if text.len() > MAX_FILE_BYTES {
+        parsed.problems.push(Problem {
+            file: Some(file.to_owned()),
+            ..Problem::whole(
+                "file-size",
+                format!(
+                    "file is {} bytes, over the limit of {} bytes (4 MiB) for a catalog file",
+                    text.len(),
+                    MAX_FILE_BYTES
+                ),
+            )
+        });
+        return parsed;
+    }
+    for (index, chunk) in split_documents(text).into_iter().enumerate() {
+        match parse_chunk(chunk.text, chunk.first_line) {
+            Ok(root) => parsed.documents.push(Document {
+                index,
+                first_line: chunk.first_line,
+                root,
+            }),
+            Err((line, message)) => {
+                let mut problem = Problem::whole("yaml-syntax", message).in_document(file, index);
+                problem.line = Some(line);
+                parsed.problems.push(problem);
+            }
+        }
+    }
+    parsed
+}
+
+struct Chunk<'a> {
+    text: &'a str,
+    first_line: usize,
+}
+
+/// Splits at document markers (`---` or `...` at the start of a line). A document marker
+/// cannot occur inside any YAML scalar at column 0, so this split agrees with a YAML parser.
+fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut line_number = 1;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let is_marker = |marker: &str| {
+            content == marker
+                || (content.starts_with(marker) && content[marker.len()..].starts_with([' ', '\t']))
+        };
+        if is_marker("---") || is_marker("...") {
+            push_chunk(&mut chunks, &text[start..offset], start_line);
+            // The rest of a `---` line can hold the document's first value (`--- {a: 1}`).
+            let rest_offset = offset + 3;
+            if is_marker("---")
+                && !content[3..].trim().is_empty()
+                && !content[3..].trim().starts_with('#')
+            {
+                start = rest_offset;
+                start_line = line_number;
+            } else {
+                start = offset + line.len();
+                start_line = line_number + 1;
+            }
+        }
+        offset += line.len();
+        line_number += 1;
+    }
+    push_chunk(&mut chunks, &text[start..], start_line);
+    chunks
+}
+
+fn push_chunk<'a>(chunks: &mut Vec<Chunk<'a>>, text: &'a str, first_line: usize) {
+    let has_content = text.lines().any(|line| {
+        let trimmed = line.trim();
+        !trimmed.is_empty() && !trimmed.starts_with('#') && !trimmed.starts_with('%')
+    });
+    if has_content {
+        chunks.push(Chunk { text, first_line });
+    }
+}
+
+fn parse_chunk(text: &str, first_line: usize) -> Result<Node, (usize, String)> {
+    // YAML 1.2 core schema booleans (`true`/`false` only), as Backstage's parser reads them.
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    match serde_saphyr::from_str_with_options::<Spanned<NodeValue>>(text, options) {
+        Ok(spanned) => {
+            let mut root = Node {
+                line: spanned.referenced.line() as usize,
+                value: spanned.value,
+            };
+            shift_lines(&mut root, first_line - 1);
+            Ok(root)
+        }
+        Err(error) => {
+            let line = error
+                .location()
+                .map(|location| location.line() as usize)
+                .unwrap_or(1);
+            Err((line + first_line - 1, error_message(&error)))
+        }
+    }
+}
+
+/// The parser's message on one line, without its source snippet.
+fn error_message(error: &serde_saphyr::Error) -> String {
+    let text = error.to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    first.to_owned()
+}
+
+fn shift_lines(node: &mut Node, by: usize) {
+    node.line += by;
+    match &mut node.value {
+        NodeValue::Sequence(items) => items.iter_mut().for_each(|item| shift_lines(item, by)),
+        NodeValue::Mapping(entries) => entries
+            .iter_mut()
+            .for_each(|(_, value)| shift_lines(value, by)),
+        _ => {}
+    }
+}
+
+impl Node {
+    /// Converts to JSON. Keys stay in document order.
+    pub fn to_json(&self) -> Value {
+        match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(value) => Value::Bool(*value),
+            NodeValue::Number(number) => Value::Number(number.clone()),
+            NodeValue::String(string) => Value::String(string.clone()),
+            NodeValue::Sequence(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Mapping(entries) => {
+                let mut map = Map::with_capacity(entries.len());
+                for (key, value) in entries {
+                    map.insert(key.clone(), value.to_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+impl Document {
+    /// The line of the value at a dotted field path such as `spec.owner` or `metadata.tags[0]`;
+    /// the closest existing ancestor's line when the field itself is absent.
+    pub fn line_of(&self, field: &str) -> usize {
+        let mut node = &self.root;
+        for segment in field_segments(field) {
+            let next = match (&node.value, segment) {
+                (NodeValue::Mapping(entries), Segment::Key(key)) => entries
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .map(|(_, value)| value),
+                (NodeValue::Sequence(items), Segment::Index(index)) => items.get(index),
+                _ => None,
+            };
+            match next {
+                Some(next) => node = next,
+                None => break,
+            }
+        }
+        node.line
+    }
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Splits `metadata.annotations.backstage.io/x` style paths. Annotation and label keys can hold
+/// dots, so a key under `annotations` or `labels` takes the rest of the path.
+fn field_segments(field: &str) -> Vec<Segment<'_>> {
+    let mut segments = Vec::new();
+    let mut rest = field;
+    while !rest.is_empty() {
+        let previous_is_map_of_keys = matches!(
+            segments.last(),
+            Some(Segment::Key("annotations" | "labels"))
+        );
+        if previous_is_map_of_keys {
+            segments.push(Segment::Key(rest));
+            break;
+        }
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        if end > 0 {
+            segments.push(Segment::Key(&rest[..end]));
+        }
+        rest = &rest[end..];
+        if let Some(after) = rest.strip_prefix('[') {
+            let close = after.find(']').unwrap_or(after.len());
+            if let Ok(index) = after[..close].parse() {
+                segments.push(Segment::Index(index));
+            }
+            rest = after.get(close + 1..).unwrap_or("");
+        }
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+    }
+    segments
+}
+
+impl<'de> Deserialize<'de> for NodeValue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<NodeValue, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+fn spanned_node(spanned: Spanned<NodeValue>) -> Node {
+    Node {
+        line: spanned.referenced.line() as usize,
+        value: spanned.value,
+    }
+}
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = NodeValue;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a YAML value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<NodeValue, E> {
+        Ok(NodeValue::Bool(value))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Number(value.into()))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Number(value.into()))
+    }
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<NodeValue, E> {
+        Number::from_f64(value)
+            .map(NodeValue::Number)
+            .ok_or_else(|| E::custom("numbers must be finite (no .nan or .inf)"))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<NodeValue, E> {
+        Ok(NodeValue::String(value.to_owned()))
+    }
+    fn visit_string<E>(self, value: String) -> Result<NodeValue, E> {
+        Ok(NodeValue::String(value))
+    }
+    fn visit_none<E>(self) -> Result<NodeValue, E> {
+        Ok(NodeValue::Null)
+    }
+    fn visit_unit<E>(self) -> Result<NodeValue, E> {
+        Ok(NodeValue::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<NodeValue, D::Error> {
+        NodeValue::deserialize(deserializer)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<NodeValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = access.next_element::<Spanned<NodeValue>>()? {
+            items.push(spanned_node(item));
+        }
+        Ok(NodeValue::Sequence(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<NodeValue, A::Error> {
+        let mut entries: Vec<(String, Node)> = Vec::new();
+        while let Some(key) = access.next_key::<MapKey>()? {
+            let value = spanned_node(access.next_value::<Spanned<NodeValue>>()?);
+            if entries.iter().any(|(existing, _)| *existing == key.0) {
+                return Err(de::Error::custom(format!("duplicate key `{}`", key.0)));
+            }
+            entries.push((key.0, value));
+        }
+        Ok(NodeValue::Mapping(entries))
+    }
+}
+
+/// A mapping key: any scalar, as text (YAML allows `1: x`, JSON needs strings).
+struct MapKey(String);
+
+impl<'de> Deserialize<'de> for MapKey {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<MapKey, D::Error> {
+        match NodeValue::deserialize(deserializer)? {
+            NodeValue::String(text) => Ok(MapKey(text)),
+            NodeValue::Bool(value) => Ok(MapKey(value.to_string())),
+            NodeValue::Number(number) => Ok(MapKey(number.to_string())),
+            NodeValue::Null => Ok(MapKey("null".to_owned())),
+            NodeValue::Sequence(_) | NodeValue::Mapping(_) => {
+                Err(de::Error::custom("mapping keys must be scalars"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_documents_and_keeps_file_lines() {
+        let text = "---\na: 1\n---\n# only a comment\n---\nb:\n  c: [x, y]\n";
+        let parsed = parse_documents("f.yaml", text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(parsed.documents.len(), 2);
+        let second = &parsed.documents[1];
+        assert_eq!(second.index, 1);
+        assert_eq!(
+            second.root.to_json(),
+            serde_json::json!({"b": {"c": ["x", "y"]}})
+        );
+        assert_eq!(second.line_of("b.c[1]"), 7);
+        assert_eq!(second.line_of("b.missing"), 7);
+    }
+
+    #[test]
+    fn one_bad_document_does_not_hide_the_others() {
+        let text = "a: 1\n---\nb: [unclosed\n---\nc: 3\n";
+        let parsed = parse_documents("f.yaml", text);
+        assert_eq!(parsed.documents.len(), 2);
+        assert_eq!(parsed.problems.len(), 1);
+        let problem = &parsed.problems[0];
+        assert_eq!(problem.document_index, Some(1));
+        assert_eq!(problem.rule, "yaml-syntax");
+        assert!(problem.line.is_some_and(|line| line >= 3), "{problem:?}");
+    }
+
+    #[test]
+    fn annotation_keys_with_dots_find_their_line() {
+        let text = "metadata:\n  annotations:\n    backstage.io/x: y\n    a.b/c: 5\n";
+        let parsed = parse_documents("f.yaml", text);
+        assert_eq!(parsed.documents[0].line_of("metadata.annotations.a.b/c"), 4);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let previous = (b'a' + level - 1) as char;
+            let current = (b'a' + level) as char;
+            text.push_str(&format!(
+                "{current}: &{current} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"
+            ));
+        }
+        let parsed = parse_documents("bomb.yaml", &text);
+        assert_eq!(parsed.documents.len(), 0);
+        assert_eq!(parsed.problems[0].rule, "yaml-syntax");
+    }
+
+    #[test]
+    fn large_files_are_refused_before_parsing() {
+        let text = format!("a: \"{}\"\n", "x".repeat(MAX_FILE_BYTES));
+        let parsed = parse_documents("big.yaml", &text);
+        assert_eq!(parsed.problems[0].rule, "file-size");
+    }
+}

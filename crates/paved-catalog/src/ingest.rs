@@ -119,15 +119,7 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
                         }
                     }
                 }
-                for mut problem in document_problems {
-                    if problem.line.is_none() {
-                        problem.line = Some(match problem.field.as_deref() {
-                            Some(field) if !field.is_empty() => document.line_of(field),
-                            _ => document.first_line,
-                        });
-                    }
-                    problems.push(problem);
-                }
+                problems.extend(with_lines(&document, document_problems));
             }
             if !problems.is_empty() {
                 ingested.files_with_problems.insert(file.name.clone());
@@ -137,6 +129,77 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
         batch = next;
     }
     ingested
+}
+
+/// Fills in the line of each problem from the field it names.
+fn with_lines(document: &Document, problems: Vec<Problem>) -> impl Iterator<Item = Problem> + '_ {
+    problems.into_iter().map(move |mut problem| {
+        if problem.line.is_none() {
+            problem.line = Some(match problem.field.as_deref() {
+                Some(field) if !field.is_empty() => document.line_of(field),
+                _ => document.first_line,
+            });
+        }
+        problem
+    })
+}
+
+/// What `paved catalog validate` reports for one file.
+#[derive(Debug, Default)]
+pub struct FileReport {
+    /// References of the valid entities.
+    pub entity_refs: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+/// Validates one file offline with the rules a location applies (Location targets are not
+/// followed).
+pub fn validate_file(name: &str, text: &str) -> FileReport {
+    let parsed = parse_documents(name, text);
+    let mut report = FileReport {
+        problems: parsed.problems,
+        ..FileReport::default()
+    };
+    let file = SourceFile {
+        name: name.to_owned(),
+        text: String::new(),
+        origin: FileOrigin::Local {
+            path: name.into(),
+            root: "/".into(),
+        },
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for document in &parsed.documents {
+        let mut document_problems = Vec::new();
+        if let Some(candidate) =
+            candidate_from(&file, document, "file:validate", &mut document_problems)
+        {
+            match seen.get(&candidate.entity_ref) {
+                Some(other_index) => document_problems.push(
+                    Problem::new(
+                        "metadata.name",
+                        "conflict",
+                        format!(
+                            "entity `{}` is also defined in document {other_index}",
+                            candidate.entity_ref
+                        ),
+                    )
+                    .in_document(name, document.index),
+                ),
+                None => {
+                    seen.insert(candidate.entity_ref.clone(), document.index);
+                    report.entity_refs.push(candidate.entity_ref);
+                }
+            }
+        }
+        report
+            .problems
+            .extend(with_lines(document, document_problems));
+    }
+    report
+        .problems
+        .sort_by_key(|problem| (problem.document_index, problem.line));
+    report
 }
 
 fn mark_problem_files(ingested: &mut Ingested) {
@@ -207,11 +270,10 @@ fn candidate_from(
         .and_then(Value::as_str)
         .unwrap_or(DEFAULT_NAMESPACE)
         .to_owned();
-    if found.is_empty() {
-        if let Some(kind) = kind {
+    if found.is_empty()
+        && let Some(kind) = kind {
             found.extend(emitted_relations(kind, &namespace, body.get("spec")).1);
         }
-    }
     if !found.is_empty() {
         problems.extend(
             found

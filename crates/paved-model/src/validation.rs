@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::entity::Kind;
+use crate::entity::{BACKSTAGE_API_VERSIONS, Kind, TEMPLATE_API_VERSIONS};
 use crate::problem::Problem;
 
 pub const NAME_RULE: &str =
@@ -120,15 +120,14 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
     }
     let api_version = required_string(root, "", "apiVersion", &mut problems);
     let kind = required_string(root, "", "kind", &mut problems);
-    if let Some(kind) = kind {
-        if !is_valid_kind(kind) {
+    if let Some(kind) = kind
+        && !is_valid_kind(kind) {
             problems.push(Problem::new(
                 "kind",
                 "kind-format",
                 format!("`{kind}` is not a valid kind: expected {KIND_RULE}"),
             ));
         }
-    }
     match root.get("metadata") {
         Some(Value::Object(metadata)) => validate_metadata(metadata, &mut problems),
         Some(other) => problems.push(type_problem("metadata", "a mapping", other)),
@@ -138,11 +137,10 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
             "`metadata` is required",
         )),
     }
-    if let Some(relations) = root.get("relations") {
-        if !relations.is_array() {
+    if let Some(relations) = root.get("relations")
+        && !relations.is_array() {
             problems.push(type_problem("relations", "a sequence", relations));
         }
-    }
     if let (Some(api_version), Some(kind)) = (api_version, kind) {
         validate_kind(api_version, kind, root.get("spec"), &mut problems);
     }
@@ -150,36 +148,33 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
 }
 
 fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>) {
-    if let Some(name) = required_string(metadata, "metadata.", "name", problems) {
-        if !is_valid_name(name) {
+    if let Some(name) = required_string(metadata, "metadata.", "name", problems)
+        && !is_valid_name(name) {
             problems.push(Problem::new(
                 "metadata.name",
                 "name-format",
                 format!("`{name}` is not a valid name: expected {NAME_RULE}"),
             ));
         }
-    }
-    if let Some(namespace) = optional_string(metadata, "metadata.", "namespace", problems) {
-        if !is_valid_namespace(namespace) {
+    if let Some(namespace) = optional_string(metadata, "metadata.", "namespace", problems)
+        && !is_valid_namespace(namespace) {
             problems.push(Problem::new(
                 "metadata.namespace",
                 "namespace-format",
                 format!("`{namespace}` is not a valid namespace: expected {NAMESPACE_RULE}"),
             ));
         }
-    }
     optional_string(metadata, "metadata.", "title", problems);
     optional_string(metadata, "metadata.", "description", problems);
     optional_string(metadata, "metadata.", "uid", problems);
-    if let Some(etag) = optional_string(metadata, "metadata.", "etag", problems) {
-        if etag.is_empty() {
+    if let Some(etag) = optional_string(metadata, "metadata.", "etag", problems)
+        && etag.is_empty() {
             problems.push(Problem::new(
                 "metadata.etag",
                 "min-length",
                 "`metadata.etag` must not be empty",
             ));
         }
-    }
     match metadata.get("labels") {
         None | Some(Value::Null) => {}
         Some(Value::Object(labels)) => {
@@ -261,15 +256,14 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
                 let prefix = format!("metadata.links[{index}].");
                 match link {
                     Value::Object(link) => {
-                        if let Some(url) = required_string(link, &prefix, "url", problems) {
-                            if url.is_empty() {
+                        if let Some(url) = required_string(link, &prefix, "url", problems)
+                            && url.is_empty() {
                                 problems.push(Problem::new(
                                     format!("{prefix}url"),
                                     "min-length",
                                     "a link's `url` must not be empty",
                                 ));
                             }
-                        }
                         for optional in ["title", "icon", "type"] {
                             optional_string(link, &prefix, optional, problems);
                         }
@@ -366,14 +360,20 @@ fn validate_kind(
     let Some(kind) =
         Kind::parse(kind_name).filter(|kind| kind.api_versions().contains(&api_version))
     else {
-        let accepted: Vec<String> = Kind::ALL
+        let backstage_kinds: Vec<&str> = Kind::ALL
             .iter()
-            .map(|kind| format!("{} ({})", kind.as_str(), kind.api_versions().join(" or ")))
+            .filter(|kind| **kind != Kind::Template)
+            .map(|kind| kind.as_str())
             .collect();
         problems.push(Problem::new(
             "kind",
             "unknown-kind",
-            format!("unsupported kind `{kind_name}` with apiVersion `{api_version}`: accepted kinds are {}", accepted.join(", ")),
+            format!(
+                "unsupported kind `{kind_name}` with apiVersion `{api_version}`: accepted are {} with `{}`, and Template with `{}`",
+                backstage_kinds.join(", "),
+                BACKSTAGE_API_VERSIONS.join("` or `"),
+                TEMPLATE_API_VERSIONS[0]
+            ),
         ));
         return;
     };
@@ -455,15 +455,14 @@ fn validate_kind(
     }
     match kind {
         Kind::Location => {
-            if let Some(presence) = spec.get("presence").and_then(Value::as_str) {
-                if presence != "required" && presence != "optional" {
+            if let Some(presence) = spec.get("presence").and_then(Value::as_str)
+                && presence != "required" && presence != "optional" {
                     problems.push(Problem::new(
                         "spec.presence",
                         "enum",
                         format!("`{presence}` is not accepted: expected `required` or `optional`"),
                     ));
                 }
-            }
         }
         Kind::Template => validate_template_steps(spec, problems),
         _ => {}
@@ -502,15 +501,14 @@ fn validate_template_steps(spec: &Map<String, Value>, problems: &mut Vec<Problem
         }
         Some(other) => problems.push(type_problem("spec.steps", "a sequence", other)),
     }
-    if let Some(parameters) = spec.get("parameters") {
-        if !parameters.is_object() && !parameters.is_array() {
+    if let Some(parameters) = spec.get("parameters")
+        && !parameters.is_object() && !parameters.is_array() {
             problems.push(type_problem(
                 "spec.parameters",
                 "a mapping or a sequence of mappings",
                 parameters,
             ));
         }
-    }
 }
 
 fn required_string<'a>(
@@ -634,7 +632,7 @@ mod tests {
         check(
             "apiVersion: backstage.io/v1alpha1\nkind: Widget\nmetadata: {name: x}\nspec: {}\n",
             &[
-                "field `kind`: unsupported kind `Widget` with apiVersion `backstage.io/v1alpha1`: accepted kinds are Component (backstage.io/v1alpha1 or backstage.io/v1beta1), API (backstage.io/v1alpha1 or backstage.io/v1beta1), Resource (backstage.io/v1alpha1 or backstage.io/v1beta1), System (backstage.io/v1alpha1 or backstage.io/v1beta1), Domain (backstage.io/v1alpha1 or backstage.io/v1beta1), Group (backstage.io/v1alpha1 or backstage.io/v1beta1), User (backstage.io/v1alpha1 or backstage.io/v1beta1), Location (backstage.io/v1alpha1 or backstage.io/v1beta1), Template (scaffolder.backstage.io/v1beta3) (rule `unknown-kind`)",
+                "field `kind`: unsupported kind `Widget` with apiVersion `backstage.io/v1alpha1`: accepted are Component, API, Resource, System, Domain, Group, User, Location with `backstage.io/v1alpha1` or `backstage.io/v1beta1`, and Template with `scaffolder.backstage.io/v1beta3` (rule `unknown-kind`)",
             ],
         );
         check(

@@ -97,9 +97,8 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut start_line = 1;
-    let mut line_number = 1;
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for (line_number, line) in (1..).zip(text.split_inclusive('\n')) {
         let content = line.trim_end_matches(['\n', '\r']);
         let is_marker = |marker: &str| {
             content == marker
@@ -121,7 +120,6 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             }
         }
         offset += line.len();
-        line_number += 1;
     }
     push_chunk(&mut chunks, &text[start..], start_line);
     chunks

@@ -1,1 +1,69 @@
-//! placeholder
+//! Paved's HTTP server: the catalog API (Backstage-compatible paths and shapes under
+//! `/api/catalog`), health, Prometheus metrics and the OpenAPI document.
+//!
+//! Handlers are thin: they extract, authorise, call `paved-catalog` and map the result. No SQL
+//! and no catalog logic live here. [`router`] builds every route; `paved up` and the tests both
+//! call it. Start reading at [`router`].
+
+pub mod auth;
+pub(crate) mod catalog;
+mod error;
+mod metrics;
+mod openapi;
+mod system;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use paved_catalog::Catalog;
+use paved_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use crate::error::ApiError;
+pub use crate::metrics::Metrics;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub catalog: Catalog,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub auth: Arc<auth::Authenticator>,
+}
+
+/// The largest request body accepted (entities to validate, queries).
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/catalog", catalog::router())
+        .merge(system::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

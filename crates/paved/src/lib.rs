@@ -1,1 +1,117 @@
-//! placeholder
+//! The `paved` command: parses arguments (`paved-cli`), then runs one command from
+//! [`commands`]. Errors are reported here, once, with their context chain.
+//!
+//! Exit codes: 0 success, 1 the request or input was refused (validation problems, 4xx),
+//! 2 usage error, 3 the server could not be reached or failed (5xx).
+
+mod client;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use paved_cli::{CatalogCommand, Cli, Command, LocationsCommand};
+
+/// Failure kinds that map to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Input was refused; the message was already printed.
+    #[error("refused")]
+    Refused,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(3);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused) => ExitCode::from(1),
+        Err(Failure::Other(error)) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            let refused = error
+                .downcast_ref::<client::ClientError>()
+                .is_some_and(client::ClientError::is_refusal);
+            ExitCode::from(if refused { 1 } else { 3 })
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Up(args) => commands::up::run(args).await.map_err(Failure::Other),
+        Command::Catalog(command) => match command {
+            CatalogCommand::Validate { files, output } => {
+                commands::catalog::validate::run(&files, output)
+            }
+            CatalogCommand::Get {
+                entity_ref,
+                output,
+                server,
+            } => commands::catalog::get::run(&server, &entity_ref, output).await,
+            CatalogCommand::Query {
+                filter,
+                fields,
+                full_text,
+                order_field,
+                limit,
+                output,
+                server,
+            } => {
+                let request = commands::catalog::query::QueryRequest {
+                    filter,
+                    fields,
+                    full_text,
+                    order_field,
+                    limit,
+                };
+                commands::catalog::query::run(&server, request, output).await
+            }
+            CatalogCommand::Refresh {
+                entity_ref,
+                location,
+                output,
+                server,
+            } => commands::catalog::refresh::run(&server, entity_ref, location, output).await,
+            CatalogCommand::Locations(command) => match command {
+                LocationsCommand::Add {
+                    target,
+                    location_type,
+                    dry_run,
+                    output,
+                    server,
+                } => {
+                    commands::catalog::locations::add(
+                        &server,
+                        &target,
+                        location_type.as_deref(),
+                        dry_run,
+                        output,
+                    )
+                    .await
+                }
+                LocationsCommand::List { output, server } => {
+                    commands::catalog::locations::list(&server, output).await
+                }
+                LocationsCommand::Remove { id, server } => {
+                    commands::catalog::locations::remove(&server, &id).await
+                }
+            },
+        },
+    }
+}

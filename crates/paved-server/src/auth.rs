@@ -1,0 +1,164 @@
+//! Who is calling. Every mutating route takes a [`Caller`] and asks [`Caller::authorize`].
+//!
+//! Today there is one credential: the admin token, generated at first start, kept in the store
+//! as a SHA-256 hash, and written once (mode 0600) to `<data-dir>/admin-token` for the local
+//! CLI. Reads are open to anonymous callers. Permissions per team (Cedar) come with the
+//! permissions issue and plug in at [`Caller::authorize`].
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState};
+
+const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
+
+/// Checks bearer tokens.
+#[derive(Debug)]
+pub struct Authenticator {
+    admin_token_sha256: String,
+}
+
+impl Authenticator {
+    /// Loads the admin token's hash from the store, or stores the hash of `new_token` when the
+    /// store has none yet. Returns whether `new_token` was stored (so the caller can write it
+    /// out for the CLI).
+    pub async fn load_or_init(
+        store: &paved_store::Store,
+        new_token: &str,
+    ) -> Result<(Authenticator, bool), paved_store::StoreError> {
+        let hash = sha256_hex(new_token);
+        let stored = store.ensure_setting(ADMIN_TOKEN_SETTING, &hash).await?;
+        let created = stored == hash;
+        Ok((
+            Authenticator {
+                admin_token_sha256: stored,
+            },
+            created,
+        ))
+    }
+
+    fn is_admin(&self, token: &str) -> bool {
+        let presented = sha256_hex(token);
+        // Compare hashes in constant time with respect to their content.
+        presented.len() == self.admin_token_sha256.len()
+            && presented
+                .bytes()
+                .zip(self.admin_token_sha256.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A fresh random token (two UUIDv4s: 244 random bits).
+pub fn generate_token() -> String {
+    format!(
+        "pvd_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    Admin,
+}
+
+/// What a caller wants to do, for authorisation and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CreateLocation,
+    DeleteLocation,
+    Refresh,
+    /// Reading files on the server through a dry run is as sensitive as registering them.
+    AnalyzeLocation,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::CreateLocation => "location.create",
+            Action::DeleteLocation => "location.delete",
+            Action::Refresh => "catalog.refresh",
+            Action::AnalyzeLocation => "location.analyze",
+        }
+    }
+}
+
+impl Caller {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::Admin => "admin",
+        }
+    }
+
+    /// Allows or refuses an action. Anonymous callers may only read.
+    pub fn authorize(&self, action: Action) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Anonymous => {
+                tracing::debug!(action = action.as_str(), "refused anonymous mutation");
+                Err(ApiError::Unauthenticated)
+            }
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return Ok(Caller::Anonymous);
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError::Unauthenticated)?;
+        if state.auth.is_admin(token) {
+            Ok(Caller::Admin)
+        } else {
+            Err(ApiError::Unauthenticated)
+        }
+    }
+}
+
+/// Records a mutation in the audit log; a failure to record is logged, not hidden.
+pub async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    target: &str,
+    outcome: &Result<(), &ApiError>,
+) {
+    let event = paved_store::AuditEvent {
+        at: paved_store::now_millis(),
+        actor: caller.name().to_owned(),
+        action: action.as_str().to_owned(),
+        target: target.to_owned(),
+        outcome: match outcome {
+            Ok(()) => "ok".to_owned(),
+            Err(error) => format!("error: {error}"),
+        },
+        details: "{}".to_owned(),
+    };
+    if let Err(error) = state.store.record_audit(&event).await {
+        tracing::error!(%error, action = action.as_str(), "cannot write the audit log");
+    }
+}

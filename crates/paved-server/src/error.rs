@@ -1,0 +1,114 @@
+//! One error type for every handler: a status, a stable code, Backstage's error envelope.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use paved_api::{ApiProblem, ErrorBody, ErrorResponse, ErrorStatus};
+use paved_catalog::CatalogError;
+use paved_catalog::filter::FilterError;
+use paved_catalog::query::CursorError;
+use paved_model::problem::Problem;
+use paved_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error(transparent)]
+    Cursor(#[from] CursorError),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("authentication required: send `Authorization: Bearer <token>`")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("entity is invalid: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidEntity { problems: Vec<Problem> },
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Status, Backstage error name and stable code. Exhaustive, so a new variant forces a
+    /// decision.
+    fn classify(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Catalog(error) => match error {
+                CatalogError::Store(StoreError::LocationExists { .. }) => {
+                    (StatusCode::CONFLICT, "ConflictError", "location_exists")
+                }
+                CatalogError::Store(_) | CatalogError::Task(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
+                }
+                CatalogError::Target(_) => {
+                    (StatusCode::BAD_REQUEST, "InputError", "invalid_location")
+                }
+                CatalogError::Unreadable { .. } => {
+                    (StatusCode::BAD_REQUEST, "InputError", "location_unreadable")
+                }
+                CatalogError::LocationNotFound(_) => {
+                    (StatusCode::NOT_FOUND, "NotFoundError", "location_not_found")
+                }
+                CatalogError::EntityNotFound(_) => {
+                    (StatusCode::NOT_FOUND, "NotFoundError", "entity_not_found")
+                }
+            },
+            ApiError::Filter(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_filter"),
+            ApiError::Cursor(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_cursor"),
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", code),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFoundError", "not_found"),
+            ApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationError",
+                "unauthenticated",
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "NotAllowedError", "forbidden"),
+            ApiError::InvalidEntity { .. } => {
+                (StatusCode::BAD_REQUEST, "InputError", "invalid_entity")
+            }
+        }
+    }
+
+    fn problems(&self) -> Vec<ApiProblem> {
+        match self {
+            ApiError::Catalog(CatalogError::Unreadable { problems, .. })
+            | ApiError::InvalidEntity { problems } => {
+                problems.iter().cloned().map(ApiProblem::from).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, name, code) = self.classify();
+        let message = if status.is_server_error() {
+            // Clients see no internals; the full chain goes to the log.
+            tracing::error!(error = %self, "request failed");
+            "internal error; see the server log".to_owned()
+        } else {
+            self.to_string()
+        };
+        let body = ErrorResponse {
+            error: ErrorBody {
+                name: name.to_owned(),
+                message,
+                code: code.to_owned(),
+                problems: self.problems(),
+            },
+            response: ErrorStatus {
+                status_code: status.as_u16(),
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}

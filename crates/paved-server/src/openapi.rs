@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::catalog::{entities, locations};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Paved API", description = "Paved's control-plane API. The catalog API under `/api/catalog` follows Backstage's catalog API."),
+    paths(
+        entities::list_entities,
+        entities::query_entities,
+        entities::query_entities_by_predicate,
+        entities::entity_by_name,
+        entities::entity_by_uid,
+        entities::entities_by_refs,
+        entities::entity_facets,
+        entities::refresh,
+        entities::validate_entity,
+        locations::list_locations,
+        locations::create_location,
+        locations::get_location,
+        locations::delete_location,
+        locations::location_by_entity,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "catalog", description = "Backstage-compatible software catalog"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,7 @@
+//! `paved catalog ...`
+
+pub mod get;
+pub mod locations;
+pub mod query;
+pub mod refresh;
+pub mod validate;

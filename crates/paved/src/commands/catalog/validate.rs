@@ -1,0 +1,120 @@
+//! `paved catalog validate FILE...`: offline validation for CI.
+
+use std::path::PathBuf;
+
+use paved_api::ApiProblem;
+use paved_catalog::ingest::validate_file;
+use paved_cli::OutputFormat;
+use serde::Serialize;
+
+use crate::Failure;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FileResult {
+    file: String,
+    entities: Vec<String>,
+    problems: Vec<ApiProblem>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    valid: bool,
+    files: Vec<FileResult>,
+}
+
+pub fn run(files: &[PathBuf], output: OutputFormat) -> Result<(), Failure> {
+    let mut results = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let (entities, problems) = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let report = validate_file(&name, &text);
+                    (report.entity_refs, report.problems)
+                }
+                Err(_) => (
+                    Vec::new(),
+                    vec![file_problem(&name, "encoding", "file is not valid UTF-8")],
+                ),
+            },
+            Err(error) => (
+                Vec::new(),
+                vec![file_problem(
+                    &name,
+                    "unreadable",
+                    &format!("cannot read file: {error}"),
+                )],
+            ),
+        };
+        results.push(FileResult {
+            file: name,
+            entities,
+            problems: problems.into_iter().map(ApiProblem::from).collect(),
+        });
+    }
+    let valid = results.iter().all(|result| result.problems.is_empty());
+    let report = Report {
+        valid,
+        files: results,
+    };
+    match output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
+        ),
+        OutputFormat::Yaml => print!(
+            "{}",
+            serde_saphyr::to_string(&report).map_err(anyhow::Error::from)?
+        ),
+        OutputFormat::Table => print_text(&report),
+    }
+    if valid { Ok(()) } else { Err(Failure::Refused) }
+}
+
+fn file_problem(file: &str, rule: &str, message: &str) -> paved_model::problem::Problem {
+    paved_model::problem::Problem {
+        file: Some(file.to_owned()),
+        ..paved_model::problem::Problem::whole(rule, message)
+    }
+}
+
+/// `file:line: document N: field `x`: message (rule `r`)`, like a compiler.
+fn print_text(report: &Report) {
+    let mut problem_count = 0;
+    for file in &report.files {
+        for problem in &file.problems {
+            problem_count += 1;
+            let mut location = file.file.clone();
+            if let Some(line) = problem.line {
+                location.push_str(&format!(":{line}"));
+            }
+            let document = problem
+                .document_index
+                .map(|index| format!(" document {index}:"))
+                .unwrap_or_default();
+            let field = problem
+                .field
+                .as_deref()
+                .filter(|field| !field.is_empty())
+                .map(|field| format!(" field `{field}`:"))
+                .unwrap_or_default();
+            println!(
+                "{location}:{document}{field} {} (rule `{}`)",
+                problem.message, problem.rule
+            );
+        }
+    }
+    let entities: usize = report.files.iter().map(|file| file.entities.len()).sum();
+    if problem_count == 0 {
+        println!(
+            "ok: {entities} valid entities in {} files",
+            report.files.len()
+        );
+    } else {
+        println!(
+            "{problem_count} problems; {entities} valid entities in {} files",
+            report.files.len()
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per command; one file per verb.
+
+pub mod catalog;
+pub mod up;

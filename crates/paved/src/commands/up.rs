@@ -1,0 +1,156 @@
+//! `paved up`: the control plane in the foreground.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use paved_catalog::{Catalog, CatalogConfig};
+use paved_cli::{LogFormat, UpArgs};
+use paved_server::auth::{Authenticator, generate_token};
+use paved_server::{AppState, Metrics};
+use paved_store::{Store, StoreConfig};
+use tokio::sync::watch;
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory `{}`", args.data_dir.display()))?;
+    let data_dir = args
+        .data_dir
+        .canonicalize()
+        .with_context(|| format!("resolving `{}`", args.data_dir.display()))?;
+    let store_config = match &args.database_url {
+        Some(url) => StoreConfig::Postgres { url: url.clone() },
+        None => StoreConfig::Sqlite {
+            path: data_dir.join("paved.db"),
+        },
+    };
+    let store = Store::open(&store_config)
+        .await
+        .context("opening the store")?;
+    let token = std::env::var("PAVED_ADMIN_TOKEN")
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+        .unwrap_or_else(generate_token);
+    let (authenticator, created) = Authenticator::load_or_init(&store, token.trim())
+        .await
+        .context("loading the admin token")?;
+    if created {
+        write_token_file(&data_dir, token.trim())?;
+    }
+    let catalog = Catalog::open(
+        store.clone(),
+        CatalogConfig {
+            git_cache: data_dir.join("git-cache"),
+            working_dir: std::env::current_dir().context("reading the working directory")?,
+            refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
+            orphan_grace: Duration::from_secs(args.orphan_grace),
+        },
+    )
+    .await
+    .context("building the catalog index")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on `{}`", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let state = AppState {
+        catalog: catalog.clone(),
+        store: store.clone(),
+        metrics: Arc::new(Metrics::default()),
+        auth: Arc::new(authenticator),
+    };
+
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    let background = {
+        let catalog = catalog.clone();
+        let stopped = stopped.clone();
+        tokio::spawn(async move { catalog.run(stop_requested(stopped)).await })
+    };
+    tracing::info!(%address, store = store.backend(), data_dir = %data_dir.display(), "paved is up");
+    eprintln!(
+        "Paved is listening on http://{address} (store: {}, data: {})",
+        store.backend(),
+        data_dir.display()
+    );
+    eprintln!(
+        "Admin token for mutating calls: {}",
+        data_dir.join("admin-token").display()
+    );
+    paved_server::serve(listener, state, stop_requested(stopped))
+        .await
+        .context("serving HTTP")?;
+    background.await.context("stopping the refresh loop")?;
+    store.close().await;
+    tracing::info!("paved stopped");
+    Ok(())
+}
+
+async fn stop_requested(mut stopped: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means stop.
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops paved");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Writes the admin token readable by its owner only, through a temporary file so a crash
+/// never leaves half a token.
+fn write_token_file(data_dir: &Path, token: &str) -> anyhow::Result<()> {
+    let path = data_dir.join("admin-token");
+    let temporary = data_dir.join(".admin-token.tmp");
+    {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&temporary)
+            .with_context(|| format!("writing `{}`", temporary.display()))?;
+        file.write_all(format!("{token}\n").as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, &path).with_context(|| format!("writing `{}`", path.display()))?;
+    Ok(())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAVED_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -271,9 +271,10 @@ fn candidate_from(
         .unwrap_or(DEFAULT_NAMESPACE)
         .to_owned();
     if found.is_empty()
-        && let Some(kind) = kind {
-            found.extend(emitted_relations(kind, &namespace, body.get("spec")).1);
-        }
+        && let Some(kind) = kind
+    {
+        found.extend(emitted_relations(kind, &namespace, body.get("spec")).1);
+    }
     if !found.is_empty() {
         problems.extend(
             found

@@ -77,10 +77,12 @@ pub fn plan_sync(
         produced.insert(candidate.entity_ref.clone());
         let content_hash = hash_body(&candidate.body);
         if let Some(existing) = existing
-            && existing.row.content_hash == content_hash && existing.row.orphaned_at.is_none() {
-                outcome.unchanged += 1;
-                continue;
-            }
+            && existing.row.content_hash == content_hash
+            && existing.row.orphaned_at.is_none()
+        {
+            outcome.unchanged += 1;
+            continue;
+        }
         let uid = existing
             .map(|existing| existing.row.uid.clone())
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

@@ -121,13 +121,14 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
     let api_version = required_string(root, "", "apiVersion", &mut problems);
     let kind = required_string(root, "", "kind", &mut problems);
     if let Some(kind) = kind
-        && !is_valid_kind(kind) {
-            problems.push(Problem::new(
-                "kind",
-                "kind-format",
-                format!("`{kind}` is not a valid kind: expected {KIND_RULE}"),
-            ));
-        }
+        && !is_valid_kind(kind)
+    {
+        problems.push(Problem::new(
+            "kind",
+            "kind-format",
+            format!("`{kind}` is not a valid kind: expected {KIND_RULE}"),
+        ));
+    }
     match root.get("metadata") {
         Some(Value::Object(metadata)) => validate_metadata(metadata, &mut problems),
         Some(other) => problems.push(type_problem("metadata", "a mapping", other)),
@@ -138,9 +139,10 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
         )),
     }
     if let Some(relations) = root.get("relations")
-        && !relations.is_array() {
-            problems.push(type_problem("relations", "a sequence", relations));
-        }
+        && !relations.is_array()
+    {
+        problems.push(type_problem("relations", "a sequence", relations));
+    }
     if let (Some(api_version), Some(kind)) = (api_version, kind) {
         validate_kind(api_version, kind, root.get("spec"), &mut problems);
     }
@@ -149,32 +151,35 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
 
 fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>) {
     if let Some(name) = required_string(metadata, "metadata.", "name", problems)
-        && !is_valid_name(name) {
-            problems.push(Problem::new(
-                "metadata.name",
-                "name-format",
-                format!("`{name}` is not a valid name: expected {NAME_RULE}"),
-            ));
-        }
+        && !is_valid_name(name)
+    {
+        problems.push(Problem::new(
+            "metadata.name",
+            "name-format",
+            format!("`{name}` is not a valid name: expected {NAME_RULE}"),
+        ));
+    }
     if let Some(namespace) = optional_string(metadata, "metadata.", "namespace", problems)
-        && !is_valid_namespace(namespace) {
-            problems.push(Problem::new(
-                "metadata.namespace",
-                "namespace-format",
-                format!("`{namespace}` is not a valid namespace: expected {NAMESPACE_RULE}"),
-            ));
-        }
+        && !is_valid_namespace(namespace)
+    {
+        problems.push(Problem::new(
+            "metadata.namespace",
+            "namespace-format",
+            format!("`{namespace}` is not a valid namespace: expected {NAMESPACE_RULE}"),
+        ));
+    }
     optional_string(metadata, "metadata.", "title", problems);
     optional_string(metadata, "metadata.", "description", problems);
     optional_string(metadata, "metadata.", "uid", problems);
     if let Some(etag) = optional_string(metadata, "metadata.", "etag", problems)
-        && etag.is_empty() {
-            problems.push(Problem::new(
-                "metadata.etag",
-                "min-length",
-                "`metadata.etag` must not be empty",
-            ));
-        }
+        && etag.is_empty()
+    {
+        problems.push(Problem::new(
+            "metadata.etag",
+            "min-length",
+            "`metadata.etag` must not be empty",
+        ));
+    }
     match metadata.get("labels") {
         None | Some(Value::Null) => {}
         Some(Value::Object(labels)) => {
@@ -257,13 +262,14 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
                 match link {
                     Value::Object(link) => {
                         if let Some(url) = required_string(link, &prefix, "url", problems)
-                            && url.is_empty() {
-                                problems.push(Problem::new(
-                                    format!("{prefix}url"),
-                                    "min-length",
-                                    "a link's `url` must not be empty",
-                                ));
-                            }
+                            && url.is_empty()
+                        {
+                            problems.push(Problem::new(
+                                format!("{prefix}url"),
+                                "min-length",
+                                "a link's `url` must not be empty",
+                            ));
+                        }
                         for optional in ["title", "icon", "type"] {
                             optional_string(link, &prefix, optional, problems);
                         }
@@ -456,13 +462,15 @@ fn validate_kind(
     match kind {
         Kind::Location => {
             if let Some(presence) = spec.get("presence").and_then(Value::as_str)
-                && presence != "required" && presence != "optional" {
-                    problems.push(Problem::new(
-                        "spec.presence",
-                        "enum",
-                        format!("`{presence}` is not accepted: expected `required` or `optional`"),
-                    ));
-                }
+                && presence != "required"
+                && presence != "optional"
+            {
+                problems.push(Problem::new(
+                    "spec.presence",
+                    "enum",
+                    format!("`{presence}` is not accepted: expected `required` or `optional`"),
+                ));
+            }
         }
         Kind::Template => validate_template_steps(spec, problems),
         _ => {}
@@ -502,13 +510,15 @@ fn validate_template_steps(spec: &Map<String, Value>, problems: &mut Vec<Problem
         Some(other) => problems.push(type_problem("spec.steps", "a sequence", other)),
     }
     if let Some(parameters) = spec.get("parameters")
-        && !parameters.is_object() && !parameters.is_array() {
-            problems.push(type_problem(
-                "spec.parameters",
-                "a mapping or a sequence of mappings",
-                parameters,
-            ));
-        }
+        && !parameters.is_object()
+        && !parameters.is_array()
+    {
+        problems.push(type_problem(
+            "spec.parameters",
+            "a mapping or a sequence of mappings",
+            parameters,
+        ));
+    }
 }
 
 fn required_string<'a>(

@@ -35,6 +35,28 @@ pub struct AppState {
     pub auth: Arc<auth::Authenticator>,
 }
 
+impl AppState {
+    /// Assembles the application over an opened store: loads (or on first start, stores) the
+    /// admin token and builds the catalog index. Returns whether `admin_token` was new, so the
+    /// caller can hand it out.
+    pub async fn build(
+        store: Store,
+        catalog_config: paved_catalog::CatalogConfig,
+        admin_token: &str,
+    ) -> Result<(AppState, bool), paved_catalog::CatalogError> {
+        let (authenticator, created) =
+            auth::Authenticator::load_or_init(&store, admin_token).await?;
+        let catalog = Catalog::open(store.clone(), catalog_config).await?;
+        let state = AppState {
+            catalog,
+            store,
+            metrics: Arc::new(Metrics::default()),
+            auth: Arc::new(authenticator),
+        };
+        Ok((state, created))
+    }
+}
+
 /// The largest request body accepted (entities to validate, queries).
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 

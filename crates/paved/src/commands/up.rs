@@ -1,14 +1,13 @@
 //! `paved up`: the control plane in the foreground.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use paved_catalog::{Catalog, CatalogConfig};
+use paved_catalog::CatalogConfig;
 use paved_cli::{LogFormat, UpArgs};
-use paved_server::auth::{Authenticator, generate_token};
-use paved_server::{AppState, Metrics};
+use paved_server::AppState;
+use paved_server::auth::generate_token;
 use paved_store::{Store, StoreConfig};
 use tokio::sync::watch;
 
@@ -33,35 +32,25 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .ok()
         .filter(|token| !token.trim().is_empty())
         .unwrap_or_else(generate_token);
-    let (authenticator, created) = Authenticator::load_or_init(&store, token.trim())
+    let catalog_config = CatalogConfig {
+        git_cache: data_dir.join("git-cache"),
+        working_dir: std::env::current_dir().context("reading the working directory")?,
+        refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
+        orphan_grace: Duration::from_secs(args.orphan_grace),
+    };
+    let (state, created) = AppState::build(store.clone(), catalog_config, token.trim())
         .await
-        .context("loading the admin token")?;
+        .context("starting the application")?;
     if created {
         write_token_file(&data_dir, token.trim())?;
     }
-    let catalog = Catalog::open(
-        store.clone(),
-        CatalogConfig {
-            git_cache: data_dir.join("git-cache"),
-            working_dir: std::env::current_dir().context("reading the working directory")?,
-            refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
-            orphan_grace: Duration::from_secs(args.orphan_grace),
-        },
-    )
-    .await
-    .context("building the catalog index")?;
+    let catalog = state.catalog.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on `{}`", args.listen))?;
     let address = listener
         .local_addr()
         .context("reading the listening address")?;
-    let state = AppState {
-        catalog: catalog.clone(),
-        store: store.clone(),
-        metrics: Arc::new(Metrics::default()),
-        auth: Arc::new(authenticator),
-    };
 
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {

@@ -1,0 +1,3 @@
+//! Integration tests of the HTTP API against a real server, on SQLite and PostgreSQL.
+
+mod catalog_smoke;

@@ -1,0 +1,305 @@
+//! Test support (dev-only): a real Paved server on a free port over SQLite in a temporary
+//! directory or a fresh PostgreSQL database, and helpers to call it.
+//!
+//! Every integration test runs on both back ends through [`both_backends!`]. PostgreSQL is
+//! reached at `PAVED_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! each test gets its own database, dropped afterwards.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use paved_catalog::{Catalog, CatalogConfig};
+use paved_server::AppState;
+use paved_store::{Store, StoreConfig};
+use serde_json::Value;
+use tokio::sync::watch;
+
+/// The admin token every test server accepts.
+pub const TEST_TOKEN: &str = "pvd_test_token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Expands `both_backends!(check_something);` into a module with one test per back end, each
+/// calling `check_something(Backend::X).await`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($check:ident),* $(,)?) => {
+        $(
+            mod $check {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$check($crate::Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$check($crate::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// A PostgreSQL database created for one test and dropped with it.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let admin_url = std::env::var("PAVED_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("paved_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("PostgreSQL at `{admin_url}` is needed for tests: {error}")
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create a test database");
+        pool.close().await;
+        let url = match admin_url.rfind('/') {
+            Some(slash) => format!("{}/{name}", &admin_url[..slash]),
+            None => panic!("PAVED_TEST_POSTGRES_URL `{admin_url}` has no database part"),
+        };
+        TestDatabase {
+            url,
+            admin_url,
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee; use a private one on its own thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for cleanup");
+            runtime.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Where a test server keeps its state, so a restart finds it again.
+#[derive(Debug)]
+pub struct TestData {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub database: Option<TestDatabase>,
+}
+
+impl TestData {
+    pub async fn new(backend: Backend) -> TestData {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await),
+        };
+        TestData {
+            backend,
+            dir,
+            database,
+        }
+    }
+
+    pub fn store_config(&self) -> StoreConfig {
+        match &self.database {
+            Some(database) => StoreConfig::Postgres {
+                url: database.url.clone(),
+            },
+            None => StoreConfig::Sqlite {
+                path: self.dir.path().join("paved.db"),
+            },
+        }
+    }
+
+    pub fn catalog_config(&self) -> CatalogConfig {
+        CatalogConfig {
+            git_cache: self.dir.path().join("git-cache"),
+            working_dir: self.dir.path().to_owned(),
+            refresh_interval: Duration::from_secs(3600),
+            orphan_grace: Duration::ZERO,
+        }
+    }
+
+    /// A directory for the test's own input files.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join("input").join(relative)
+    }
+}
+
+/// A running server. Dropping it stops the server (but keeps its data in `data`).
+#[derive(Debug)]
+pub struct TestServer {
+    pub base_url: String,
+    pub catalog: Catalog,
+    pub store: Store,
+    pub data: TestData,
+    client: reqwest::Client,
+    stop: watch::Sender<bool>,
+    served: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A response: status and parsed JSON body (Null when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(TestData::new(backend).await).await
+    }
+
+    /// Starts a server over existing data (a restart).
+    pub async fn start_with(data: TestData) -> TestServer {
+        let store = Store::open(&data.store_config())
+            .await
+            .expect("the store opens");
+        let (state, _) = AppState::build(store.clone(), data.catalog_config(), TEST_TOKEN)
+            .await
+            .expect("the application starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base_url = format!("http://{}", listener.local_addr().expect("a local address"));
+        let catalog = state.catalog.clone();
+        let (stop, stopped) = watch::channel(false);
+        let served = tokio::spawn(async move {
+            let mut stopped = stopped;
+            paved_server::serve(listener, state, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+            .expect("the server runs");
+        });
+        TestServer {
+            base_url,
+            catalog,
+            store,
+            data,
+            client: reqwest::Client::new(),
+            stop,
+            served: Some(served),
+        }
+    }
+
+    /// Stops the server, waits for it, and starts a new one over the same data.
+    pub async fn restart(mut self) -> TestServer {
+        let _ = self.stop.send(true);
+        if let Some(served) = self.served.take() {
+            served.await.expect("the server stops cleanly");
+        }
+        self.store.close().await;
+        let data = std::mem::replace(
+            &mut self.data,
+            TestData {
+                backend: Backend::Sqlite,
+                dir: tempfile::tempdir().expect("tempdir"),
+                database: None,
+            },
+        );
+        TestServer::start_with(data).await
+    }
+
+    /// Writes an input file under the test's data directory and returns its path.
+    pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.data.path(relative);
+        std::fs::create_dir_all(path.parent().expect("files have a parent"))
+            .expect("create input directories");
+        std::fs::write(&path, contents).expect("write an input file");
+        path
+    }
+
+    pub fn input_dir(&self) -> PathBuf {
+        self.data.path("")
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    /// POST with the admin token.
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(TEST_TOKEN)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// POST without credentials.
+    pub async fn post_anonymous(&self, path: &str, body: Value) -> TestResponse {
+        self.send(self.client.post(self.url(path)).json(&body))
+            .await
+    }
+
+    /// DELETE with the admin token.
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(self.client.delete(self.url(path)).bearer_auth(TEST_TOKEN))
+            .await
+    }
+
+    /// Registers a location and asserts it was created.
+    pub async fn add_location(&self, location_type: &str, target: &Path) -> TestResponse {
+        let response = self
+            .post(
+                "/api/catalog/locations",
+                serde_json::json!({"type": location_type, "target": target.display().to_string()}),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            201,
+            "registering `{}`: {}",
+            target.display(),
+            response.text
+        );
+        response
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = request.send().await.expect("the test server answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        TestResponse { status, body, text }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

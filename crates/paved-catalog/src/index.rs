@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use paved_model::entity::{Kind, Relation, reverse_relation};
 use paved_model::ids::LocationId;
-use paved_model::relations::emitted_relations;
+use paved_model::relations::entity_relations;
 use paved_store::EntityRow;
 use serde_json::Value;
 
@@ -147,14 +147,7 @@ impl Index {
             .get("kind")
             .and_then(Value::as_str)
             .and_then(Kind::parse);
-        let namespace = body
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        let emitted = match kind {
-            Some(kind) => emitted_relations(kind, namespace, body.get("spec")).0,
-            None => Vec::new(),
-        };
+        let emitted = entity_relations(&body).0;
         let id = match self.free.pop() {
             Some(id) => id,
             None => {

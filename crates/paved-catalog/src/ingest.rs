@@ -8,8 +8,7 @@ use std::path::Path;
 use paved_model::entity::{Kind, annotation};
 use paved_model::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
 use paved_model::problem::Problem;
-use paved_model::relations::emitted_relations;
-use paved_model::validation::validate_entity;
+use paved_model::validation::validate_entity_with_references;
 use paved_model::yaml::{Document, parse_documents};
 use serde_json::{Map, Value};
 
@@ -254,27 +253,7 @@ fn candidate_from(
     problems: &mut Vec<Problem>,
 ) -> Option<Candidate> {
     let value = document.root.to_json();
-    let mut found: Vec<Problem> = validate_entity(&value);
-    let Value::Object(mut body) = value else {
-        problems.extend(
-            found
-                .into_iter()
-                .map(|problem| problem.in_document(&file.name, document.index)),
-        );
-        return None;
-    };
-    let kind = body_kind(&body);
-    let namespace = body
-        .get("metadata")
-        .and_then(|metadata| metadata.get("namespace"))
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_NAMESPACE)
-        .to_owned();
-    if found.is_empty()
-        && let Some(kind) = kind
-    {
-        found.extend(emitted_relations(kind, &namespace, body.get("spec")).1);
-    }
+    let found = validate_entity_with_references(&value);
     if !found.is_empty() {
         problems.extend(
             found
@@ -283,6 +262,15 @@ fn candidate_from(
         );
         return None;
     }
+    let Value::Object(mut body) = value else {
+        unreachable!("a valid entity is a mapping");
+    };
+    let namespace = body
+        .get("metadata")
+        .and_then(|metadata| metadata.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_owned();
     let kind_name = body
         .get("kind")
         .and_then(Value::as_str)

@@ -418,6 +418,6 @@ impl Catalog {
 
     /// Validates one entity as a location would, without storing anything.
     pub fn validate(&self, entity: &Value) -> Vec<Problem> {
-        refresh::validate_standalone(entity)
+        paved_model::validation::validate_entity_with_references(entity)
     }
 }

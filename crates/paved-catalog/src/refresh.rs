@@ -3,10 +3,8 @@
 
 use std::collections::HashSet;
 
-use paved_model::entity::{Kind, annotation};
+use paved_model::entity::annotation;
 use paved_model::problem::Problem;
-use paved_model::relations::emitted_relations;
-use paved_model::validation::validate_entity;
 use paved_store::{EntityWrite, LocationRow, LocationSync};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -169,23 +167,4 @@ fn set_annotation(body: &mut Map<String, Value>, key: &str, value: &str) {
             annotations.insert(key.to_owned(), Value::String(value.to_owned()));
         }
     }
-}
-
-/// Validates one entity with every rule a location applies, references included.
-pub fn validate_standalone(entity: &Value) -> Vec<Problem> {
-    let mut problems = validate_entity(entity);
-    if problems.is_empty() {
-        let kind = entity
-            .get("kind")
-            .and_then(Value::as_str)
-            .and_then(Kind::parse);
-        let namespace = entity
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        if let Some(kind) = kind {
-            problems.extend(emitted_relations(kind, namespace, entity.get("spec")).1);
-        }
-    }
-    problems
 }

@@ -68,6 +68,23 @@ fn relation_fields(kind: Kind) -> &'static [RelationField] {
     }
 }
 
+/// The relations a whole entity emits: its kind and namespace are read from the entity (the
+/// namespace defaults to `default`); an unknown kind emits nothing.
+pub fn entity_relations(entity: &Value) -> (Vec<Relation>, Vec<Problem>) {
+    let kind = entity
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(Kind::parse);
+    let namespace = entity
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(crate::entity_ref::DEFAULT_NAMESPACE);
+    match kind {
+        Some(kind) => emitted_relations(kind, namespace, entity.get("spec")),
+        None => (Vec::new(), Vec::new()),
+    }
+}
+
 /// The relations `entity` emits, sorted and without duplicates, and a problem for each
 /// reference that cannot be parsed. `entity` must already be valid (see
 /// [`crate::validation::validate_entity`]); fields of the wrong type are skipped.

@@ -149,6 +149,16 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
     problems
 }
 
+/// [`validate_entity`], then every reference in the spec: all a location checks before it
+/// accepts an entity.
+pub fn validate_entity_with_references(entity: &Value) -> Vec<Problem> {
+    let mut problems = validate_entity(entity);
+    if problems.is_empty() {
+        problems.extend(crate::relations::entity_relations(entity).1);
+    }
+    problems
+}
+
 fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>) {
     if let Some(name) = required_string(metadata, "metadata.", "name", problems)
         && !is_valid_name(name)
@@ -180,58 +190,19 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
             "`metadata.etag` must not be empty",
         ));
     }
-    match metadata.get("labels") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(labels)) => {
-            for (key, value) in labels {
-                let field = format!("metadata.labels.{key}");
-                if !is_valid_key(key) {
-                    problems.push(Problem::new(
-                        &field,
-                        "key-format",
-                        format!("label key `{key}` is not valid: expected {KEY_RULE}"),
-                    ));
-                }
-                match value {
-                    Value::String(text) if is_valid_label_value(text) => {}
-                    Value::String(text) => problems.push(Problem::new(
-                        &field,
-                        "label-value-format",
-                        format!("label value `{text}` is not valid: expected an empty string or {NAME_RULE}"),
-                    )),
-                    other => problems.push(type_problem(&field, "a string", other)),
-                }
-            }
-        }
-        Some(other) => problems.push(type_problem(
-            "metadata.labels",
-            "a mapping of strings",
-            other,
-        )),
-    }
-    match metadata.get("annotations") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(annotations)) => {
-            for (key, value) in annotations {
-                let field = format!("metadata.annotations.{key}");
-                if !is_valid_key(key) {
-                    problems.push(Problem::new(
-                        &field,
-                        "key-format",
-                        format!("annotation key `{key}` is not valid: expected {KEY_RULE}"),
-                    ));
-                }
-                if !value.is_string() {
-                    problems.push(type_problem(&field, "a string", value));
-                }
-            }
-        }
-        Some(other) => problems.push(type_problem(
-            "metadata.annotations",
-            "a mapping of strings",
-            other,
-        )),
-    }
+    validate_string_map(metadata, "labels", "label", problems, |field, text| {
+        (!is_valid_label_value(text)).then(|| {
+            Problem::new(
+                field,
+                "label-value-format",
+                format!(
+                    "label value `{text}` is not valid: expected an empty string or {NAME_RULE}"
+                ),
+            )
+        })
+    });
+    // Annotation values are free text.
+    validate_string_map(metadata, "annotations", "annotation", problems, |_, _| None);
     match metadata.get("tags") {
         None | Some(Value::Null) => {}
         Some(Value::Array(tags)) => {
@@ -283,6 +254,41 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
             }
         }
         Some(other) => problems.push(type_problem("metadata.links", "a sequence", other)),
+    }
+}
+
+/// `metadata.labels` and `metadata.annotations`: keys `[prefix/]name`, string values that
+/// `check_value` may refuse.
+fn validate_string_map(
+    metadata: &Map<String, Value>,
+    key_name: &str,
+    noun: &str,
+    problems: &mut Vec<Problem>,
+    check_value: impl Fn(&str, &str) -> Option<Problem>,
+) {
+    match metadata.get(key_name) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(entries)) => {
+            for (key, value) in entries {
+                let field = format!("metadata.{key_name}.{key}");
+                if !is_valid_key(key) {
+                    problems.push(Problem::new(
+                        &field,
+                        "key-format",
+                        format!("{noun} key `{key}` is not valid: expected {KEY_RULE}"),
+                    ));
+                }
+                match value {
+                    Value::String(text) => problems.extend(check_value(&field, text)),
+                    other => problems.push(type_problem(&field, "a string", other)),
+                }
+            }
+        }
+        Some(other) => problems.push(type_problem(
+            &format!("metadata.{key_name}"),
+            "a mapping of strings",
+            other,
+        )),
     }
 }
 

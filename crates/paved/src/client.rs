@@ -70,15 +70,9 @@ impl Client {
     }
 
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
-        let request = self.authorize(self.http.delete(self.url(path)));
-        let response = request
-            .send()
+        self.send_checked(self.http.delete(self.url(path)))
             .await
-            .map_err(|source| ClientError::Unreachable {
-                server: self.server.clone(),
-                source,
-            })?;
-        check(response).await.map(|_| ())
+            .map(|_| ())
     }
 
     fn url(&self, path: &str) -> String {
@@ -92,10 +86,11 @@ impl Client {
         }
     }
 
-    async fn send<T: DeserializeOwned>(
+    /// Sends with credentials and turns error statuses into [`ClientError::Api`].
+    async fn send_checked(
         &self,
         request: reqwest::RequestBuilder,
-    ) -> anyhow::Result<T> {
+    ) -> anyhow::Result<reqwest::Response> {
         let response =
             self.authorize(request)
                 .send()
@@ -104,7 +99,14 @@ impl Client {
                     server: self.server.clone(),
                     source,
                 })?;
-        let response = check(response).await?;
+        check(response).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<T> {
+        let response = self.send_checked(request).await?;
         let bytes = response
             .bytes()
             .await

@@ -1,3 +1,4 @@
 //! Integration tests of the HTTP API against a real server, on SQLite and PostgreSQL.
 
+mod backstage_oracle;
 mod catalog_smoke;

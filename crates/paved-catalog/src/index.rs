@@ -237,7 +237,17 @@ impl Index {
             }
             if let Some(&target_id) = self.by_ref.get(relation.target_ref.as_str()) {
                 let key = relation_key(reverse);
-                self.remove_posting(&key, entity_ref, target_id);
+                // The target may declare the same relation itself (a group's `parent` and its
+                // parent's `children`); then it keeps it, and its posting, after this entity goes.
+                let target_declares_it = self.slot(target_id).is_some_and(|target| {
+                    target
+                        .emitted
+                        .iter()
+                        .any(|own| own.relation_type == reverse && own.target_ref == entity_ref)
+                });
+                if !target_declares_it {
+                    self.remove_posting(&key, entity_ref, target_id);
+                }
                 let target_keeps_type = self.slot(target_id).is_some_and(|target| {
                     self.relations_of(target)
                         .iter()

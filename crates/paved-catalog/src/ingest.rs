@@ -11,21 +11,41 @@ use paved_model::problem::Problem;
 use paved_model::validation::validate_entity_with_references;
 use paved_model::yaml::{Document, parse_documents};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::source::{self, FileOrigin, LocationTarget, SourceFile};
 
 /// How deep Location entities may nest before the chain is treated as a loop.
 const MAX_LOCATION_DEPTH: usize = 8;
 
-/// An entity read from a location, ready to be stored once it has a uid.
+/// An entity read from a location, serialized as it will be stored.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     /// Canonical lowercase reference.
     pub entity_ref: String,
-    /// The entity body without `relations`, `status`, `metadata.uid` or `metadata.etag`.
-    pub body: Map<String, Value>,
-    /// The file that produced it.
+    /// The entity as JSON, without `relations` or `status`, with a fresh `metadata.uid` and
+    /// `metadata.etag` (the content hash).
+    pub body: String,
+    /// The fresh uid in `body`; an entity that already exists keeps its own
+    /// ([`Candidate::with_uid`]).
+    pub uid: String,
+    /// A hash of the entity as read (before uid and etag), to skip unchanged entities.
+    pub content_hash: String,
+    /// The file that produced it, and the document's index in that file.
     pub source: String,
+    pub document_index: usize,
+}
+
+impl Candidate {
+    /// The body with `uid` in place of the fresh one. The fresh uid is a random UUID, so it
+    /// occurs in the body exactly once, as `metadata.uid`.
+    pub fn with_uid(&self, uid: &str) -> String {
+        self.body.replacen(
+            &format!("\"uid\":\"{}\"", self.uid),
+            &format!("\"uid\":{}", Value::String(uid.to_owned())),
+            1,
+        )
+    }
 }
 
 /// Everything one read of a location produced.
@@ -77,48 +97,38 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
         if batch.is_empty() {
             break;
         }
-        let parsed = parse_in_parallel(&batch);
+        let context = FileContext {
+            origin_location,
+            git_files: &git_files,
+            git_cache,
+            follow_targets: depth < MAX_LOCATION_DEPTH,
+        };
         let mut next = Vec::new();
-        for (file, documents, mut problems) in parsed {
-            for document in documents {
-                let mut document_problems = Vec::new();
-                if let Some(candidate) =
-                    candidate_from(&file, &document, origin_location, &mut document_problems)
-                {
-                    match defined_at.get(&candidate.entity_ref) {
-                        Some((other_file, other_index)) => document_problems.push(
-                            Problem::new(
-                                "metadata.name",
-                                "conflict",
-                                format!(
-                                    "entity `{}` is also defined in `{other_file}` document {other_index}; this copy is ignored",
-                                    candidate.entity_ref
-                                ),
-                            )
-                            .in_document(&file.name, document.index),
-                        ),
-                        None => {
-                            defined_at.insert(candidate.entity_ref.clone(), (file.name.clone(), document.index));
-                            if body_kind(&candidate.body) == Some(Kind::Location) {
-                                let targets = location_targets(&file, &document, &candidate.body, &mut document_problems, &git_files, git_cache);
-                                if depth == MAX_LOCATION_DEPTH && !targets.is_empty() {
-                                    document_problems.push(
-                                        Problem::new("spec.targets", "location-depth", format!("Location entities nest deeper than {MAX_LOCATION_DEPTH} levels; targets not followed"))
-                                            .in_document(&file.name, document.index),
-                                    );
-                                } else {
-                                    for target_file in targets {
-                                        if seen_files.insert(target_file.name.clone()) {
-                                            next.push(target_file);
-                                        }
-                                    }
-                                }
-                            }
-                            ingested.candidates.push(candidate);
-                        }
+        for (file, outcome) in batch.iter().zip(process_in_parallel(&batch, &context)) {
+            let mut problems = outcome.problems;
+            for candidate in outcome.candidates {
+                match defined_at.get(&candidate.entity_ref) {
+                    Some((other_file, other_index)) => problems.push(
+                        Problem::new(
+                            "metadata.name",
+                            "conflict",
+                            format!(
+                                "entity `{}` is also defined in `{other_file}` document {other_index}; this copy is ignored",
+                                candidate.entity_ref
+                            ),
+                        )
+                        .in_document(&file.name, candidate.document_index),
+                    ),
+                    None => {
+                        defined_at.insert(candidate.entity_ref.clone(), (file.name.clone(), candidate.document_index));
+                        ingested.candidates.push(candidate);
                     }
                 }
-                problems.extend(with_lines(&document, document_problems));
+            }
+            for target_file in outcome.targets {
+                if seen_files.insert(target_file.name.clone()) {
+                    next.push(target_file);
+                }
             }
             if !problems.is_empty() {
                 ingested.files_with_problems.insert(file.name.clone());
@@ -130,8 +140,143 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
     ingested
 }
 
+/// What every file of one read shares.
+struct FileContext<'a> {
+    origin_location: &'a str,
+    git_files: &'a HashMap<String, SourceFile>,
+    git_cache: &'a Path,
+    /// False at the deepest level: Location targets there are reported, not followed.
+    follow_targets: bool,
+}
+
+/// What one file produced.
+#[derive(Default)]
+struct FileOutcome {
+    candidates: Vec<Candidate>,
+    problems: Vec<Problem>,
+    /// Files that Location entities in this file point at.
+    targets: Vec<SourceFile>,
+}
+
+/// Parses, validates and serializes one file's documents. Each document's parsed form is
+/// dropped as soon as it is serialized, which keeps memory flat on large catalogs.
+fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
+    let parsed = parse_documents(&file.name, &file.text);
+    let mut outcome = FileOutcome {
+        problems: parsed.problems,
+        ..FileOutcome::default()
+    };
+    for mut document in parsed.documents {
+        let mut document_problems = Vec::new();
+        let value = std::mem::take(&mut document.value);
+        if let Some((entity_ref, body)) = candidate_from(
+            file,
+            document.index,
+            value,
+            context.origin_location,
+            &mut document_problems,
+        ) {
+            if body_kind(&body) == Some(Kind::Location) {
+                let targets = location_targets(
+                    file,
+                    &document,
+                    &body,
+                    &mut document_problems,
+                    context.git_files,
+                    context.git_cache,
+                );
+                if context.follow_targets {
+                    outcome.targets.extend(targets);
+                } else if !targets.is_empty() {
+                    document_problems.push(
+                        Problem::new(
+                            "spec.targets",
+                            "location-depth",
+                            format!("Location entities nest deeper than {MAX_LOCATION_DEPTH} levels; targets not followed"),
+                        )
+                        .in_document(&file.name, document.index),
+                    );
+                }
+            }
+            outcome.candidates.push(serialize_candidate(
+                entity_ref,
+                body,
+                &file.name,
+                document.index,
+            ));
+        }
+        outcome
+            .problems
+            .extend(with_lines(&document, document_problems));
+    }
+    outcome
+}
+
+fn serialize_candidate(
+    entity_ref: String,
+    mut body: Map<String, Value>,
+    source: &str,
+    document_index: usize,
+) -> Candidate {
+    let content_hash = hash_text(&Value::Object(body.clone()).to_string());
+    let uid = uuid::Uuid::new_v4().to_string();
+    if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
+        metadata.insert("uid".to_owned(), Value::String(uid.clone()));
+        metadata.insert("etag".to_owned(), Value::String(content_hash.clone()));
+    }
+    Candidate {
+        entity_ref,
+        body: Value::Object(body).to_string(),
+        uid,
+        content_hash,
+        source: source.to_owned(),
+        document_index,
+    }
+}
+
+/// The first 128 bits of SHA-256, in hex.
+pub(crate) fn hash_text(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Processes files on all cores; catalog files are independent of each other. Outcomes come
+/// back in the order of `files`.
+fn process_in_parallel(files: &[SourceFile], context: &FileContext<'_>) -> Vec<FileOutcome> {
+    let threads = std::thread::available_parallelism()
+        .map(|count| count.get())
+        .unwrap_or(1)
+        .min(files.len())
+        .max(1);
+    let chunk_size = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk_size)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|file| process_file(file, context))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("ingest threads do not panic"))
+            .collect()
+    })
+}
+
 /// Fills in the line of each problem from the field it names.
-fn with_lines(document: &Document, problems: Vec<Problem>) -> impl Iterator<Item = Problem> + '_ {
+fn with_lines<'a>(
+    document: &'a Document<'_>,
+    problems: Vec<Problem>,
+) -> impl Iterator<Item = Problem> + 'a {
     problems.into_iter().map(move |mut problem| {
         if problem.line.is_none() {
             problem.line = Some(match problem.field.as_deref() {
@@ -168,32 +313,34 @@ pub fn validate_file(name: &str, text: &str) -> FileReport {
         },
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for document in &parsed.documents {
+    for mut document in parsed.documents {
         let mut document_problems = Vec::new();
-        if let Some(candidate) =
-            candidate_from(&file, document, "file:validate", &mut document_problems)
-        {
-            match seen.get(&candidate.entity_ref) {
+        let value = std::mem::take(&mut document.value);
+        if let Some((entity_ref, _)) = candidate_from(
+            &file,
+            document.index,
+            value,
+            "file:validate",
+            &mut document_problems,
+        ) {
+            match seen.get(&entity_ref) {
                 Some(other_index) => document_problems.push(
                     Problem::new(
                         "metadata.name",
                         "conflict",
-                        format!(
-                            "entity `{}` is also defined in document {other_index}",
-                            candidate.entity_ref
-                        ),
+                        format!("entity `{entity_ref}` is also defined in document {other_index}"),
                     )
                     .in_document(name, document.index),
                 ),
                 None => {
-                    seen.insert(candidate.entity_ref.clone(), document.index);
-                    report.entity_refs.push(candidate.entity_ref);
+                    seen.insert(entity_ref.clone(), document.index);
+                    report.entity_refs.push(entity_ref);
                 }
             }
         }
         report
             .problems
-            .extend(with_lines(document, document_problems));
+            .extend(with_lines(&document, document_problems));
     }
     report
         .problems
@@ -209,36 +356,6 @@ fn mark_problem_files(ingested: &mut Ingested) {
     }
 }
 
-/// Parses files on all cores; catalog files are independent of each other.
-fn parse_in_parallel(files: &[SourceFile]) -> Vec<(SourceFile, Vec<Document>, Vec<Problem>)> {
-    let threads = std::thread::available_parallelism()
-        .map(|count| count.get())
-        .unwrap_or(1)
-        .min(files.len())
-        .max(1);
-    let chunk_size = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk_size)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|file| {
-                            let parsed = parse_documents(&file.name, &file.text);
-                            (file.clone(), parsed.documents, parsed.problems)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("parser threads do not panic"))
-            .collect()
-    })
-}
-
 fn body_kind(body: &Map<String, Value>) -> Option<Kind> {
     body.get("kind")
         .and_then(Value::as_str)
@@ -246,19 +363,21 @@ fn body_kind(body: &Map<String, Value>) -> Option<Kind> {
 }
 
 /// Validates one document and prepares its body; problems go to `problems`.
+/// Validates one document's value and prepares its body: default namespace, location
+/// annotations, no uid, etag, relations or status. Returns the reference and the body.
 fn candidate_from(
     file: &SourceFile,
-    document: &Document,
+    document_index: usize,
+    value: Value,
     origin_location: &str,
     problems: &mut Vec<Problem>,
-) -> Option<Candidate> {
-    let value = document.root.to_json();
+) -> Option<(String, Map<String, Value>)> {
     let found = validate_entity_with_references(&value);
     if !found.is_empty() {
         problems.extend(
             found
                 .into_iter()
-                .map(|problem| problem.in_document(&file.name, document.index)),
+                .map(|problem| problem.in_document(&file.name, document_index)),
         );
         return None;
     }
@@ -303,11 +422,7 @@ fn candidate_from(
     }
     body.remove("relations");
     body.remove("status");
-    Some(Candidate {
-        entity_ref: EntityRef::new(&kind_name, &namespace, &name).key(),
-        body,
-        source: file.name.clone(),
-    })
+    Some((EntityRef::new(&kind_name, &namespace, &name).key(), body))
 }
 
 /// The `type:target` of the file itself, for `backstage.io/managed-by-location`.
@@ -470,6 +585,14 @@ fn escapes(directory: &Path, target: &str) -> bool {
 pub fn candidates_as_json(candidates: &[Candidate]) -> Vec<Value> {
     candidates
         .iter()
-        .map(|candidate| Value::Object(candidate.body.clone()))
+        .filter_map(|candidate| serde_json::from_str::<Value>(&candidate.body).ok())
+        .map(|mut entity| {
+            // Nothing was stored: the entity has no identity yet.
+            if let Some(Value::Object(metadata)) = entity.get_mut("metadata") {
+                metadata.remove("uid");
+                metadata.remove("etag");
+            }
+            entity
+        })
         .collect()
 }

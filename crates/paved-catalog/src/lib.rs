@@ -366,9 +366,17 @@ impl Catalog {
     ) -> Result<ingest::Ingested, CatalogError> {
         let origin = format!("{}:{canonical_target}", target.location_type());
         let git_cache = self.inner.config.git_cache.clone();
-        tokio::task::spawn_blocking(move || ingest::ingest(&target, &origin, &git_cache))
-            .await
-            .map_err(|error| CatalogError::Task(error.to_string()))
+        let started = std::time::Instant::now();
+        let ingested =
+            tokio::task::spawn_blocking(move || ingest::ingest(&target, &origin, &git_cache))
+                .await
+                .map_err(|error| CatalogError::Task(error.to_string()))?;
+        tracing::debug!(
+            read_ms = started.elapsed().as_millis() as u64,
+            candidates = ingested.candidates.len(),
+            "location read"
+        );
+        Ok(ingested)
     }
 
     async fn apply_refresh(
@@ -378,13 +386,22 @@ impl Catalog {
     ) -> Result<RefreshOutcome, CatalogError> {
         let _refreshing = self.inner.refreshing.lock().await;
         self.catch_up().await?;
+        let started = std::time::Instant::now();
         let now = now_millis();
         let (sync, outcome) = {
             let index = self.index();
             refresh::plan_sync(&index, location, ingested, now, &self.inner.config)
         };
-        self.inner.store.sync_location(&sync).await?;
-        self.catch_up().await?;
+        let planned = started.elapsed();
+        let revision = self.inner.store.sync_location(&sync).await?;
+        let written = started.elapsed();
+        self.apply_own_write(location, sync, revision).await?;
+        tracing::debug!(
+            plan_ms = planned.as_millis() as u64,
+            write_ms = (written - planned).as_millis() as u64,
+            index_ms = (started.elapsed() - written).as_millis() as u64,
+            "refresh timings"
+        );
         tracing::info!(
             location = %location.id,
             written = outcome.written,
@@ -394,6 +411,44 @@ impl Catalog {
             "location refreshed"
         );
         Ok(outcome)
+    }
+
+    /// Brings the index to `revision` after this replica's own write. When no other write came
+    /// between the plan and this one, the rows written are exactly the store's change, and are
+    /// applied without reading them back; otherwise the index catches up from the store.
+    async fn apply_own_write(
+        &self,
+        location: &LocationRow,
+        sync: paved_store::LocationSync,
+        revision: i64,
+    ) -> Result<(), CatalogError> {
+        {
+            let _guard = self.inner.catch_up.lock().await;
+            let mut index = self
+                .inner
+                .index
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if index.revision == revision - 1 {
+                let rows = sync
+                    .upserts
+                    .into_iter()
+                    .map(|write| paved_store::EntityRow {
+                        entity_ref: write.entity_ref,
+                        uid: write.uid,
+                        location_id: Some(location.id.clone()),
+                        source: write.source,
+                        body: write.body,
+                        content_hash: write.content_hash,
+                        orphaned_at: write.orphaned_at,
+                        revision,
+                    })
+                    .collect();
+                index.apply(rows, &sync.deletes, revision);
+                return Ok(());
+            }
+        }
+        self.catch_up().await
     }
 
     /// Refreshes due locations and follows other replicas' writes until `shutdown` resolves.

@@ -7,7 +7,6 @@ use paved_model::entity::annotation;
 use paved_model::problem::Problem;
 use paved_store::{EntityWrite, LocationRow, LocationSync};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::CatalogConfig;
 use crate::index::Index;
@@ -62,35 +61,38 @@ pub fn plan_sync(
                 .as_ref()
                 .map(|id| id.to_string())
                 .unwrap_or_else(|| "none".to_owned());
-            outcome.problems.push(Problem {
-                file: Some(candidate.source.clone()),
-                ..Problem::new(
+            outcome.problems.push(
+                Problem::new(
                     "metadata.name",
                     "conflict",
                     format!("entity `{}` is already provided by location `{owner}`; this location's copy is ignored", candidate.entity_ref),
                 )
-            });
+                .in_document(&candidate.source, candidate.document_index),
+            );
             continue;
         }
         produced.insert(candidate.entity_ref.clone());
-        let content_hash = hash_body(&candidate.body);
         if let Some(existing) = existing
-            && existing.row.content_hash == content_hash
+            && existing.row.content_hash == candidate.content_hash
             && existing.row.orphaned_at.is_none()
         {
             outcome.unchanged += 1;
             continue;
         }
-        let uid = existing
-            .map(|existing| existing.row.uid.clone())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let body = with_identity(candidate.body, &uid, &content_hash);
+        // An entity keeps its uid for life; a new one takes the uid it was read with.
+        let (uid, body) = match existing {
+            Some(existing) => (
+                existing.row.uid.clone(),
+                candidate.with_uid(&existing.row.uid),
+            ),
+            None => (candidate.uid, candidate.body),
+        };
         sync.upserts.push(EntityWrite {
             entity_ref: candidate.entity_ref,
             uid,
             source: candidate.source,
             body,
-            content_hash,
+            content_hash: candidate.content_hash,
             orphaned_at: None,
         });
         outcome.written += 1;
@@ -135,27 +137,6 @@ pub fn plan_sync(
     }
     sync.problems = outcome.problems.clone();
     (sync, outcome)
-}
-
-/// A stable hash of the entity as read, so unchanged entities are not rewritten.
-fn hash_body(body: &Map<String, Value>) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_vec(body).expect("entities serialize"));
-    let digest = hasher.finalize();
-    digest
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// Adds `metadata.uid` and `metadata.etag` (which changes whenever the content does).
-fn with_identity(mut body: Map<String, Value>, uid: &str, content_hash: &str) -> String {
-    if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
-        metadata.insert("uid".to_owned(), Value::String(uid.to_owned()));
-        metadata.insert("etag".to_owned(), Value::String(content_hash.to_owned()));
-    }
-    Value::Object(body).to_string()
 }
 
 fn set_annotation(body: &mut Map<String, Value>, key: &str, value: &str) {

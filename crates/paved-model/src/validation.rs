@@ -17,14 +17,9 @@ pub const TAG_RULE: &str =
     "sequences of [a-z0-9:+#] separated by [-], at most 63 characters in total";
 pub const KEY_RULE: &str = "an optional DNS subdomain prefix and `/`, then sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters";
 
-const ROOT_FIELDS: &[&str] = &[
-    "apiVersion",
-    "kind",
-    "metadata",
-    "spec",
-    "relations",
-    "status",
-];
+/// Backstage's catalog refuses `relations` and `status` in what a location reads: they are
+/// computed.
+const ROOT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
 
 fn is_alphanumeric(byte: u8) -> bool {
     byte.is_ascii_alphanumeric()
@@ -138,11 +133,6 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
             "`metadata` is required",
         )),
     }
-    if let Some(relations) = root.get("relations")
-        && !relations.is_array()
-    {
-        problems.push(type_problem("relations", "a sequence", relations));
-    }
     if let (Some(api_version), Some(kind)) = (api_version, kind) {
         validate_kind(api_version, kind, root.get("spec"), &mut problems);
     }
@@ -180,15 +170,16 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
     }
     optional_string(metadata, "metadata.", "title", problems);
     optional_string(metadata, "metadata.", "description", problems);
-    optional_string(metadata, "metadata.", "uid", problems);
-    if let Some(etag) = optional_string(metadata, "metadata.", "etag", problems)
-        && etag.is_empty()
-    {
-        problems.push(Problem::new(
-            "metadata.etag",
-            "min-length",
-            "`metadata.etag` must not be empty",
-        ));
+    for field in ["uid", "etag"] {
+        if let Some(value) = optional_string(metadata, "metadata.", field, problems)
+            && value.is_empty()
+        {
+            problems.push(Problem::new(
+                format!("metadata.{field}"),
+                "min-length",
+                format!("`metadata.{field}` must not be empty"),
+            ));
+        }
     }
     validate_string_map(metadata, "labels", "label", problems, |field, text| {
         (!is_valid_label_value(text)).then(|| {
@@ -369,8 +360,9 @@ fn validate_kind(
     spec: Option<&Value>,
     problems: &mut Vec<Problem>,
 ) {
-    let Some(kind) =
-        Kind::parse(kind_name).filter(|kind| kind.api_versions().contains(&api_version))
+    // Backstage's kind validators match `kind` exactly (references compare it without case).
+    let Some(kind) = Kind::parse(kind_name)
+        .filter(|kind| kind.as_str() == kind_name && kind.api_versions().contains(&api_version))
     else {
         let backstage_kinds: Vec<&str> = Kind::ALL
             .iter()
@@ -479,6 +471,21 @@ fn validate_kind(
             }
         }
         Kind::Template => validate_template_steps(spec, problems),
+        Kind::Group | Kind::User => {
+            if let Some(Value::Object(profile)) = spec.get("profile") {
+                for field in ["displayName", "email", "picture"] {
+                    if let Some(value) = optional_string(profile, "spec.profile.", field, problems)
+                        && value.is_empty()
+                    {
+                        problems.push(Problem::new(
+                            format!("spec.profile.{field}"),
+                            "min-length",
+                            format!("`spec.profile.{field}` must not be empty"),
+                        ));
+                    }
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -593,7 +600,7 @@ mod tests {
     fn check(yaml: &str, expect: &[&str]) {
         let parsed = crate::yaml::parse_documents("t.yaml", yaml);
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
-        let entity = parsed.documents[0].root.to_json();
+        let entity = parsed.documents[0].value.clone();
         let actual: Vec<String> = validate_entity(&entity)
             .iter()
             .map(ToString::to_string)
@@ -629,7 +636,7 @@ mod tests {
                 "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: \"Web Service!\"\n  tags: [\"\"]\n  labels: {{team: 5}}\nextra: 1\n{COMPONENT_SPEC}"
             ),
             &[
-                "field `extra`: unknown root field `extra`: accepted fields are apiVersion, kind, metadata, spec, relations, status (rule `unknown-field`)",
+                "field `extra`: unknown root field `extra`: accepted fields are apiVersion, kind, metadata, spec (rule `unknown-field`)",
                 "field `metadata.name`: `Web Service!` is not a valid name: expected sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total (rule `name-format`)",
                 "field `metadata.labels.team`: expected a string, found number `5` (rule `type`)",
                 "field `metadata.tags[0]`: tag `` is not valid: expected sequences of [a-z0-9:+#] separated by [-], at most 63 characters in total (rule `tag-format`)",
@@ -657,7 +664,7 @@ mod tests {
         );
         check(
             &format!(
-                "apiVersion: backstage.io/v1alpha1\nkind: component\nmetadata: {{name: x, namespace: Foo}}\n{COMPONENT_SPEC}"
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: x, namespace: Foo}}\n{COMPONENT_SPEC}"
             ),
             &[
                 "field `metadata.namespace`: `Foo` is not a valid namespace: expected sequences of [a-z0-9] separated by [-], at most 63 characters in total (rule `namespace-format`)",

@@ -6,8 +6,9 @@
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 use serde_saphyr::Spanned;
+use std::cell::OnceCell;
 
 use crate::problem::Problem;
 
@@ -17,23 +18,26 @@ pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 /// One parsed YAML document.
 #[derive(Debug)]
-pub struct Document {
+pub struct Document<'a> {
     /// Zero-based position among the file's non-empty documents.
     pub index: usize,
     /// Line (1-based) in the file where the document's text starts.
     pub first_line: usize,
-    pub root: Node,
+    pub value: Value,
+    /// The document's text, parsed again with line numbers only when a problem needs one.
+    text: &'a str,
+    spanned: OnceCell<Option<Node>>,
 }
 
 /// A YAML value with the (file) line it starts on.
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub line: usize,
-    pub value: NodeValue,
+struct Node {
+    line: usize,
+    value: NodeValue,
 }
 
 #[derive(Debug, Clone)]
-pub enum NodeValue {
+enum NodeValue {
     Null,
     Bool(bool),
     Number(Number),
@@ -45,15 +49,15 @@ pub enum NodeValue {
 /// The result of splitting and parsing one file: the documents that parsed, and a problem for
 /// each one that did not.
 #[derive(Debug, Default)]
-pub struct ParsedFile {
-    pub documents: Vec<Document>,
+pub struct ParsedFile<'a> {
+    pub documents: Vec<Document<'a>>,
     pub problems: Vec<Problem>,
 }
 
 /// Parses every document of a (possibly multi-document) YAML text.
 ///
 /// `file` only labels problems.
-pub fn parse_documents(file: &str, text: &str) -> ParsedFile {
+pub fn parse_documents<'a>(file: &str, text: &'a str) -> ParsedFile<'a> {
     let mut parsed = ParsedFile::default();
     if text.len() > MAX_FILE_BYTES {
         parsed.problems.push(Problem {
@@ -71,10 +75,12 @@ pub fn parse_documents(file: &str, text: &str) -> ParsedFile {
     }
     for (index, chunk) in split_documents(text).into_iter().enumerate() {
         match parse_chunk(chunk.text, chunk.first_line) {
-            Ok(root) => parsed.documents.push(Document {
+            Ok(value) => parsed.documents.push(Document {
                 index,
                 first_line: chunk.first_line,
-                root,
+                value,
+                text: chunk.text,
+                spanned: OnceCell::new(),
             }),
             Err((line, message)) => {
                 let mut problem = Problem::whole("yaml-syntax", message).in_document(file, index);
@@ -135,27 +141,35 @@ fn push_chunk<'a>(chunks: &mut Vec<Chunk<'a>>, text: &'a str, first_line: usize)
     }
 }
 
-fn parse_chunk(text: &str, first_line: usize) -> Result<Node, (usize, String)> {
-    // YAML 1.2 core schema booleans (`true`/`false` only), as Backstage's parser reads them.
+fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
+    // YAML 1.2 core schema booleans (`true`/`false` only), as Backstage's parser reads them.
     options.strict_booleans = true;
-    match serde_saphyr::from_str_with_options::<Spanned<NodeValue>>(text, options) {
-        Ok(spanned) => {
-            let mut root = Node {
-                line: spanned.referenced.line() as usize,
-                value: spanned.value,
-            };
-            shift_lines(&mut root, first_line - 1);
-            Ok(root)
-        }
-        Err(error) => {
-            let line = error
-                .location()
-                .map(|location| location.line() as usize)
-                .unwrap_or(1);
-            Err((line + first_line - 1, error_message(&error)))
-        }
-    }
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options
+}
+
+/// Parses a document straight into JSON, the fast path every document takes.
+fn parse_chunk(text: &str, first_line: usize) -> Result<Value, (usize, String)> {
+    serde_saphyr::from_str_with_options::<Value>(text, options()).map_err(|error| {
+        let line = error
+            .location()
+            .map(|location| location.line() as usize)
+            .unwrap_or(1);
+        (line + first_line - 1, error_message(&error))
+    })
+}
+
+/// Parses a document again keeping every value's line; only for documents with problems.
+fn parse_spanned(text: &str, first_line: usize) -> Option<Node> {
+    let spanned =
+        serde_saphyr::from_str_with_options::<Spanned<NodeValue>>(text, options()).ok()?;
+    let mut root = Node {
+        line: spanned.referenced.line() as usize,
+        value: spanned.value,
+    };
+    shift_lines(&mut root, first_line - 1);
+    Some(root)
 }
 
 /// The parser's message on one line, without its source snippet.
@@ -176,31 +190,16 @@ fn shift_lines(node: &mut Node, by: usize) {
     }
 }
 
-impl Node {
-    /// Converts to JSON. Keys stay in document order.
-    pub fn to_json(&self) -> Value {
-        match &self.value {
-            NodeValue::Null => Value::Null,
-            NodeValue::Bool(value) => Value::Bool(*value),
-            NodeValue::Number(number) => Value::Number(number.clone()),
-            NodeValue::String(string) => Value::String(string.clone()),
-            NodeValue::Sequence(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            NodeValue::Mapping(entries) => {
-                let mut map = Map::with_capacity(entries.len());
-                for (key, value) in entries {
-                    map.insert(key.clone(), value.to_json());
-                }
-                Value::Object(map)
-            }
-        }
-    }
-}
-
-impl Document {
+impl Document<'_> {
     /// The line of the value at a dotted field path such as `spec.owner` or `metadata.tags[0]`;
     /// the closest existing ancestor's line when the field itself is absent.
     pub fn line_of(&self, field: &str) -> usize {
-        let mut node = &self.root;
+        let spanned = self
+            .spanned
+            .get_or_init(|| parse_spanned(self.text, self.first_line));
+        let Some(mut node) = spanned.as_ref() else {
+            return self.first_line;
+        };
         for segment in field_segments(field) {
             let next = match (&node.value, segment) {
                 (NodeValue::Mapping(entries), Segment::Key(key)) => entries
@@ -355,10 +354,7 @@ mod tests {
         assert_eq!(parsed.documents.len(), 2);
         let second = &parsed.documents[1];
         assert_eq!(second.index, 1);
-        assert_eq!(
-            second.root.to_json(),
-            serde_json::json!({"b": {"c": ["x", "y"]}})
-        );
+        assert_eq!(second.value, serde_json::json!({"b": {"c": ["x", "y"]}}));
         assert_eq!(second.line_of("b.c[1]"), 7);
         assert_eq!(second.line_of("b.missing"), 7);
     }

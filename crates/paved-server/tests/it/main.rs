@@ -2,3 +2,7 @@
 
 mod backstage_oracle;
 mod catalog_smoke;
+mod common;
+mod locations;
+mod queries;
+mod system;

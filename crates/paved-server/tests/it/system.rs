@@ -1,0 +1,562 @@
+//! Health, metrics, the OpenAPI document, validation, the audit log, restarts and replicas.
+
+use paved_catalog::Catalog;
+use paved_store::Store;
+use paved_test::{Backend, TEST_TOKEN, TestServer, both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{entity, exists, location_id, locations, refs, request, scrub};
+
+const CATALOG: &str = r#"apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: web
+spec:
+  type: website
+  lifecycle: production
+  owner: team-a
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: api
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+"#;
+
+async fn all_entities(server: &TestServer) -> Value {
+    let response = server.get("/api/catalog/entities/by-query").await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    response.body["items"].clone()
+}
+
+async fn health_is_reported(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let health = server.get("/healthz").await;
+    assert_eq!(health.status, 200, "{}", health.text);
+    let store = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(health.body, json!({"status": "ok", "store": store}));
+
+    // Once the store is gone, the server says so.
+    server.store.close().await;
+    let health = server.get("/healthz").await;
+    assert_eq!(health.status, 503, "{}", health.text);
+    assert_eq!(
+        health.body,
+        json!({"status": "unavailable", "store": store})
+    );
+}
+
+/// The value of the sample `name` (with its labels, as written) in a Prometheus text.
+#[track_caller]
+fn sample(text: &str, name: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|line| line.split_once(' ').is_some_and(|(key, _)| key == name))
+        .unwrap_or_else(|| panic!("no sample `{name}` in:\n{text}"));
+    line.rsplit(' ')
+        .next()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("sample `{line}` has no value"))
+}
+
+async fn metrics_are_exposed(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let metrics = server.get("/metrics").await;
+    assert_eq!(metrics.status, 200, "{}", metrics.text);
+    assert_eq!(sample(&metrics.text, "paved_catalog_entities"), 0.0);
+
+    let file = server.write("catalog-info.yaml", CATALOG);
+    let id = location_id(&server.add_location("file", &file).await);
+    for _ in 0..3 {
+        assert_eq!(server.get("/healthz").await.status, 200);
+    }
+    assert_eq!(
+        server
+            .get("/api/catalog/entities/by-name/component/default/missing")
+            .await
+            .status,
+        404
+    );
+    let refreshed = server
+        .post("/api/catalog/refresh", json!({"locationId": id.as_str()}))
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+
+    let metrics = server.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.text.ends_with("# EOF\n"),
+        "an OpenMetrics text: {}",
+        metrics.text
+    );
+    let text = &metrics.text;
+    assert!(
+        text.contains("# TYPE paved_http_requests counter\n"),
+        "{text}"
+    );
+    assert_eq!(sample(text, "paved_catalog_entities"), 3.0);
+    assert_eq!(
+        sample(
+            text,
+            r#"paved_http_requests_total{method="GET",route="/healthz",status="200"}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"paved_http_requests_total{method="GET",route="/api/catalog/entities/by-name/{kind}/{namespace}/{name}",status="404"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"paved_http_requests_total{method="POST",route="/api/catalog/locations",status="201"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"paved_http_request_duration_seconds_count{route="/healthz"}"#
+        ),
+        3.0
+    );
+    // Refreshes, not the first read at registration.
+    assert_eq!(sample(text, "paved_catalog_refreshes_total"), 1.0);
+    assert_eq!(sample(text, "paved_catalog_refresh_failures_total"), 0.0);
+}
+
+async fn openapi_document_describes_the_api(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let document = server.get("/api/openapi.json").await;
+    assert_eq!(document.status, 200, "{}", document.text);
+    assert!(
+        document.body["openapi"]
+            .as_str()
+            .is_some_and(|version| version.starts_with("3."))
+    );
+    let paths: Vec<&str> = document.body["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for expected in [
+        "/api/catalog/entities",
+        "/api/catalog/entities/by-query",
+        "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
+        "/api/catalog/entities/by-uid/{uid}",
+        "/api/catalog/entities/by-refs",
+        "/api/catalog/entity-facets",
+        "/api/catalog/refresh",
+        "/api/catalog/validate-entity",
+        "/api/catalog/locations",
+        "/api/catalog/locations/{id}",
+        "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "`{expected}` missing from {paths:?}"
+        );
+    }
+    let by_query = &document.body["paths"]["/api/catalog/entities/by-query"];
+    assert!(by_query["get"].is_object() && by_query["post"].is_object());
+    assert_eq!(
+        document.body["components"]["securitySchemes"]["bearer"],
+        json!({"type": "http", "scheme": "bearer"})
+    );
+    // Every documented path is served: none answers with the router's bare 404.
+    for path in &paths {
+        let concrete = path
+            .replace("{kind}", "component")
+            .replace("{namespace}", "default")
+            .replace("{name}", "x")
+            .replace("{uid}", "x")
+            .replace("{id}", "x");
+        let response = server.get(&concrete).await;
+        assert!(
+            response.status != 404 || response.body["error"]["code"].is_string(),
+            "`{concrete}` is not routed: {} {}",
+            response.status,
+            response.text
+        );
+    }
+}
+
+async fn validates_entities(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let valid = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "web", "tags": ["frontend"]},
+        "spec": {"type": "website", "lifecycle": "production", "owner": "group:default/team-a"},
+    });
+    let response = server
+        .post(
+            "/api/catalog/validate-entity",
+            json!({"entity": valid, "location": "url:https://example.com/catalog-info.yaml"}),
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body, json!({}));
+
+    let invalid = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "bad name", "tags": ["Not-A-Tag"]},
+        "spec": {"type": "website", "owner": 5},
+        "extra": true,
+    });
+    let response = server
+        .post("/api/catalog/validate-entity", json!({"entity": invalid}))
+        .await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    let rules: Vec<&str> = response.body["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|problem| problem["rule"].as_str())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "unknown-field",
+            "name-format",
+            "tag-format",
+            "required",
+            "type"
+        ]
+    );
+    assert_eq!(
+        response.body["errors"].as_array().map(Vec::len),
+        Some(rules.len()),
+        "one error per problem"
+    );
+    insta::assert_json_snapshot!("validate_entity_invalid", response.body);
+
+    // References are checked only once the entity is otherwise valid, as a location does.
+    let bad_reference = json!({"entity": {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "web"},
+        "spec": {"type": "website", "lifecycle": "production", "owner": "group:Bad/x"},
+    }});
+    let response = server
+        .post("/api/catalog/validate-entity", bad_reference)
+        .await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    assert_eq!(response.body["problems"][0]["rule"], "reference");
+    assert_eq!(response.body["problems"][0]["field"], "spec.owner");
+
+    let response = server
+        .post("/api/catalog/validate-entity", json!({"entity": "web"}))
+        .await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    assert_eq!(response.body["problems"][0]["rule"], "envelope");
+    let response = server
+        .post("/api/catalog/validate-entity", json!({"nothing": 1}))
+        .await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    assert_eq!(response.body["error"]["code"], "invalid_body");
+    // Nothing was stored.
+    assert_eq!(all_entities(&server).await, json!([]));
+}
+
+async fn mutations_are_audited(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let file = server.write("catalog-info.yaml", CATALOG);
+    let body = json!({"type": "file", "target": file.display().to_string()});
+
+    let statuses = [
+        server
+            .post_anonymous("/api/catalog/locations", body.clone())
+            .await
+            .status,
+        server
+            .post("/api/catalog/locations?dryRun=true", body.clone())
+            .await
+            .status,
+    ];
+    assert_eq!(statuses, [401, 200]);
+    let id = location_id(&server.add_location("file", &file).await);
+    let location = format!("/api/catalog/locations/{}", id.as_str());
+    let statuses = [
+        server
+            .post("/api/catalog/locations", body.clone())
+            .await
+            .status,
+        server
+            .post("/api/catalog/refresh", json!({"locationId": id.as_str()}))
+            .await
+            .status,
+        server
+            .post(
+                "/api/catalog/refresh",
+                json!({"entityRef": "component:default/web"}),
+            )
+            .await
+            .status,
+        server
+            .post_anonymous("/api/catalog/refresh", json!({"locationId": id.as_str()}))
+            .await
+            .status,
+        request(&server, Method::DELETE, &location, None, None)
+            .await
+            .status,
+        server.delete(&location).await.status,
+        server.delete(&location).await.status,
+    ];
+    assert_eq!(statuses, [409, 200, 200, 401, 401, 204, 404]);
+
+    let events = server
+        .store
+        .recent_audit_events(20)
+        .await
+        .expect("the audit log");
+    let mut lines: Vec<String> = events
+        .iter()
+        .map(|event| {
+            assert!(event.at > 0, "{event:?}");
+            assert_eq!(event.details, "{}");
+            format!(
+                "{} {} {} {}",
+                event.actor, event.action, event.target, event.outcome
+            )
+            .replace(&file.display().to_string(), "[FILE]")
+            .replace(id.as_str(), "[ID]")
+        })
+        .collect();
+    lines.reverse();
+    assert_eq!(
+        lines,
+        [
+            "anonymous location.create file:[FILE] error: authentication required: send `Authorization: Bearer <token>`",
+            "admin location.analyze file:[FILE] ok",
+            "admin location.create file:[FILE] ok",
+            "admin location.create file:[FILE] error: a location of type `file` with target `[FILE]` already exists",
+            "admin catalog.refresh [ID] ok",
+            "admin catalog.refresh component:default/web ok",
+            "anonymous catalog.refresh [ID] error: authentication required: send `Authorization: Bearer <token>`",
+            "anonymous location.delete [ID] error: authentication required: send `Authorization: Bearer <token>`",
+            "admin location.delete [ID] ok",
+            "admin location.delete [ID] error: location `[ID]` not found",
+        ]
+    );
+
+    // Reads are not audited.
+    server.get("/api/catalog/locations").await;
+    server.get("/api/catalog/entities/by-query").await;
+    let after = server
+        .store
+        .recent_audit_events(20)
+        .await
+        .expect("the audit log");
+    assert_eq!(after.len(), events.len());
+}
+
+async fn state_survives_a_restart(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let file = server.write("catalog-info.yaml", CATALOG);
+    server.write(
+        "more/a/catalog-info.yaml",
+        &CATALOG
+            .replace("name: web", "name: more-web")
+            .replace("name: api", "name: more-api")
+            .replace("name: team-a\nspec", "name: team-b\nspec"),
+    );
+    server.add_location("file", &file).await;
+    let glob = server
+        .add_location("file", &server.data.path("more/*/catalog-info.yaml"))
+        .await;
+    let entities = all_entities(&server).await;
+    assert_eq!(entities.as_array().map(Vec::len), Some(6));
+    let listed = server.get("/api/catalog/locations").await.body;
+
+    let server = server.restart().await;
+    assert_eq!(
+        all_entities(&server).await,
+        entities,
+        "same entities, uids and etags"
+    );
+    assert_eq!(server.get("/api/catalog/locations").await.body, listed);
+    let web = entity(&server, "component/default/web").await;
+    let uid = web["metadata"]["uid"].as_str().expect("a uid");
+    assert_eq!(
+        server
+            .get(&format!("/api/catalog/entities/by-uid/{uid}"))
+            .await
+            .body,
+        web
+    );
+
+    // The admin token still works, and a refresh finds nothing changed.
+    let refreshed = server
+        .post(
+            "/api/catalog/refresh",
+            json!({"locationId": location_id(&glob).as_str()}),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    assert_eq!(
+        refreshed.body,
+        json!({"written": 0, "unchanged": 3, "orphaned": 0, "deleted": 0, "problems": []})
+    );
+    assert_eq!(all_entities(&server).await, entities);
+    // And the location is still known as registered.
+    let again = server
+        .post(
+            "/api/catalog/locations",
+            json!({"type": "file", "target": file.display().to_string()}),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+}
+
+/// The entity a replica's catalog renders, parsed.
+fn rendered(catalog: &Catalog, entity_ref: &str) -> Option<Value> {
+    catalog
+        .entity_by_ref(entity_ref)
+        .map(|text| serde_json::from_str(&text).expect("entities render as JSON"))
+}
+
+async fn replicas_follow_each_other(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let store = Store::open(&server.data.store_config())
+        .await
+        .expect("a second connection to the store");
+    let replica = Catalog::open(store, server.data.catalog_config())
+        .await
+        .expect("a second catalog");
+
+    // A location registered through the server appears in the replica once it catches up.
+    let file = server.write("catalog-info.yaml", CATALOG);
+    let id = location_id(&server.add_location("file", &file).await);
+    assert_eq!(replica.index().len(), 0, "not before catching up");
+    replica.catch_up().await.expect("catch up");
+    let web = entity(&server, "component/default/web").await;
+    assert_eq!(rendered(&replica, "component:default/web"), Some(web));
+    assert_eq!(
+        rendered(&replica, "group:default/team-a"),
+        Some(entity(&server, "group/default/team-a").await),
+        "with the same relations"
+    );
+    let replica_locations = replica.locations().await.expect("locations");
+    assert_eq!(
+        replica_locations
+            .iter()
+            .map(|location| location.id.as_str())
+            .collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+
+    // Changes and removals follow too: `api` orphaned, then deleted.
+    server.write(
+        "catalog-info.yaml",
+        &CATALOG[..CATALOG.rfind("---\n").expect("documents")],
+    );
+    server.catalog.refresh_location(&id).await.expect("refresh");
+    replica.catch_up().await.expect("catch up");
+    assert_eq!(
+        rendered(&replica, "component:default/api")
+            .map(|api| api["metadata"]["annotations"]["backstage.io/orphan"].clone()),
+        Some(json!("true"))
+    );
+    server.catalog.refresh_location(&id).await.expect("refresh");
+    replica.catch_up().await.expect("catch up");
+    assert_eq!(rendered(&replica, "component:default/api"), None);
+    assert!(
+        !rendered(&replica, "group:default/team-a").expect("the group")["relations"]
+            .to_string()
+            .contains("component:default/api"),
+        "the reverse relation went with it"
+    );
+
+    // The other way round: a refresh by the replica reaches the server at its catch-up.
+    server.write("catalog-info.yaml", CATALOG);
+    replica.refresh_location(&id).await.expect("refresh");
+    assert!(rendered(&replica, "component:default/api").is_some());
+    assert!(!exists(&server, "component/default/api").await);
+    server.catalog.catch_up().await.expect("catch up");
+    assert!(exists(&server, "component/default/api").await);
+
+    // Removing the location empties both.
+    let deleted = server
+        .delete(&format!("/api/catalog/locations/{}", id.as_str()))
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    replica.catch_up().await.expect("catch up");
+    assert_eq!(replica.index().len(), 0);
+    assert!(replica.locations().await.expect("locations").is_empty());
+    assert_eq!(refs(&all_entities(&server).await), Vec::<String>::new());
+    assert_eq!(locations(&server).await, Vec::<String>::new());
+    replica.store().close().await;
+}
+
+/// A request with a token that is not the admin's is refused like an anonymous one.
+async fn wrong_tokens_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let file = server.write("catalog-info.yaml", CATALOG);
+    let body = json!({"type": "file", "target": file.display().to_string()});
+    for token in ["pvd_wrong", "", &TEST_TOKEN[..TEST_TOKEN.len() - 1]] {
+        let response = request(
+            &server,
+            Method::POST,
+            "/api/catalog/locations",
+            Some(token),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(response.status, 401, "token `{token}`: {}", response.text);
+        assert_eq!(response.body["error"]["code"], "unauthenticated");
+    }
+    let accepted = request(
+        &server,
+        Method::POST,
+        "/api/catalog/locations",
+        Some(TEST_TOKEN),
+        Some(body),
+    )
+    .await;
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+    let events = server
+        .store
+        .recent_audit_events(20)
+        .await
+        .expect("the audit log");
+    let lines: Vec<String> = events
+        .iter()
+        .rev()
+        .map(|event| format!("{} {}", event.actor, scrub(&server, &json!(event.outcome))))
+        .collect();
+    // FIXME: a presented but wrong token is refused before the handler runs, so the refusal
+    // leaves no audit row, unlike an anonymous attempt; failed logins are worth auditing.
+    assert_eq!(lines, [r#"admin "ok""#]);
+}
+
+both_backends!(
+    health_is_reported,
+    metrics_are_exposed,
+    openapi_document_describes_the_api,
+    validates_entities,
+    mutations_are_audited,
+    state_survives_a_restart,
+    replicas_follow_each_other,
+    wrong_tokens_are_refused,
+);

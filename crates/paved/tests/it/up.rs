@@ -1,0 +1,438 @@
+//! `paved up` as a child process, driven by the catalog commands: register, list, get, query,
+//! refresh, remove; refusals; SIGTERM; a restart over the same data; PostgreSQL.
+
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{Run, fixture_absolute, paved, run};
+
+/// How long `paved up` may take to answer, or to stop after SIGTERM.
+const DEADLINE: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(25);
+
+#[test]
+fn serves_the_catalog_commands_and_resumes_after_sigterm() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    let catalog = dir.path().join("catalog-info.yaml");
+    std::fs::copy(fixture_absolute("catalog-info.yaml"), &catalog).expect("copy the fixture");
+
+    let server = Up::start(dir.path(), &data_dir, &[]);
+    let (status, health) = server.get("/healthz");
+    assert_eq!((status, health["store"].as_str()), (200, Some("sqlite")));
+    let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("an admin token");
+    assert!(token.trim().starts_with("pvd_"), "token `{token}`");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data_dir.join("admin-token"))
+            .expect("the token file")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the token is readable by its owner only"
+        );
+    }
+
+    // A dry run reads the file but registers nothing.
+    let dry_run = server.cli(
+        &["catalog", "locations", "add", "--dry-run", "-o", "json"],
+        &[&catalog],
+    );
+    assert_eq!(dry_run.code, Some(0), "{dry_run}");
+    assert_eq!(dry_run.json()["entities"].as_array().map(Vec::len), Some(6));
+    let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
+    assert_eq!(listed.json(), json!([]), "{listed}");
+
+    // A relative path is the caller's: it is sent absolute.
+    let added = server.cli_in(
+        dir.path(),
+        &[
+            "catalog",
+            "locations",
+            "add",
+            "-o",
+            "json",
+            "catalog-info.yaml",
+        ],
+    );
+    assert_eq!(added.code, Some(0), "{added}");
+    let added = added.json();
+    assert_eq!(added["problems"], json!([]));
+    assert_eq!(added["entities"].as_array().map(Vec::len), Some(6));
+    let id = added["location"]["id"]
+        .as_str()
+        .expect("the location has an id")
+        .to_owned();
+
+    let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
+    assert_eq!(listed.code, Some(0), "{listed}");
+    let listed = listed.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["data"]["id"], id.as_str());
+    assert_eq!(listed[0]["data"]["type"], "file");
+    assert_eq!(listed[0]["data"]["target"], catalog.display().to_string());
+
+    let web = server.cli(
+        &["catalog", "get", "component:default/web", "-o", "json"],
+        &[],
+    );
+    assert_eq!(web.code, Some(0), "{web}");
+    let web = web.json();
+    assert_eq!(web["metadata"]["name"], "web");
+    let relations = web["relations"].as_array().expect("relations are listed");
+    for expected in [
+        json!({"type": "ownedBy", "targetRef": "group:default/platform"}),
+        json!({"type": "partOf", "targetRef": "system:default/storefront"}),
+        json!({"type": "providesApi", "targetRef": "api:default/web-api"}),
+    ] {
+        assert!(relations.contains(&expected), "{expected} in {relations:?}");
+    }
+
+    let components = server.cli(
+        &[
+            "catalog",
+            "query",
+            "--filter",
+            "kind=component",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(components.code, Some(0), "{components}");
+    let components = components.json();
+    assert_eq!(components["totalItems"], 1, "{components}");
+    assert_eq!(components["items"][0]["metadata"]["name"], "web");
+
+    let refreshed = server.cli(
+        &["catalog", "refresh", "component:default/web", "-o", "json"],
+        &[],
+    );
+    assert_eq!(refreshed.code, Some(0), "{refreshed}");
+    let refreshed = refreshed.json();
+    assert_eq!(refreshed["problems"], json!([]));
+    assert_eq!(refreshed["unchanged"], 6, "{refreshed}");
+
+    let refused = server.cli(
+        &["catalog", "locations", "add", "--token", "not-the-token"],
+        &[&catalog],
+    );
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(refused.stderr.contains("authentication"), "{refused}");
+    let refused = server.cli(
+        &[
+            "catalog",
+            "locations",
+            "remove",
+            &id,
+            "--token",
+            "not-the-token",
+        ],
+        &[],
+    );
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(refused.stderr.contains("authentication"), "{refused}");
+
+    let status = server.terminate();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM stops paved cleanly: {status}"
+    );
+
+    // Same data directory: the catalog and the token survive.
+    let server = Up::start(dir.path(), &data_dir, &[]);
+    assert_eq!(
+        std::fs::read_to_string(data_dir.join("admin-token")).expect("the admin token"),
+        token,
+        "the admin token is kept across restarts"
+    );
+    let web = server.cli(&["catalog", "get", "web", "-o", "json"], &[]);
+    assert_eq!(web.code, Some(0), "{web}");
+    assert_eq!(web.json()["metadata"]["name"], "web");
+    let (_, everything) = server.get("/api/catalog/entities/by-query");
+    assert_eq!(everything["totalItems"], 6, "{everything}");
+
+    let removed = server.cli(&["catalog", "locations", "remove", &id], &[]);
+    assert_eq!(removed.code, Some(0), "{removed}");
+    let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
+    assert_eq!(listed.json(), json!([]), "{listed}");
+    let gone = server.cli(&["catalog", "get", "component:default/web"], &[]);
+    assert_eq!(gone.code, Some(1), "a 404 is a refusal: {gone}");
+    assert!(gone.stderr.contains("not found"), "{gone}");
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[test]
+fn unreachable_server_exits_3_with_a_hint() {
+    let port = free_port();
+    let result = run(paved().args([
+        "catalog",
+        "get",
+        "component:default/web",
+        "--server",
+        &format!("http://127.0.0.1:{port}"),
+    ]));
+    assert_eq!(result.code, Some(3), "{result}");
+    assert!(result.stderr.contains("paved up"), "{result}");
+    assert!(result.stdout.is_empty(), "{result}");
+}
+
+#[test]
+fn help_mentions_the_key_flags() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--help"], &["up", "catalog", "paved up"]),
+        (
+            &["up", "--help"],
+            &["--listen", "--data-dir", "--database-url", "admin-token"],
+        ),
+        (
+            &["catalog", "locations", "add", "--help"],
+            &["--dry-run", "--type", "--server", "--token", "--data-dir"],
+        ),
+    ];
+    for (args, flags) in cases {
+        let result = run(paved().args(*args));
+        assert_eq!(result.code, Some(0), "{args:?}: {result}");
+        for flag in *flags {
+            assert!(
+                result.stdout.contains(flag),
+                "{args:?} mentions `{flag}`: {result}"
+            );
+        }
+    }
+}
+
+#[test]
+fn runs_on_postgres() {
+    let database = Database::create();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    let server = Up::start(dir.path(), &data_dir, &["--database-url", &database.url]);
+    let (status, health) = server.get("/healthz");
+    assert_eq!((status, health["store"].as_str()), (200, Some("postgres")));
+    assert!(
+        !data_dir.join("paved.db").exists(),
+        "no SQLite database next to PostgreSQL"
+    );
+    let added = server.cli(
+        &["catalog", "locations", "add", "-o", "json"],
+        &[&fixture_absolute("catalog-info.yaml")],
+    );
+    assert_eq!(added.code, Some(0), "{added}");
+    let user = server.cli(&["catalog", "get", "user:jdoe", "-o", "json"], &[]);
+    assert_eq!(user.code, Some(0), "{user}");
+    assert!(
+        user.json()["relations"]
+            .as_array()
+            .is_some_and(|relations| relations
+                .contains(&json!({"type": "memberOf", "targetRef": "group:default/platform"}))),
+        "{user}"
+    );
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+/// A `paved up` child process; killed if the test ends without stopping it.
+struct Up {
+    child: Child,
+    address: String,
+    data_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Up {
+    /// Starts `paved up` in `work_dir` on a free port and waits until /healthz answers 200.
+    #[track_caller]
+    fn start(work_dir: &Path, data_dir: &Path, extra: &[&str]) -> Up {
+        let address = format!("127.0.0.1:{}", free_port());
+        let log = work_dir.join(format!("paved-up-{}.log", address.replace([':', '.'], "-")));
+        let log_file = File::create(&log).expect("create the log file");
+        let child = paved()
+            .current_dir(work_dir)
+            .args(["up", "--listen", &address, "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("share the log file"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start `paved up`");
+        let mut up = Up {
+            child,
+            address,
+            data_dir: data_dir.to_owned(),
+            log,
+        };
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = up.child.try_wait().expect("poll `paved up`") {
+                panic!("`paved up` exited early ({status}):\n{}", up.log());
+            }
+            if let Ok((200, _)) = http_get(&up.address, "/healthz") {
+                return up;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`paved up` did not answer /healthz within {DEADLINE:?}:\n{}",
+                up.log()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET with a parsed JSON body.
+    #[track_caller]
+    fn get(&self, path: &str) -> (u16, Value) {
+        let (status, body) = http_get(&self.address, path)
+            .unwrap_or_else(|error| panic!("GET {path}: {error}\n{}", self.log()));
+        let body = serde_json::from_str(&body)
+            .unwrap_or_else(|error| panic!("GET {path}: not JSON ({error}): {body}"));
+        (status, body)
+    }
+
+    /// `paved ARGS FILES --server URL --data-dir DATA`.
+    #[track_caller]
+    fn cli(&self, args: &[&str], files: &[&Path]) -> Run {
+        run(paved()
+            .args(args)
+            .args(files)
+            .args(["--server", &self.url(), "--data-dir"])
+            .arg(&self.data_dir))
+    }
+
+    /// The same, run from `work_dir`.
+    #[track_caller]
+    fn cli_in(&self, work_dir: &Path, args: &[&str]) -> Run {
+        run(paved()
+            .current_dir(work_dir)
+            .args(args)
+            .args(["--server", &self.url(), "--data-dir"])
+            .arg(&self.data_dir))
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    #[track_caller]
+    fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let kill = run(Command::new("kill").args(["-TERM", &pid]));
+        assert_eq!(kill.code, Some(0), "kill -TERM {pid}: {kill}");
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll `paved up`") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`paved up` did not stop within {DEADLINE:?} of SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A port nothing listens on (it could be taken again before use; unlikely in a test run).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A plain HTTP/1.0 GET: status and body.
+fn http_get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, response.clone());
+    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(invalid)?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(invalid)?;
+    Ok((status, body.to_owned()))
+}
+
+/// A fresh PostgreSQL database, made and dropped with `psql`.
+struct Database {
+    url: String,
+    name: String,
+}
+
+impl Database {
+    fn create() -> Database {
+        let name = format!(
+            "paved_cli_test_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("the clock is after 1970")
+                .as_nanos()
+        );
+        let created = psql(&format!("CREATE DATABASE {name}"));
+        assert_eq!(
+            created.code,
+            Some(0),
+            "PostgreSQL at 127.0.0.1:5432 (user postgres) is needed for this test: {created}"
+        );
+        Database {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn psql(sql: &str) -> Run {
+    run(Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .env("PGCONNECT_TIMEOUT", "10"))
+}

@@ -107,7 +107,7 @@ pub fn run_query(index: &Index, query: &EntityQuery) -> QueryPage {
         .filter_map(|&id| index.slot(id))
         .map(|entity| render_fields(index, entity, &query.fields))
         .collect();
-    let next_cursor = (end < total_items).then(|| query.cursor_at(end));
+    let next_cursor = (end < total_items && end > start).then(|| query.cursor_at(end));
     let prev_cursor =
         (start > 0).then(|| query.cursor_at(start.saturating_sub(query.limit.unwrap_or(start))));
     QueryPage {

@@ -172,11 +172,27 @@ fn parse_spanned(text: &str, first_line: usize) -> Option<Node> {
     Some(root)
 }
 
-/// The parser's message on one line, without its source snippet.
+/// The parser's message on one line, without its source snippet and without its own line
+/// number, which counts from the document rather than the file (the problem carries the file's).
 fn error_message(error: &serde_saphyr::Error) -> String {
     let text = error.to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    first.to_owned()
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(' '))
+    {
+        Some((number, rest)) if number.bytes().all(|byte| byte.is_ascii_digit()) => {
+            let rest = rest.trim_start_matches(',').trim();
+            match rest.split_once("budget breached: ") {
+                Some((column, limit)) => format!(
+                    "{column}document refused: it expands beyond the parser's limits ({limit}); YAML aliases that multiply content are not accepted"
+                ),
+                None => rest.to_owned(),
+            }
+        }
+        _ => first.to_owned(),
+    }
 }
 
 fn shift_lines(node: &mut Node, by: usize) {

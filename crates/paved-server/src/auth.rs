@@ -71,6 +71,8 @@ pub fn generate_token() -> String {
 pub enum Caller {
     Anonymous,
     Admin,
+    /// Presented a token that is not valid; refused at `authorize`, so the attempt is audited.
+    InvalidToken,
 }
 
 /// What a caller wants to do, for authorisation and the audit log.
@@ -99,6 +101,7 @@ impl Caller {
         match self {
             Caller::Anonymous => "anonymous",
             Caller::Admin => "admin",
+            Caller::InvalidToken => "invalid-token",
         }
     }
 
@@ -110,14 +113,24 @@ impl Caller {
                 tracing::debug!(action = action.as_str(), "refused anonymous mutation");
                 Err(ApiError::Unauthenticated)
             }
+            Caller::InvalidToken => {
+                tracing::warn!(
+                    action = action.as_str(),
+                    "refused a mutation with an invalid token"
+                );
+                Err(ApiError::InvalidToken)
+            }
         }
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Caller, Self::Rejection> {
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
             return Ok(Caller::Anonymous);
         };
@@ -129,13 +142,11 @@ impl FromRequestParts<AppState> for Caller {
                     .strip_prefix("Bearer ")
                     .or_else(|| value.strip_prefix("bearer "))
             })
-            .map(str::trim)
-            .ok_or(ApiError::Unauthenticated)?;
-        if state.auth.is_admin(token) {
-            Ok(Caller::Admin)
-        } else {
-            Err(ApiError::Unauthenticated)
-        }
+            .map(str::trim);
+        Ok(match token {
+            Some(token) if state.auth.is_admin(token) => Caller::Admin,
+            _ => Caller::InvalidToken,
+        })
     }
 }
 

@@ -20,9 +20,11 @@ pub enum ApiError {
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("{0}")]
-    NotFound(String),
+    EntityNotFound(String),
     #[error("authentication required: send `Authorization: Bearer <token>`")]
     Unauthenticated,
+    #[error("the token is not valid: send the admin token as `Authorization: Bearer <token>`")]
+    InvalidToken,
     #[error("{0}")]
     Forbidden(String),
     #[error("entity is invalid: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
@@ -64,7 +66,14 @@ impl ApiError {
             ApiError::Filter(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_filter"),
             ApiError::Cursor(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_cursor"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", code),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFoundError", "not_found"),
+            ApiError::EntityNotFound(_) => {
+                (StatusCode::NOT_FOUND, "NotFoundError", "entity_not_found")
+            }
+            ApiError::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationError",
+                "invalid_token",
+            ),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "AuthenticationError",

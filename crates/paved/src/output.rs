@@ -4,6 +4,20 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
 use paved_cli::OutputFormat;
 use serde::Serialize;
 
+/// Writes a line to stdout. A closed pipe (`paved ... | head`) ends the program quietly, as
+/// it would end a Unix tool, instead of panicking as `println!` does.
+pub fn emit(text: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {error}");
+        std::process::exit(3);
+    }
+}
+
 /// Prints `value` as JSON or YAML; for tables the caller passes rows.
 pub fn print<T: Serialize>(
     format: OutputFormat,
@@ -11,9 +25,9 @@ pub fn print<T: Serialize>(
     table: impl FnOnce() -> Table,
 ) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        OutputFormat::Yaml => print!("{}", serde_saphyr::to_string(value)?),
-        OutputFormat::Table => println!("{}", table()),
+        OutputFormat::Json => emit(serde_json::to_string_pretty(value)?),
+        OutputFormat::Yaml => emit(serde_saphyr::to_string(value)?.trim_end()),
+        OutputFormat::Table => emit(table()),
     }
     Ok(())
 }

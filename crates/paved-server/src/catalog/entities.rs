@@ -165,7 +165,7 @@ pub async fn entity_by_name(
         .catalog
         .entity_by_ref(&entity_ref)
         .map(raw_json)
-        .ok_or_else(|| ApiError::NotFound(format!("entity `{entity_ref}` not found")))
+        .ok_or_else(|| ApiError::EntityNotFound(format!("entity `{entity_ref}` not found")))
 }
 
 #[utoipa::path(get, path = "/api/catalog/entities/by-uid/{uid}", tag = "catalog", params(("uid" = String, Path)),
@@ -178,7 +178,7 @@ pub async fn entity_by_uid(
         .catalog
         .entity_by_uid(&uid)
         .map(raw_json)
-        .ok_or_else(|| ApiError::NotFound(format!("entity with uid `{uid}` not found")))
+        .ok_or_else(|| ApiError::EntityNotFound(format!("entity with uid `{uid}` not found")))
 }
 
 #[utoipa::path(post, path = "/api/catalog/entities/by-refs", tag = "catalog", request_body = EntitiesByRefsRequest,

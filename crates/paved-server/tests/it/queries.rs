@@ -671,7 +671,7 @@ async fn entities_lists_and_lookups(backend: Backend) {
         .get("/api/catalog/entities/by-uid/00000000-0000-0000-0000-000000000000")
         .await;
     assert_eq!(missing.status, 404, "{}", missing.text);
-    assert_eq!(missing.body["error"]["code"], "not_found");
+    assert_eq!(missing.body["error"]["code"], "entity_not_found");
 
     // By refs: in the order asked, null where missing, short forms and any case accepted.
     let by_refs = server

@@ -509,7 +509,7 @@ async fn replicas_follow_each_other(backend: Backend) {
     replica.store().close().await;
 }
 
-/// A request with a token that is not the admin's is refused like an anonymous one.
+/// A request with a token that is not the admin's is refused, and the attempt is audited.
 async fn wrong_tokens_are_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
     let file = server.write("catalog-info.yaml", CATALOG);
@@ -524,7 +524,7 @@ async fn wrong_tokens_are_refused(backend: Backend) {
         )
         .await;
         assert_eq!(response.status, 401, "token `{token}`: {}", response.text);
-        assert_eq!(response.body["error"]["code"], "unauthenticated");
+        assert_eq!(response.body["error"]["code"], "invalid_token");
     }
     let accepted = request(
         &server,
@@ -545,9 +545,8 @@ async fn wrong_tokens_are_refused(backend: Backend) {
         .rev()
         .map(|event| format!("{} {}", event.actor, scrub(&server, &json!(event.outcome))))
         .collect();
-    // FIXME: a presented but wrong token is refused before the handler runs, so the refusal
-    // leaves no audit row, unlike an anonymous attempt; failed logins are worth auditing.
-    assert_eq!(lines, [r#"admin "ok""#]);
+    let refusal = r#"invalid-token "error: the token is not valid: send the admin token as `Authorization: Bearer <token>`""#;
+    assert_eq!(lines, [refusal, refusal, refusal, r#"admin "ok""#]);
 }
 
 both_backends!(

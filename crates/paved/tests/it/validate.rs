@@ -34,7 +34,7 @@ fn shared_fixtures_agree_with_backstage() {
     assert_eq!(result.code, Some(0), "{result}");
     assert_eq!(
         result.stdout.trim(),
-        "ok: 6 valid entities in 1 files",
+        "ok: 6 valid entities in 1 file",
         "{result}"
     );
 }

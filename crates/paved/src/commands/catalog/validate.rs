@@ -59,13 +59,13 @@ pub fn run(files: &[PathBuf], output: OutputFormat) -> Result<(), Failure> {
         files: results,
     };
     match output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
-        ),
-        OutputFormat::Yaml => print!(
-            "{}",
-            serde_saphyr::to_string(&report).map_err(anyhow::Error::from)?
+        OutputFormat::Json => {
+            crate::output::emit(serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?)
+        }
+        OutputFormat::Yaml => crate::output::emit(
+            serde_saphyr::to_string(&report)
+                .map_err(anyhow::Error::from)?
+                .trim_end(),
         ),
         OutputFormat::Table => print_text(&report),
     }
@@ -99,22 +99,29 @@ fn print_text(report: &Report) {
                 .filter(|field| !field.is_empty())
                 .map(|field| format!(" field `{field}`:"))
                 .unwrap_or_default();
-            println!(
+            crate::output::emit(format_args!(
                 "{location}:{document}{field} {} (rule `{}`)",
                 problem.message, problem.rule
-            );
+            ));
         }
     }
     let entities: usize = report.files.iter().map(|file| file.entities.len()).sum();
     if problem_count == 0 {
-        println!(
-            "ok: {entities} valid entities in {} files",
-            report.files.len()
-        );
+        crate::output::emit(format_args!(
+            "ok: {} in {}",
+            plural(entities, "valid entity", "valid entities"),
+            plural(report.files.len(), "file", "files")
+        ));
     } else {
-        println!(
-            "{problem_count} problems; {entities} valid entities in {} files",
-            report.files.len()
-        );
+        crate::output::emit(format_args!(
+            "{}; {} in {}",
+            plural(problem_count, "problem", "problems"),
+            plural(entities, "valid entity", "valid entities"),
+            plural(report.files.len(), "file", "files")
+        ));
     }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }

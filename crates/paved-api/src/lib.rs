@@ -129,10 +129,16 @@ pub struct LocationItem {
 
 /// `POST /api/catalog/locations` response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AddLocationResponse {
     pub location: Location,
+    /// For a dry run, the entities the location would produce; empty otherwise, as in
+    /// Backstage (read them from the catalog).
     #[schema(value_type = Vec<Object>)]
     pub entities: Vec<Value>,
+    /// References of the entities the location produced (or would produce).
+    #[serde(default)]
+    pub entity_refs: Vec<String>,
     /// For a dry run: whether the location is already registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,

@@ -128,26 +128,20 @@ impl Index {
         for entity_ref in deleted {
             self.remove(entity_ref);
         }
-        for row in upserted {
-            self.remove(&row.entity_ref);
-            self.insert(row);
+        for prepared in prepare_all(upserted) {
+            self.remove(&prepared.row.entity_ref);
+            self.insert(prepared);
         }
         self.revision = self.revision.max(revision);
     }
 
-    fn insert(&mut self, row: EntityRow) {
-        let body: Value = match serde_json::from_str(&row.body) {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(entity_ref = %row.entity_ref, %error, "stored entity body is not JSON; skipped");
-                return;
-            }
-        };
-        let kind = body
-            .get("kind")
-            .and_then(Value::as_str)
-            .and_then(Kind::parse);
-        let emitted = entity_relations(&body).0;
+    fn insert(&mut self, prepared: Prepared) {
+        let Prepared {
+            row,
+            kind,
+            emitted,
+            mut pairs,
+        } = prepared;
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -156,8 +150,6 @@ impl Index {
             }
         };
         let entity_ref: Box<str> = row.entity_ref.as_str().into();
-        let mut pairs = Vec::new();
-        flatten(&body, &mut String::new(), &mut pairs);
         for relation in &emitted {
             pairs.push((
                 relation_key(&relation.relation_type),
@@ -442,6 +434,71 @@ impl Index {
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         counts
     }
+}
+
+/// An entity row with everything derived from its body, computed off the index lock.
+struct Prepared {
+    row: EntityRow,
+    kind: Option<Kind>,
+    emitted: Vec<Relation>,
+    /// Flattened `(key, value)` pairs of the body; relation pairs are added at insertion.
+    pairs: Vec<(String, String)>,
+}
+
+fn prepare(row: EntityRow) -> Option<Prepared> {
+    let body: Value = match serde_json::from_str(&row.body) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(entity_ref = %row.entity_ref, %error, "stored entity body is not JSON; skipped");
+            return None;
+        }
+    };
+    let kind = body
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(Kind::parse);
+    let emitted = entity_relations(&body).0;
+    let mut pairs = Vec::new();
+    flatten(&body, &mut String::new(), &mut pairs);
+    Some(Prepared {
+        row,
+        kind,
+        emitted,
+        pairs,
+    })
+}
+
+/// Prepares rows on all cores when there are enough to be worth it (start, large refreshes).
+fn prepare_all(rows: Vec<EntityRow>) -> Vec<Prepared> {
+    const PARALLEL_FROM: usize = 512;
+    let threads = std::thread::available_parallelism()
+        .map(|count| count.get())
+        .unwrap_or(1);
+    if rows.len() < PARALLEL_FROM || threads < 2 {
+        return rows.into_iter().filter_map(prepare).collect();
+    }
+    let chunk_size = rows.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<EntityRow>> = Vec::with_capacity(threads);
+    let mut rows = rows.into_iter();
+    loop {
+        let chunk: Vec<EntityRow> = rows.by_ref().take(chunk_size).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || chunk.into_iter().filter_map(prepare).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("index preparation does not panic"))
+            .collect()
+    })
 }
 
 fn relation_key(relation_type: &str) -> String {

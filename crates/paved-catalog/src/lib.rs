@@ -67,8 +67,11 @@ pub enum CatalogError {
 #[derive(Debug)]
 pub struct AddedLocation {
     pub location: LocationRow,
-    /// The entities it produced (or would produce, for a dry run).
+    /// For a dry run, the entities it would produce; empty otherwise, as in Backstage (the
+    /// entities are in the catalog).
     pub entities: Vec<Value>,
+    /// The references of the entities it produced (or would produce).
+    pub entity_refs: Vec<String>,
     /// Problems with individual documents; the valid ones were registered all the same.
     pub problems: Vec<Problem>,
     /// For a dry run: whether a location with the same type and target already exists.
@@ -264,6 +267,11 @@ impl Catalog {
                     problems: ingested.problems.clone(),
                 },
                 entities: ingest::candidates_as_json(&ingested.candidates),
+                entity_refs: ingested
+                    .candidates
+                    .iter()
+                    .map(|candidate| candidate.entity_ref.clone())
+                    .collect(),
                 problems: ingested.problems,
                 exists,
             });
@@ -279,18 +287,16 @@ impl Catalog {
             })
             .await?;
         let outcome = self.apply_refresh(&location, ingested).await?;
-        let entities = {
-            let index = self.index();
-            index
-                .refs_of_location(Some(&location.id))
-                .filter_map(|entity_ref| index.by_ref(entity_ref))
-                .filter_map(|entity| serde_json::from_str(&index.render(entity)).ok())
-                .collect()
-        };
+        let entity_refs = self
+            .index()
+            .refs_of_location(Some(&location.id))
+            .map(str::to_owned)
+            .collect();
         let location = self.location(&location.id).await?;
         Ok(AddedLocation {
             location,
-            entities,
+            entities: Vec::new(),
+            entity_refs,
             problems: outcome.problems,
             exists: false,
         })

@@ -96,6 +96,7 @@ pub async fn create_location(
             Json(AddLocationResponse {
                 location: location_view(added.location),
                 entities: added.entities,
+                entity_refs: added.entity_refs,
                 exists: dry_run.then_some(added.exists),
                 problems: added.problems.into_iter().map(ApiProblem::from).collect(),
             }),

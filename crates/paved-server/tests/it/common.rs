@@ -23,6 +23,20 @@ pub fn entity_ref(entity: &Value) -> String {
 }
 
 /// The references of a list of entities (`items` of a page, or a bare array).
+/// The strings of a JSON array.
+pub fn strings(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array of strings, got {items}"))
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .unwrap_or_else(|| panic!("expected a string, got {item}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 pub fn refs(items: &Value) -> Vec<String> {
     items
         .as_array()

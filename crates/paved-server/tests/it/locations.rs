@@ -6,7 +6,7 @@ use paved_test::{Backend, TestServer, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{entity, exists, location_id, locations, refs, request, scrub};
+use crate::common::{entity, exists, location_id, locations, refs, request, scrub, strings};
 
 /// A catalog file with one Component per name, owned by `team-a`.
 fn components(names: &[&str]) -> String {
@@ -78,10 +78,12 @@ async fn registers_a_single_file(backend: Backend) {
         ".entities[].metadata.etag" => "[etag]",
     });
     let id = location_id(&added);
+    // As in Backstage, the entities are read from the catalog; the response names them.
+    assert_eq!(added.body["entities"], json!([]));
+    assert_eq!(added.body["entityRefs"], json!(["component:default/web"]));
     assert_eq!(
-        added.body["entities"][0],
-        entity(&server, "component/default/web").await,
-        "the response holds the stored entities"
+        entity(&server, "component/default/web").await["metadata"]["name"],
+        "web"
     );
 
     // Listed, readable by id, and found from its entities.
@@ -124,7 +126,7 @@ async fn registers_a_directory_glob(backend: Backend) {
         .await;
     assert_eq!(added.body["problems"], json!([]));
     assert_eq!(
-        refs(&added.body["entities"]),
+        strings(&added.body["entityRefs"]),
         [
             "component:default/a",
             "component:default/b1",
@@ -193,7 +195,10 @@ async fn registers_a_git_repository(backend: Backend) {
     assert_eq!(added.status, 201, "{}", added.text);
     assert_eq!(added.body["location"]["type"], "git");
     assert_eq!(added.body["location"]["target"], target);
-    assert_eq!(refs(&added.body["entities"]), ["component:default/shop"]);
+    assert_eq!(
+        strings(&added.body["entityRefs"]),
+        ["component:default/shop"]
+    );
     let shop = entity(&server, "component/default/shop").await;
     assert_eq!(
         shop["metadata"]["annotations"]["backstage.io/managed-by-location"],
@@ -487,7 +492,7 @@ async fn an_entity_belongs_to_its_first_location(backend: Backend) {
         )
     );
     assert_eq!(
-        refs(&added.body["entities"]),
+        strings(&added.body["entityRefs"]),
         ["component:default/second-only"]
     );
     assert_eq!(

@@ -175,7 +175,7 @@ async fn catalog(backend: Backend) -> (TestServer, LocationId) {
         .await;
     assert_eq!(added.body["problems"], json!([]), "{}", added.text);
     assert_eq!(
-        added.body["entities"].as_array().map(Vec::len),
+        added.body["entityRefs"].as_array().map(Vec::len),
         Some(ALL.len())
     );
     (server, location_id(&added))

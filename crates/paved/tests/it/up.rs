@@ -67,7 +67,7 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     assert_eq!(added.code, Some(0), "{added}");
     let added = added.json();
     assert_eq!(added["problems"], json!([]));
-    assert_eq!(added["entities"].as_array().map(Vec::len), Some(6));
+    assert_eq!(added["entityRefs"].as_array().map(Vec::len), Some(6));
     let id = added["location"]["id"]
         .as_str()
         .expect("the location has an id")

@@ -66,7 +66,7 @@ pub async fn add(
             },
             response.location.location_type.clone(),
             response.location.target.clone(),
-            response.entities.len().to_string(),
+            response.entity_refs.len().to_string(),
             response.problems.len().to_string(),
         ]);
         table

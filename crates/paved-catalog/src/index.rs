@@ -32,8 +32,9 @@ pub struct IndexedEntity {
 
 #[derive(Debug, Default)]
 struct Posting {
-    /// The value as first written, for facets.
-    original: Box<str>,
+    /// The value as first written, for facets, when it differs from its lowercase key (most
+    /// values are lowercase already, and storing them twice would cost memory).
+    original: Option<Box<str>>,
     ids: Vec<EntityId>,
 }
 
@@ -98,7 +99,7 @@ impl Index {
         let mut relations = entity.emitted.clone();
         if let Some(incoming) = self.incoming.get(entity.row.entity_ref.as_str()) {
             relations.extend(incoming.iter().map(|incoming| Relation {
-                relation_type: incoming.relation_type.to_owned(),
+                relation_type: incoming.relation_type.into(),
                 target_ref: incoming.source_ref.to_string(),
             }));
         }
@@ -128,9 +129,15 @@ impl Index {
         for entity_ref in deleted {
             self.remove(entity_ref);
         }
-        for prepared in prepare_all(upserted) {
-            self.remove(&prepared.row.entity_ref);
-            self.insert(prepared);
+        // In chunks, so the derived pairs of a large refresh are never all in memory at once.
+        const CHUNK: usize = 4096;
+        let mut rows = upserted.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<EntityRow> = rows.by_ref().take(CHUNK).collect();
+            for prepared in prepare_all(chunk) {
+                self.remove(&prepared.row.entity_ref);
+                self.insert(prepared);
+            }
         }
         self.revision = self.revision.max(revision);
     }
@@ -262,17 +269,26 @@ impl Index {
     }
 
     fn add_posting(&mut self, key: &str, value: &str, id: EntityId) {
-        let field = self.fields.entry(key.into()).or_default();
+        // Look up before inserting: `entry` would allocate a key on every call.
+        if !self.fields.contains_key(key) {
+            self.fields.insert(key.into(), FieldPostings::default());
+        }
+        let field = self.fields.get_mut(key).expect("inserted above");
         insert_sorted(&mut field.present, id);
-        let lowercase = value.to_lowercase();
-        let posting = field
-            .values
-            .entry(lowercase.into_boxed_str())
-            .or_insert_with(|| Posting {
-                original: value.into(),
-                ids: Vec::new(),
-            });
-        insert_sorted(&mut posting.ids, id);
+        let lowercase = lowercase(value);
+        match field.values.get_mut(lowercase.as_ref()) {
+            Some(posting) => insert_sorted(&mut posting.ids, id),
+            None => {
+                let original = (lowercase.as_ref() != value).then(|| value.into());
+                field.values.insert(
+                    lowercase.as_ref().into(),
+                    Posting {
+                        original,
+                        ids: vec![id],
+                    },
+                );
+            }
+        }
     }
 
     /// Removes `id` from the posting of `value`; the caller drops the key's presence when the
@@ -281,11 +297,11 @@ impl Index {
         let Some(field) = self.fields.get_mut(key) else {
             return;
         };
-        let lowercase = value.to_lowercase();
-        if let Some(posting) = field.values.get_mut(lowercase.as_str()) {
+        let lowercase = lowercase(value);
+        if let Some(posting) = field.values.get_mut(lowercase.as_ref()) {
             remove_sorted(&mut posting.ids, id);
             if posting.ids.is_empty() {
-                field.values.remove(lowercase.as_str());
+                field.values.remove(lowercase.as_ref());
             }
         }
     }
@@ -417,8 +433,8 @@ impl Index {
         };
         let mut counts: Vec<(String, usize)> = field
             .values
-            .values()
-            .map(|posting| {
+            .iter()
+            .map(|(value, posting)| {
                 let count = match ids {
                     None => posting.ids.len(),
                     Some(ids) => posting
@@ -427,7 +443,10 @@ impl Index {
                         .filter(|id| ids.binary_search(id).is_ok())
                         .count(),
                 };
-                (posting.original.to_string(), count)
+                (
+                    posting.original.as_deref().unwrap_or(value).to_owned(),
+                    count,
+                )
             })
             .filter(|(_, count)| *count > 0)
             .collect();
@@ -519,7 +538,7 @@ fn flatten(value: &Value, prefix: &mut String, pairs: &mut Vec<(String, String)>
                 if !prefix.is_empty() {
                     prefix.push('.');
                 }
-                prefix.push_str(&key.to_lowercase());
+                prefix.push_str(&lowercase(key));
                 flatten(child, prefix, pairs);
                 prefix.truncate(length);
             }
@@ -530,13 +549,23 @@ fn flatten(value: &Value, prefix: &mut String, pairs: &mut Vec<(String, String)>
             }
         }
         Value::String(text) => {
-            if text.len() <= MAX_INDEXED_VALUE_LENGTH {
+            // The etag changes with every edit and identifies nothing; not worth an index.
+            if text.len() <= MAX_INDEXED_VALUE_LENGTH && prefix != "metadata.etag" {
                 pairs.push((prefix.clone(), text.clone()));
             }
         }
         Value::Bool(flag) => pairs.push((prefix.clone(), flag.to_string())),
         Value::Number(number) => pairs.push((prefix.clone(), number.to_string())),
         Value::Null => {}
+    }
+}
+
+/// Lowercase, without allocating for text that is lowercase already.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_uppercase) {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 

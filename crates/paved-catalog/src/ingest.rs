@@ -218,7 +218,7 @@ fn serialize_candidate(
     source: &str,
     document_index: usize,
 ) -> Candidate {
-    let content_hash = hash_text(&Value::Object(body.clone()).to_string());
+    let content_hash = hash_text(&serde_json::to_string(&body).expect("JSON values serialize"));
     let uid = uuid::Uuid::new_v4().to_string();
     if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
         metadata.insert("uid".to_owned(), Value::String(uid.clone()));

@@ -67,7 +67,7 @@ impl Kind {
 #[serde(rename_all = "camelCase")]
 pub struct Relation {
     #[serde(rename = "type")]
-    pub relation_type: String,
+    pub relation_type: std::borrow::Cow<'static, str>,
     pub target_ref: String,
 }
 

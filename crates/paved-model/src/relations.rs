@@ -121,7 +121,7 @@ pub fn emitted_relations(
             };
             match EntityRef::parse(reference, defaults, &field_path) {
                 Ok(target) => relations.push(Relation {
-                    relation_type: relation_field.relation_type.to_owned(),
+                    relation_type: relation_field.relation_type.into(),
                     target_ref: target.key(),
                 }),
                 Err(error) => {

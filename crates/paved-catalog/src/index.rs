@@ -95,32 +95,59 @@ impl Index {
     }
 
     /// Every relation of an entity, its own and the reverse of those pointing at it, sorted.
-    pub fn relations_of(&self, entity: &IndexedEntity) -> Vec<Relation> {
-        let mut relations = entity.emitted.clone();
+    pub fn relations_of<'a>(&'a self, entity: &'a IndexedEntity) -> Vec<(&'a str, &'a str)> {
+        let mut relations: Vec<(&str, &str)> = entity
+            .emitted
+            .iter()
+            .map(|relation| {
+                (
+                    relation.relation_type.as_ref(),
+                    relation.target_ref.as_str(),
+                )
+            })
+            .collect();
         if let Some(incoming) = self.incoming.get(entity.row.entity_ref.as_str()) {
-            relations.extend(incoming.iter().map(|incoming| Relation {
-                relation_type: incoming.relation_type.into(),
-                target_ref: incoming.source_ref.to_string(),
-            }));
+            relations.extend(
+                incoming
+                    .iter()
+                    .map(|incoming| (incoming.relation_type, &*incoming.source_ref)),
+            );
         }
-        relations.sort();
+        relations.sort_unstable();
         relations.dedup();
         relations
     }
 
     /// The entity as the API returns it: its stored body with `relations` added.
     pub fn render(&self, entity: &IndexedEntity) -> String {
-        let relations =
-            serde_json::to_string(&self.relations_of(entity)).expect("relations serialize");
+        let mut out = String::with_capacity(entity.row.body.len() + 256);
+        self.render_into(entity, &mut out);
+        out
+    }
+
+    /// Appends the rendered entity to `out`; pages are built in one buffer this way.
+    pub fn render_into(&self, entity: &IndexedEntity, out: &mut String) {
         let body = entity.row.body.trim_end();
-        // INVARIANT: bodies are JSON objects without `relations` (see `ingest::prepare_body`).
+        // INVARIANT: bodies are JSON objects without `relations` (see `ingest::candidate_from`).
         let without_brace = body.strip_suffix('}').unwrap_or(body);
-        let separator = if without_brace.trim_end().ends_with('{') {
-            ""
-        } else {
-            ","
-        };
-        format!("{without_brace}{separator}\"relations\":{relations}}}")
+        out.push_str(without_brace);
+        if !without_brace.trim_end().ends_with('{') {
+            out.push(',');
+        }
+        out.push_str("\"relations\":[");
+        for (position, (relation_type, target_ref)) in
+            self.relations_of(entity).into_iter().enumerate()
+        {
+            if position > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"type\":");
+            push_json_string(out, relation_type);
+            out.push_str(",\"targetRef\":");
+            push_json_string(out, target_ref);
+            out.push('}');
+        }
+        out.push_str("]}");
     }
 
     /// Replaces or inserts entities and removes deleted ones, keeping relations and postings
@@ -250,7 +277,7 @@ impl Index {
                 let target_keeps_type = self.slot(target_id).is_some_and(|target| {
                     self.relations_of(target)
                         .iter()
-                        .any(|other| other.relation_type == reverse)
+                        .any(|(relation_type, _)| *relation_type == reverse)
                 });
                 if !target_keeps_type {
                     self.drop_presence(&key, target_id);
@@ -557,6 +584,21 @@ fn flatten(value: &Value, prefix: &mut String, pairs: &mut Vec<(String, String)>
         Value::Bool(flag) => pairs.push((prefix.clone(), flag.to_string())),
         Value::Number(number) => pairs.push((prefix.clone(), number.to_string())),
         Value::Null => {}
+    }
+}
+
+/// Appends `text` as a JSON string. Relation types and entity references never need escaping
+/// (their characters are validated), so the common case is a plain copy.
+fn push_json_string(out: &mut String, text: &str) {
+    if text
+        .bytes()
+        .any(|byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+    {
+        out.push_str(&Value::String(text.to_owned()).to_string());
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
     }
 }
 

@@ -40,10 +40,12 @@ pub struct FullTextFilter {
     pub fields: Vec<String>,
 }
 
-/// One page of results. `items` are rendered JSON entities.
+/// One page of results.
 #[derive(Debug)]
 pub struct QueryPage {
-    pub items: Vec<String>,
+    /// The rendered entities, comma-separated: the inside of a JSON array.
+    pub items_json: String,
+    pub item_count: usize,
     pub total_items: usize,
     pub next_cursor: Option<String>,
     pub prev_cursor: Option<String>,
@@ -102,16 +104,27 @@ pub fn run_query(index: &Index, query: &EntityQuery) -> QueryPage {
         Some(limit) => start.saturating_add(limit).min(total_items),
         None => total_items,
     };
-    let items = ids[start..end]
+    let mut items_json = String::new();
+    for (position, entity) in ids[start..end]
         .iter()
         .filter_map(|&id| index.slot(id))
-        .map(|entity| render_fields(index, entity, &query.fields))
-        .collect();
+        .enumerate()
+    {
+        if position > 0 {
+            items_json.push(',');
+        }
+        if query.fields.is_empty() {
+            index.render_into(entity, &mut items_json);
+        } else {
+            items_json.push_str(&render_fields(index, entity, &query.fields));
+        }
+    }
     let next_cursor = (end < total_items && end > start).then(|| query.cursor_at(end));
     let prev_cursor =
         (start > 0).then(|| query.cursor_at(start.saturating_sub(query.limit.unwrap_or(start))));
     QueryPage {
-        items,
+        items_json,
+        item_count: end - start,
         total_items,
         next_cursor,
         prev_cursor,

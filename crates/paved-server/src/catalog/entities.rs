@@ -56,7 +56,7 @@ pub async fn list_entities(
         fields: params.list("fields"),
     };
     let page = state.catalog.query(&query);
-    Ok(raw_json(format!("[{}]", page.items.join(","))))
+    Ok(raw_json(format!("[{}]", page.items_json)))
 }
 
 /// `GET /entities/by-query`: filtered, ordered, cursor-paginated.
@@ -145,12 +145,16 @@ fn page_response(page: QueryPage) -> Response {
     if let Some(cursor) = page.prev_cursor {
         page_info.insert("prevCursor".to_owned(), cursor.into());
     }
-    raw_json(format!(
-        "{{\"items\":[{}],\"totalItems\":{},\"pageInfo\":{}}}",
-        page.items.join(","),
-        page.total_items,
-        serde_json::Value::Object(page_info)
-    ))
+    let page_info = serde_json::Value::Object(page_info).to_string();
+    let mut body = String::with_capacity(page.items_json.len() + page_info.len() + 64);
+    body.push_str("{\"items\":[");
+    body.push_str(&page.items_json);
+    body.push_str("],\"totalItems\":");
+    body.push_str(&page.total_items.to_string());
+    body.push_str(",\"pageInfo\":");
+    body.push_str(&page_info);
+    body.push('}');
+    raw_json(body)
 }
 
 #[utoipa::path(get, path = "/api/catalog/entities/by-name/{kind}/{namespace}/{name}", tag = "catalog",

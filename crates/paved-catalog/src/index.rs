@@ -5,7 +5,11 @@
 //! change feed ([`Index::apply`]); losing it loses nothing.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// foldhash: the index hashes millions of short keys while loading; SipHash was a tenth of the
+// load time. It is seeded per process, which keeps crafted catalogs from degrading it.
+use foldhash::HashMap;
 
 use paved_model::entity::{Kind, Relation, reverse_relation};
 use paved_model::ids::LocationId;

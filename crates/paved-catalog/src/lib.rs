@@ -102,6 +102,8 @@ struct Inner {
     refreshing: tokio::sync::Mutex<()>,
     replica: String,
     stats: CatalogStats,
+    /// The index's revision, published after every change so waiters need not poll.
+    revision: tokio::sync::watch::Sender<i64>,
 }
 
 impl Catalog {
@@ -119,6 +121,7 @@ impl Catalog {
                 catch_up: tokio::sync::Mutex::new(()),
                 refreshing: tokio::sync::Mutex::new(()),
                 replica: uuid::Uuid::new_v4().to_string(),
+                revision: tokio::sync::watch::Sender::new(revision),
                 stats: CatalogStats::default(),
             }),
         })
@@ -142,6 +145,12 @@ impl Catalog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Follows the index's revision: changes whenever the index does (this replica's writes,
+    /// other replicas' writes it caught up with, scheduled refreshes).
+    pub fn watch_revision(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.inner.revision.subscribe()
+    }
+
     /// Applies every store change after the index's revision.
     pub async fn catch_up(&self) -> Result<(), CatalogError> {
         let _guard = self.inner.catch_up.lock().await;
@@ -154,6 +163,7 @@ impl Catalog {
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             index.apply(changes.upserted, &changes.deleted, changes.revision);
+            self.inner.revision.send_replace(index.revision);
         }
         Ok(())
     }
@@ -451,6 +461,7 @@ impl Catalog {
                     })
                     .collect();
                 index.apply(rows, &sync.deletes, revision);
+                self.inner.revision.send_replace(index.revision);
                 return Ok(());
             }
         }

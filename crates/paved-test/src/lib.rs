@@ -14,6 +14,31 @@ use paved_store::{Store, StoreConfig};
 use serde_json::Value;
 use tokio::sync::watch;
 
+/// The directory of Backstage's own validator (`validate-catalog.js` and its node modules),
+/// installed by `.ci/setup-oracles` under `ORACLES_HOME` (default `~/.cache/paved-oracles`).
+/// Fails, never skips, when it is missing.
+pub fn backstage_validator_dir() -> PathBuf {
+    let home = std::env::var_os("ORACLES_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
+        })
+        .expect("ORACLES_HOME or HOME is set");
+    let dir = home.join("backstage");
+    for needed in [
+        "validate-catalog.js",
+        "node_modules/@backstage/catalog-model",
+        "node_modules/@backstage/plugin-scaffolder-common",
+    ] {
+        assert!(
+            dir.join(needed).exists(),
+            "Backstage's validator is missing (`{}` not found); install it with `.ci/setup-oracles`",
+            dir.join(needed).display()
+        );
+    }
+    dir
+}
+
 /// The admin token every test server accepts.
 pub const TEST_TOKEN: &str = "pvd_test_token";
 

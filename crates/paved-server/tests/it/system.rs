@@ -549,7 +549,52 @@ async fn wrong_tokens_are_refused(backend: Backend) {
     assert_eq!(lines, [refusal, refusal, refusal, r#"admin "ok""#]);
 }
 
+/// The background loop reads a due location again by itself, without any request.
+async fn the_schedule_refreshes_due_locations(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let store = Store::open(&server.data.store_config())
+        .await
+        .expect("a second connection to the store");
+    let config = paved_catalog::CatalogConfig {
+        refresh_interval: std::time::Duration::from_secs(1),
+        ..server.data.catalog_config()
+    };
+    let replica = Catalog::open(store, config)
+        .await
+        .expect("a catalog with a one-second schedule");
+    let file = server.write("catalog-info.yaml", CATALOG);
+    replica
+        .add_location("file", &file.display().to_string(), false)
+        .await
+        .expect("registered");
+    server.write("catalog-info.yaml", &format!("{CATALOG}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"));
+    assert!(
+        replica.entity_by_ref("component:default/later").is_none(),
+        "not before the next refresh"
+    );
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let replica = replica.clone();
+        async move { replica.run(async move { drop(stopped.await) }).await }
+    });
+    let mut revisions = replica.watch_revision();
+    let appeared = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        revisions.wait_for(|_| replica.entity_by_ref("component:default/later").is_some()),
+    )
+    .await;
+    assert!(
+        matches!(appeared, Ok(Ok(_))),
+        "the scheduled refresh did not pick up the new entity"
+    );
+    let _ = stop.send(());
+    running.await.expect("the loop stops when asked");
+    replica.store().close().await;
+}
+
 both_backends!(
+    the_schedule_refreshes_due_locations,
     health_is_reported,
     metrics_are_exposed,
     openapi_document_describes_the_api,

@@ -21,26 +21,9 @@ pub struct BackstageValidator {
 impl BackstageValidator {
     /// Fails (never skips) when the oracle is not installed.
     pub fn locate() -> BackstageValidator {
-        let home = std::env::var_os("ORACLES_HOME")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
-            })
-            .expect("ORACLES_HOME or HOME is set");
-        let dir = home.join("backstage");
-        for needed in [
-            "validate-catalog.js",
-            "node_modules/@backstage/catalog-model",
-            "node_modules/@backstage/plugin-scaffolder-common",
-        ] {
-            assert!(
-                dir.join(needed).exists(),
-                "Backstage's validator is missing (`{}` not found); install it with `.ci/setup-oracles`",
-                dir.join(needed).display()
-            );
+        BackstageValidator {
+            dir: paved_test::backstage_validator_dir(),
         }
-        BackstageValidator { dir }
     }
 
     /// Backstage's verdict on every document of `files`, in order. Relative paths are taken

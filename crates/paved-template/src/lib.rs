@@ -1,0 +1,93 @@
+//! Sandboxed Jinja rendering of a template bundle's files.
+//!
+//! This crate turns the files of one template version plus a context (Proton's namespace:
+//! `environment.outputs.X`, `service_instance.inputs.X`, `service.name`, ...) into rendered
+//! files. Rendering is pure and deterministic (DESIGN.md invariant 3): the same files and context
+//! give byte-identical output, sorted by path. Templates run in a sandbox:
+//!
+//! - strict undefined: a missing variable is an error with its file and line, never an empty
+//!   string;
+//! - no loader: `{% include %}` and `{% import %}` reach only the other files passed in, by their
+//!   bundle path; there is no function that touches the environment, the file system or the
+//!   network;
+//! - a fuel budget shared by every file of one render bounds time and memory, a recursion limit
+//!   bounds nesting, and size limits bound each file and the whole output;
+//! - output paths may be templated, and are checked so that none escapes the output directory.
+//!
+//! Auto-escaping is off for every file: infrastructure files are YAML, JSON and HCL, and Proton's
+//! templates expect raw output. Besides minijinja's built-in filters, AWS Proton's CloudFormation
+//! filters and a few of Paved's own are available; see [`filters`].
+//!
+//! This crate is not the template catalog: it does not read bundles from disk or git, parse
+//! `manifest.yaml` or `schema.yaml`, validate inputs against a schema, choose which files of a
+//! bundle get rendered, or write anything. Callers hand it files and a context and get files back.
+
+mod block;
+mod error;
+pub mod filters;
+mod paths;
+mod render;
+
+pub use error::{Location, PathProblem, RenderError};
+pub use render::{check_syntax, render_files};
+
+/// Limits for one render.
+///
+/// `Limits::default()`: fuel 5_000_000 (minijinja's instruction budget, which bounds time and
+/// loops), recursion depth 64, 1 MiB per output file, 8 MiB per render, 512 files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// minijinja's fuel, shared by all files (and templated paths) of one render. Every
+    /// instruction costs one, and so does roughly every 64 bytes of data a template creates.
+    pub fuel: u64,
+    /// minijinja's recursion limit (capped by minijinja at 500). A macro call counts about 5
+    /// levels and an include 10, so 64 allows a dozen nested macro calls.
+    pub max_recursion: usize,
+    /// The largest rendered file, in bytes.
+    pub max_file_bytes: usize,
+    /// The largest sum of all rendered files, in bytes.
+    pub max_total_bytes: usize,
+    /// The most files one render takes.
+    pub max_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 5_000_000,
+            max_recursion: 64,
+            max_file_bytes: 1024 * 1024,
+            max_total_bytes: 8 * 1024 * 1024,
+            max_files: 512,
+        }
+    }
+}
+
+/// One input file: a path relative to the bundle root and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateFile {
+    /// The path inside the bundle, with `/` separators; it may contain template syntax
+    /// (`{{ service.name }}/main.py`). Other files include or import this file by this path.
+    pub path: String,
+    /// The Jinja source.
+    pub text: String,
+}
+
+impl TemplateFile {
+    /// A file at `path` with `text`.
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        TemplateFile {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// One rendered file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// The rendered, normalised path: relative, `/`-separated, without `.` or `..` components.
+    pub path: String,
+    /// The rendered text.
+    pub contents: String,
+}

@@ -1,12 +1,13 @@
 //! `paved up` as a child process, driven by the catalog commands: register, list, get, query,
 //! refresh, remove; refusals; SIGTERM; a restart over the same data; PostgreSQL.
 
-use std::fs::File;
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -14,7 +15,8 @@ use crate::{Run, fixture_absolute, paved, run};
 
 /// How long `paved up` may take to answer, or to stop after SIGTERM.
 const DEADLINE: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(25);
+/// What `paved up` prints on stderr once it accepts connections.
+const READY_LINE: &str = "Paved is listening on";
 
 #[test]
 fn serves_the_catalog_commands_and_resumes_after_sigterm() {
@@ -245,50 +247,74 @@ fn runs_on_postgres() {
 
 /// A `paved up` child process; killed if the test ends without stopping it.
 struct Up {
-    child: Child,
+    child: Option<Child>,
     address: String,
     data_dir: PathBuf,
-    log: PathBuf,
+    /// Everything the process wrote to stderr so far.
+    log: Arc<Mutex<String>>,
 }
 
 impl Up {
-    /// Starts `paved up` in `work_dir` on a free port and waits until /healthz answers 200.
+    /// Starts `paved up` in `work_dir` on a free port and waits for its ready line, then checks
+    /// that /healthz answers 200.
     #[track_caller]
     fn start(work_dir: &Path, data_dir: &Path, extra: &[&str]) -> Up {
         let address = format!("127.0.0.1:{}", free_port());
-        let log = work_dir.join(format!("paved-up-{}.log", address.replace([':', '.'], "-")));
-        let log_file = File::create(&log).expect("create the log file");
-        let child = paved()
+        let mut child = paved()
             .current_dir(work_dir)
             .args(["up", "--listen", &address, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("share the log file"))
-            .stderr(log_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start `paved up`");
-        let mut up = Up {
-            child,
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready, readiness) = channel();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        std::thread::spawn({
+            let log = Arc::clone(&log);
+            move || {
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let is_ready = line.contains(READY_LINE);
+                    let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                    drop(log);
+                    if is_ready {
+                        let _ = ready.send(());
+                    }
+                }
+                // End of stderr: the process exited; dropping `ready` tells the waiter.
+            }
+        });
+        let up = Up {
+            child: Some(child),
             address,
             data_dir: data_dir.to_owned(),
             log,
         };
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = up.child.try_wait().expect("poll `paved up`") {
-                panic!("`paved up` exited early ({status}):\n{}", up.log());
-            }
-            if let Ok((200, _)) = http_get(&up.address, "/healthz") {
-                return up;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`paved up` did not answer /healthz within {DEADLINE:?}:\n{}",
+        match readiness.recv_timeout(DEADLINE) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "`paved up` was not ready within {DEADLINE:?}:\n{}",
                 up.log()
-            );
-            std::thread::sleep(POLL);
+            ),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("`paved up` exited before it was ready:\n{}", up.log())
+            }
         }
+        let health = http_get(&up.address, "/healthz");
+        assert!(
+            matches!(health, Ok((200, _))),
+            "/healthz after the ready line: {health:?}\n{}",
+            up.log()
+        );
+        up
     }
 
     fn url(&self) -> String {
@@ -296,7 +322,10 @@ impl Up {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// GET with a parsed JSON body.
@@ -332,29 +361,34 @@ impl Up {
     /// Sends SIGTERM and waits for the exit.
     #[track_caller]
     fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
+        let mut child = self.child.take().expect("the process is running");
+        let pid = child.id().to_string();
         let kill = run(Command::new("kill").args(["-TERM", &pid]));
         assert_eq!(kill.code, Some(0), "kill -TERM {pid}: {kill}");
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll `paved up`") {
-                return status;
+        let (exited, exit) = channel();
+        std::thread::spawn(move || {
+            let _ = exited.send(child.wait().expect("wait for `paved up`"));
+        });
+        match exit.recv_timeout(DEADLINE) {
+            Ok(status) => status,
+            Err(error) => {
+                let _ = run(Command::new("kill").args(["-KILL", &pid]));
+                panic!(
+                    "`paved up` did not stop within {DEADLINE:?} of SIGTERM ({error}):\n{}",
+                    self.log()
+                );
             }
-            assert!(
-                Instant::now() < deadline,
-                "`paved up` did not stop within {DEADLINE:?} of SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(POLL);
         }
     }
 }
 
 impl Drop for Up {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut()
+            && let Ok(None) = child.try_wait()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

@@ -330,11 +330,15 @@ impl Catalog {
 
     /// Refreshes every location that is due; returns how many were refreshed.
     pub async fn refresh_due(&self) -> Result<usize, CatalogError> {
-        let now = now_millis();
         let mut refreshed = 0;
-        for location in self.inner.store.locations().await? {
-            if location.next_refresh_at <= now && self.refresh(&location, false).await?.is_some() {
-                refreshed += 1;
+        for location in self.inner.store.due_locations(now_millis()).await? {
+            // One location failing must not hold back the others; it is retried when due again.
+            match self.refresh(&location, false).await {
+                Ok(Some(_)) => refreshed += 1,
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(location = %location.id, %error, "scheduled refresh failed")
+                }
             }
         }
         Ok(refreshed)

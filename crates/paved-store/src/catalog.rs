@@ -159,6 +159,15 @@ impl Store {
         rows.into_iter().map(location_from).collect()
     }
 
+    /// Locations whose next refresh is due at `now`, most overdue first.
+    pub async fn due_locations(&self, now: i64) -> Result<Vec<LocationRow>, StoreError> {
+        let sql = format!(
+            "SELECT {LOCATION_COLUMNS} FROM locations WHERE next_refresh_at <= $1 ORDER BY next_refresh_at, id"
+        );
+        let rows: Vec<LocationTuple> = with_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).fetch_all(pool).await)?;
+        rows.into_iter().map(location_from).collect()
+    }
+
     pub async fn location(&self, id: &LocationId) -> Result<Option<LocationRow>, StoreError> {
         let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1");
         let row: Option<LocationTuple> = with_pool!(self, pool =>

@@ -14,29 +14,159 @@ use paved_store::{Store, StoreConfig};
 use serde_json::Value;
 use tokio::sync::watch;
 
-/// The directory of Backstage's own validator (`validate-catalog.js` and its node modules),
-/// installed by `.ci/setup-oracles` under `ORACLES_HOME` (default `~/.cache/paved-oracles`).
-/// Fails, never skips, when it is missing.
-pub fn backstage_validator_dir() -> PathBuf {
-    let home = std::env::var_os("ORACLES_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
-        })
-        .expect("ORACLES_HOME or HOME is set");
-    let dir = home.join("backstage");
-    for needed in [
-        "validate-catalog.js",
-        "node_modules/@backstage/catalog-model",
-        "node_modules/@backstage/plugin-scaffolder-common",
-    ] {
-        assert!(
-            dir.join(needed).exists(),
-            "Backstage's validator is missing (`{}` not found); install it with `.ci/setup-oracles`",
-            dir.join(needed).display()
-        );
+/// Backstage's own catalog validator (`@backstage/catalog-model` and the scaffolder's Template
+/// v1beta3 validator), installed by `.ci/setup-oracles` under `ORACLES_HOME` (default
+/// `~/.cache/paved-oracles`), run with Node.js.
+pub mod backstage {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// Backstage's verdict on one document of one file.
+    #[derive(Debug)]
+    pub struct Verdict {
+        pub file: PathBuf,
+        pub document: usize,
+        pub ok: bool,
+        /// The validator's own line for the document.
+        pub line: String,
+        /// For an invalid document, the validator's reason (one line per line of reason).
+        pub reason: String,
     }
-    dir
+
+    impl Verdict {
+        /// The line and the reason, for messages.
+        pub fn text(&self) -> String {
+            format!("{}\n{}", self.line, self.reason)
+        }
+    }
+
+    /// `node validate-catalog.js` in the oracles directory.
+    #[derive(Debug)]
+    pub struct BackstageValidator {
+        dir: PathBuf,
+    }
+
+    impl BackstageValidator {
+        /// Fails, never skips, when the validator is not installed.
+        pub fn locate() -> BackstageValidator {
+            let home = std::env::var_os("ORACLES_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
+                })
+                .expect("ORACLES_HOME or HOME is set");
+            let dir = home.join("backstage");
+            for needed in [
+                "validate-catalog.js",
+                "node_modules/@backstage/catalog-model",
+                "node_modules/@backstage/plugin-scaffolder-common",
+            ] {
+                assert!(
+                    dir.join(needed).exists(),
+                    "Backstage's validator is missing (`{}` not found); install it with `.ci/setup-oracles`",
+                    dir.join(needed).display()
+                );
+            }
+            BackstageValidator { dir }
+        }
+
+        /// Backstage's verdict on every document of `files` (absolute paths), in order.
+        pub fn run(&self, files: &[PathBuf]) -> Vec<Verdict> {
+            self.run_script(&self.dir.join("validate-catalog.js"), files)
+        }
+
+        /// The same with the validator script edited first: each `(from, to)` must match the
+        /// script exactly once. The edited script is written beside `file`.
+        pub fn run_edited(&self, file: &Path, edits: &[(&str, &str)]) -> Vec<Verdict> {
+            let mut text = std::fs::read_to_string(self.dir.join("validate-catalog.js"))
+                .expect("read validate-catalog.js");
+            for (from, to) in edits {
+                assert_eq!(
+                    text.matches(from).count(),
+                    1,
+                    "validate-catalog.js changed: `{from}` is not in it once"
+                );
+                text = text.replace(from, to);
+            }
+            let script = file.with_extension("validate.js");
+            std::fs::write(&script, text).expect("write the edited validator");
+            self.run_script(&script, std::slice::from_ref(&file.to_owned()))
+        }
+
+        fn run_script(&self, script: &Path, files: &[PathBuf]) -> Vec<Verdict> {
+            let output = Command::new("node")
+                .arg(script)
+                .args(files)
+                .env("NODE_PATH", self.dir.join("node_modules"))
+                .current_dir(&self.dir)
+                .output()
+                .unwrap_or_else(|error| {
+                    panic!("cannot run `node` for Backstage's validator ({error}); install Node.js and run `.ci/setup-oracles`")
+                });
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let mut verdicts: Vec<Verdict> = Vec::new();
+            for line in stdout.lines() {
+                if let Some(reason) = line.strip_prefix("    ") {
+                    let last = verdicts
+                        .last_mut()
+                        .unwrap_or_else(|| panic!("a reason before any verdict:\n{stdout}"));
+                    last.reason.push_str(reason);
+                    last.reason.push('\n');
+                    continue;
+                }
+                let (file, rest) = files
+                    .iter()
+                    .find_map(|file| {
+                        line.strip_prefix(&format!("{}#", file.display()))
+                            .map(|rest| (file, rest))
+                    })
+                    .unwrap_or_else(|| panic!("unexpected validator output `{line}`:\n{stdout}"));
+                let (index, _) = rest
+                    .split_once(' ')
+                    .unwrap_or_else(|| panic!("unexpected validator output `{line}`"));
+                let ok = match line.rsplit(' ').next() {
+                    Some("OK") => true,
+                    Some("INVALID") => false,
+                    _ => panic!("unexpected validator output `{line}`"),
+                };
+                verdicts.push(Verdict {
+                    file: file.clone(),
+                    document: index.parse().expect("a document index"),
+                    ok,
+                    line: line.to_owned(),
+                    reason: String::new(),
+                });
+            }
+            assert!(
+                output.status.code().is_some_and(|code| code <= 1) && stderr.trim().is_empty(),
+                "Backstage's validator failed:\n{stdout}\n{stderr}"
+            );
+            assert_eq!(
+                output.status.success(),
+                verdicts.iter().all(|verdict| verdict.ok),
+                "the validator's exit status disagrees with its output:\n{stdout}"
+            );
+            for file in files {
+                let documents: Vec<usize> = verdicts
+                    .iter()
+                    .filter(|verdict| &verdict.file == file)
+                    .map(|verdict| verdict.document)
+                    .collect();
+                assert!(
+                    !documents.is_empty(),
+                    "Backstage's validator saw no document in `{}`:\n{stdout}",
+                    file.display()
+                );
+                assert!(
+                    documents.iter().copied().eq(0..documents.len()),
+                    "documents in order: {stdout}"
+                );
+            }
+            verdicts
+        }
+    }
 }
 
 /// The admin token every test server accepts.

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use paved_test::backstage::BackstageValidator;
 use paved_test::{Backend, TestServer, both_backends};
 use serde_json::Value;
 
@@ -284,7 +284,10 @@ fn check_all_ok(
         .map(|entity| serde_json::to_string_pretty(entity).expect("entities serialize"))
         .collect();
     std::fs::write(file, documents.join("\n---\n")).expect("write the entities");
-    let verdicts = validator.run(file, edits);
+    let verdicts = match edits {
+        Some(edits) => validator.run_edited(file, edits),
+        None => validator.run(std::slice::from_ref(&file.to_owned())),
+    };
     let invalid: Vec<String> = verdicts
         .iter()
         .filter(|verdict| !verdict.ok)
@@ -364,98 +367,4 @@ fn encode(text: &str) -> String {
 
 fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-/// Backstage's verdict on one document.
-struct Verdict {
-    document: usize,
-    ok: bool,
-    line: String,
-    reason: String,
-}
-
-/// `node validate-catalog.js` in the oracles directory.
-struct BackstageValidator {
-    dir: PathBuf,
-}
-
-impl BackstageValidator {
-    /// Fails (never skips) when the oracle is not installed.
-    fn locate() -> BackstageValidator {
-        BackstageValidator {
-            dir: paved_test::backstage_validator_dir(),
-        }
-    }
-
-    /// Backstage's verdict on each document of `file`, in order; `edits` are applied to the
-    /// script first (each must match once).
-    fn run(&self, file: &Path, edits: Option<&[(&str, &str)]>) -> Vec<Verdict> {
-        let mut script = self.dir.join("validate-catalog.js");
-        if let Some(edits) = edits {
-            let mut text = std::fs::read_to_string(&script).expect("read validate-catalog.js");
-            for (from, to) in edits {
-                assert_eq!(
-                    text.matches(from).count(),
-                    1,
-                    "validate-catalog.js changed: `{from}` is not in it once"
-                );
-                text = text.replace(from, to);
-            }
-            script = file.with_extension("validate.js");
-            std::fs::write(&script, text).expect("write the edited validator");
-        }
-        let output = Command::new("node")
-            .arg(&script)
-            .arg(file)
-            .env("NODE_PATH", self.dir.join("node_modules"))
-            .current_dir(&self.dir)
-            .output()
-            .unwrap_or_else(|error| {
-                panic!("cannot run `node` for Backstage's validator ({error}); install Node.js and run `.ci/setup-oracles`")
-            });
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let mut verdicts: Vec<Verdict> = Vec::new();
-        for line in stdout.lines() {
-            if let Some(reason) = line.strip_prefix("    ") {
-                let last = verdicts
-                    .last_mut()
-                    .unwrap_or_else(|| panic!("a reason before any verdict:\n{stdout}"));
-                last.reason.push_str(reason);
-                last.reason.push('\n');
-                continue;
-            }
-            let rest = line
-                .strip_prefix(&format!("{}#", file.display()))
-                .unwrap_or_else(|| panic!("unexpected validator output `{line}`:\n{stdout}"));
-            let (index, _) = rest
-                .split_once(' ')
-                .unwrap_or_else(|| panic!("unexpected validator output `{line}`"));
-            let ok = match line.rsplit(' ').next() {
-                Some("OK") => true,
-                Some("INVALID") => false,
-                _ => panic!("unexpected validator output `{line}`"),
-            };
-            verdicts.push(Verdict {
-                document: index.parse().expect("a document index"),
-                ok,
-                line: line.to_owned(),
-                reason: String::new(),
-            });
-        }
-        assert_eq!(
-            output.status.success(),
-            verdicts.iter().all(|verdict| verdict.ok),
-            "the validator's exit status disagrees with its output:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            output.status.code().is_some_and(|code| code <= 1),
-            "the validator crashed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        for (position, verdict) in verdicts.iter().enumerate() {
-            assert_eq!(verdict.document, position, "documents in order: {stdout}");
-        }
-        verdicts
-    }
 }

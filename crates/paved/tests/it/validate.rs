@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::backstage::{BackstageValidator, Verdict};
+use crate::backstage::{self, Verdict};
 use crate::{FIXTURES, fixture, paved, run};
 
 #[test]
@@ -597,8 +597,8 @@ spec: {type: service, lifecycle: production, owner: team-a, dependsOn: [orders-d
 "#,
     )
     .expect("write the file");
-    let verdicts = BackstageValidator::locate().run(std::slice::from_ref(&file));
-    assert!(verdicts[0].ok, "{}", verdicts[0].text);
+    let verdicts = backstage::run(std::slice::from_ref(&file));
+    assert!(verdicts[0].ok, "{}", verdicts[0].text());
     let result = run(paved()
         .args(["catalog", "validate", "-o", "json"])
         .arg(&file));
@@ -666,7 +666,7 @@ fn missing_file_is_a_problem_naming_it() {
 /// Returns Backstage's verdicts.
 #[track_caller]
 fn check_agrees_with_backstage(files: &[PathBuf]) -> Vec<Verdict> {
-    let verdicts = BackstageValidator::locate().run(files);
+    let verdicts = backstage::run(files);
     let result = run(paved()
         .args(["catalog", "validate", "--output", "json"])
         .args(files));
@@ -705,7 +705,7 @@ fn check_agrees_with_backstage(files: &[PathBuf]) -> Vec<Verdict> {
             if verdict.ok != found.is_empty() {
                 disagreements.push(format!(
                     "{}\n  Paved: {}",
-                    verdict.text,
+                    verdict.text(),
                     if found.is_empty() {
                         "no problem".to_owned()
                     } else {

@@ -121,3 +121,15 @@ impl IntoResponse for ApiError {
         (status, axum::Json(body)).into_response()
     }
 }
+
+/// A JSON request body whose rejection (malformed JSON, wrong shape, wrong content type) is an
+/// [`ApiError`] with code `invalid_body`, in the API's own error shape.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        ApiError::bad_request("invalid_body", rejection.body_text())
+    }
+}

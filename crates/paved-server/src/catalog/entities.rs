@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::auth::{Action, Caller};
 use crate::catalog::params::{Params, order_field};
 use crate::catalog::{mutation, raw_json};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,10 +97,8 @@ pub async fn query_entities(
     responses((status = 200, body = paved_api::QueryEntitiesResponse), (status = 400, body = paved_api::ErrorResponse)))]
 pub async fn query_entities_by_predicate(
     State(state): State<AppState>,
-    body: Result<Json<QueryEntitiesRequest>, axum::extract::rejection::JsonRejection>,
+    ApiJson(request): ApiJson<QueryEntitiesRequest>,
 ) -> Result<Response, ApiError> {
-    let Json(request) =
-        body.map_err(|rejection| ApiError::bad_request("invalid_body", rejection.body_text()))?;
     let query = match &request.cursor {
         Some(cursor) => {
             let mut query = EntityQuery::from_cursor(cursor)?;
@@ -190,10 +188,8 @@ pub async fn entity_by_uid(
 pub async fn entities_by_refs(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-    body: Result<Json<EntitiesByRefsRequest>, axum::extract::rejection::JsonRejection>,
+    ApiJson(request): ApiJson<EntitiesByRefsRequest>,
 ) -> Result<Response, ApiError> {
-    let Json(request) =
-        body.map_err(|rejection| ApiError::bad_request("invalid_body", rejection.body_text()))?;
     let mut fields = request.fields;
     fields.extend(Params::parse(raw.as_deref()).list("fields"));
     let items = state
@@ -246,10 +242,8 @@ pub async fn entity_facets(
 pub async fn refresh(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<RefreshRequest>, axum::extract::rejection::JsonRejection>,
+    ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<RefreshResponse>, ApiError> {
-    let Json(request) =
-        body.map_err(|rejection| ApiError::bad_request("invalid_body", rejection.body_text()))?;
     let target = request
         .entity_ref
         .clone()
@@ -290,10 +284,8 @@ pub async fn refresh(
     responses((status = 200, description = "Valid"), (status = 400, body = ValidateEntityErrors)))]
 pub async fn validate_entity(
     State(state): State<AppState>,
-    body: Result<Json<ValidateEntityRequest>, axum::extract::rejection::JsonRejection>,
+    ApiJson(request): ApiJson<ValidateEntityRequest>,
 ) -> Result<Response, ApiError> {
-    let Json(request) =
-        body.map_err(|rejection| ApiError::bad_request("invalid_body", rejection.body_text()))?;
     let problems = state.catalog.validate(&request.entity);
     if problems.is_empty() {
         return Ok((StatusCode::OK, Json(serde_json::json!({}))).into_response());

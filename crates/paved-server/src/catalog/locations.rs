@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::{Action, Caller};
 use crate::catalog::mutation;
 use crate::catalog::params::Params;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -67,10 +67,8 @@ pub async fn create_location(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-    body: Result<Json<LocationSpec>, axum::extract::rejection::JsonRejection>,
+    ApiJson(spec): ApiJson<LocationSpec>,
 ) -> Result<(StatusCode, Json<AddLocationResponse>), ApiError> {
-    let Json(spec) =
-        body.map_err(|rejection| ApiError::bad_request("invalid_body", rejection.body_text()))?;
     let dry_run = matches!(
         Params::parse(raw.as_deref()).first("dryRun"),
         Some("true" | "1")

@@ -45,7 +45,6 @@ pub struct FullTextFilter {
 pub struct QueryPage {
     /// The rendered entities, comma-separated: the inside of a JSON array.
     pub items_json: String,
-    pub item_count: usize,
     pub total_items: usize,
     pub next_cursor: Option<String>,
     pub prev_cursor: Option<String>,
@@ -124,7 +123,6 @@ pub fn run_query(index: &Index, query: &EntityQuery) -> QueryPage {
         (start > 0).then(|| query.cursor_at(start.saturating_sub(query.limit.unwrap_or(start))));
     QueryPage {
         items_json,
-        item_count: end - start,
         total_items,
         next_cursor,
         prev_cursor,

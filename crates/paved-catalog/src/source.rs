@@ -24,9 +24,6 @@ pub enum LocationTarget {
     },
 }
 
-/// The location types Paved reads.
-pub const LOCATION_TYPES: &[&str] = &["file", "git", "url"];
-
 /// The glob used for a git repository without `path=`.
 pub const DEFAULT_GIT_PATH: &str = "**/catalog-info.yaml";
 

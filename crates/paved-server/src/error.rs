@@ -6,7 +6,6 @@ use paved_api::{ApiProblem, ErrorBody, ErrorResponse, ErrorStatus};
 use paved_catalog::CatalogError;
 use paved_catalog::filter::FilterError;
 use paved_catalog::query::CursorError;
-use paved_model::problem::Problem;
 use paved_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +24,6 @@ pub enum ApiError {
     Unauthenticated,
     #[error("the token is not valid: send the admin token as `Authorization: Bearer <token>`")]
     InvalidToken,
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("entity is invalid: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    InvalidEntity { problems: Vec<Problem> },
 }
 
 impl ApiError {
@@ -79,17 +74,12 @@ impl ApiError {
                 "AuthenticationError",
                 "unauthenticated",
             ),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "NotAllowedError", "forbidden"),
-            ApiError::InvalidEntity { .. } => {
-                (StatusCode::BAD_REQUEST, "InputError", "invalid_entity")
-            }
         }
     }
 
     fn problems(&self) -> Vec<ApiProblem> {
         match self {
-            ApiError::Catalog(CatalogError::Unreadable { problems, .. })
-            | ApiError::InvalidEntity { problems } => {
+            ApiError::Catalog(CatalogError::Unreadable { problems, .. }) => {
                 problems.iter().cloned().map(ApiProblem::from).collect()
             }
             _ => Vec::new(),

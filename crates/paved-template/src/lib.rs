@@ -27,6 +27,7 @@ mod error;
 pub mod filters;
 mod paths;
 mod render;
+pub mod schema;
 
 pub use error::{Location, PathProblem, RenderError};
 pub use render::{check_syntax, render_files};

@@ -5,6 +5,10 @@
 //! CLI deserializes the same types it sends. Entities themselves travel as JSON objects in
 //! Backstage's envelope, so they appear here as `serde_json::Value`.
 
+mod templates;
+
+pub use templates::*;
+
 use paved_model::problem::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,7 +40,7 @@ pub struct ErrorStatus {
 }
 
 /// A problem with an input document: file, document, line, field and rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiProblem {
     #[serde(default, skip_serializing_if = "Option::is_none")]

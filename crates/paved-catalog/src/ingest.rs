@@ -170,7 +170,8 @@ fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
         let mut document_problems = Vec::new();
         let value = std::mem::take(&mut document.value);
         if let Some((entity_ref, body)) = candidate_from(
-            file,
+            &file.name,
+            &file_location(file),
             document.index,
             value,
             context.origin_location,
@@ -317,7 +318,8 @@ pub fn validate_file(name: &str, text: &str) -> FileReport {
         let mut document_problems = Vec::new();
         let value = std::mem::take(&mut document.value);
         if let Some((entity_ref, _)) = candidate_from(
-            &file,
+            &file.name,
+            &file_location(&file),
             document.index,
             value,
             "file:validate",
@@ -366,7 +368,8 @@ fn body_kind(body: &Map<String, Value>) -> Option<Kind> {
 /// Validates one document's value and prepares its body: default namespace, location
 /// annotations, no uid, etag, relations or status. Returns the reference and the body.
 fn candidate_from(
-    file: &SourceFile,
+    source_name: &str,
+    managed_by: &str,
     document_index: usize,
     value: Value,
     origin_location: &str,
@@ -377,7 +380,7 @@ fn candidate_from(
         problems.extend(
             found
                 .into_iter()
-                .map(|problem| problem.in_document(&file.name, document_index)),
+                .map(|problem| problem.in_document(source_name, document_index)),
         );
         return None;
     }
@@ -413,7 +416,7 @@ fn candidate_from(
     if let Value::Object(annotations) = annotations {
         annotations.insert(
             annotation::MANAGED_BY_LOCATION.to_owned(),
-            Value::String(file_location(file)),
+            Value::String(managed_by.to_owned()),
         );
         annotations.insert(
             annotation::MANAGED_BY_ORIGIN_LOCATION.to_owned(),
@@ -424,6 +427,27 @@ fn candidate_from(
     body.remove("status");
     Some((EntityRef::new(&kind_name, &namespace, &name).key(), body))
 }
+
+/// Entities a part of Paved provides (the template registry's Template entities, say), made
+/// ready for the catalog as if read from location `paved:{provider}`. Invalid ones are problems.
+pub fn provided(provider: &str, entities: Vec<Value>) -> Ingested {
+    let location = format!("{PROVIDED_LOCATION_TYPE}:{provider}");
+    let mut ingested = Ingested::default();
+    for (index, value) in entities.into_iter().enumerate() {
+        if let Some((entity_ref, body)) =
+            candidate_from(&location, &location, index, value, &location, &mut ingested.problems)
+        {
+            ingested
+                .candidates
+                .push(serialize_candidate(entity_ref, body, &location, index));
+        }
+    }
+    ingested
+}
+
+/// The location type of entities Paved itself provides: never read from a source, never
+/// refreshed, not removable through the locations API.
+pub const PROVIDED_LOCATION_TYPE: &str = "paved";
 
 /// The `type:target` of the file itself, for `backstage.io/managed-by-location`.
 fn file_location(file: &SourceFile) -> String {

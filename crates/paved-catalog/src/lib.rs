@@ -61,6 +61,8 @@ pub enum CatalogError {
     },
     #[error("reading the location failed: {0}")]
     Task(String),
+    #[error("location `{0}` holds entities Paved provides itself; they change with what provides them, not through the locations API")]
+    ProvidedLocation(LocationId),
 }
 
 /// What registering a location produced.
@@ -312,8 +314,60 @@ impl Catalog {
         })
     }
 
+    /// Replaces the entities `provider` (a part of Paved, such as `templates`) provides with
+    /// `entities`, at once, under the location `paved:{provider}`. Entities it no longer
+    /// provides are orphaned, then deleted, as for any location. Invalid entities are returned
+    /// as problems and skipped.
+    pub async fn provide_entities(
+        &self,
+        provider: &str,
+        entities: Vec<Value>,
+    ) -> Result<Vec<Problem>, CatalogError> {
+        let location_type = ingest::PROVIDED_LOCATION_TYPE;
+        let existing = self
+            .inner
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .find(|location| location.location_type == location_type && location.target == provider);
+        let location = match existing {
+            Some(location) => location,
+            None => {
+                let new = NewLocation {
+                    id: LocationId(uuid::Uuid::new_v4().to_string()),
+                    location_type: location_type.to_owned(),
+                    target: provider.to_owned(),
+                    created_at: now_millis(),
+                };
+                match self.inner.store.insert_location(&new).await {
+                    Ok(location) => location,
+                    // Another replica created it first.
+                    Err(StoreError::LocationExists { .. }) => self
+                        .inner
+                        .store
+                        .locations()
+                        .await?
+                        .into_iter()
+                        .find(|location| {
+                            location.location_type == location_type && location.target == provider
+                        })
+                        .ok_or_else(|| CatalogError::Task("provided location vanished".into()))?,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+        let ingested = ingest::provided(provider, entities);
+        let problems = ingested.problems.clone();
+        self.apply_refresh(&location, ingested).await?;
+        Ok(problems)
+    }
+
     /// Deletes a location and every entity it produced.
     pub async fn remove_location(&self, id: &LocationId) -> Result<(), CatalogError> {
+        if self.location(id).await?.location_type == ingest::PROVIDED_LOCATION_TYPE {
+            return Err(CatalogError::ProvidedLocation(id.clone()));
+        }
         if !self.inner.store.delete_location(id).await? {
             return Err(CatalogError::LocationNotFound(id.clone()));
         }
@@ -323,6 +377,9 @@ impl Catalog {
     /// Reads a location again now, whatever its schedule.
     pub async fn refresh_location(&self, id: &LocationId) -> Result<RefreshOutcome, CatalogError> {
         let location = self.location(id).await?;
+        if location.location_type == ingest::PROVIDED_LOCATION_TYPE {
+            return Err(CatalogError::ProvidedLocation(id.clone()));
+        }
         self.refresh(&location, true).await?.ok_or_else(|| {
             CatalogError::Task("another replica is refreshing this location".to_owned())
         })
@@ -332,6 +389,9 @@ impl Catalog {
     pub async fn refresh_due(&self) -> Result<usize, CatalogError> {
         let mut refreshed = 0;
         for location in self.inner.store.due_locations(now_millis()).await? {
+            if location.location_type == ingest::PROVIDED_LOCATION_TYPE {
+                continue;
+            }
             // One location failing must not hold back the others; it is retried when due again.
             match self.refresh(&location, false).await {
                 Ok(Some(_)) => refreshed += 1,

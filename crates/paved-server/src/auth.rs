@@ -83,6 +83,12 @@ pub enum Action {
     Refresh,
     /// Reading files on the server through a dry run is as sensitive as registering them.
     AnalyzeLocation,
+    RegisterTemplate,
+    PublishTemplate,
+    WithdrawTemplate,
+    AddTemplateSync,
+    RunTemplateSync,
+    RemoveTemplateSync,
 }
 
 impl Action {
@@ -92,6 +98,12 @@ impl Action {
             Action::DeleteLocation => "location.delete",
             Action::Refresh => "catalog.refresh",
             Action::AnalyzeLocation => "location.analyze",
+            Action::RegisterTemplate => "template.register",
+            Action::PublishTemplate => "template.publish",
+            Action::WithdrawTemplate => "template.withdraw",
+            Action::AddTemplateSync => "template-sync.create",
+            Action::RunTemplateSync => "template-sync.run",
+            Action::RemoveTemplateSync => "template-sync.delete",
         }
     }
 }
@@ -172,4 +184,20 @@ pub async fn audit(
     if let Err(error) = state.store.record_audit(&event).await {
         tracing::error!(%error, action = action.as_str(), "cannot write the audit log");
     }
+}
+
+/// Authorises, runs and audits one mutation.
+pub(crate) async fn mutation<T>(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    target: &str,
+    run: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let result = match caller.authorize(action) {
+        Ok(()) => run.await,
+        Err(error) => Err(error),
+    };
+    audit(state, caller, action, target, &result.as_ref().map(|_| ())).await;
+    result
 }

@@ -7,11 +7,15 @@ use paved_catalog::CatalogError;
 use paved_catalog::filter::FilterError;
 use paved_catalog::query::CursorError;
 use paved_store::StoreError;
+use paved_template::bundle::RenderFailure;
+use paved_template_registry::RegistryError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error(transparent)]
@@ -57,7 +61,11 @@ impl ApiError {
                 CatalogError::EntityNotFound(_) => {
                     (StatusCode::NOT_FOUND, "NotFoundError", "entity_not_found")
                 }
+                CatalogError::ProvidedLocation(_) => {
+                    (StatusCode::CONFLICT, "ConflictError", "provided_location")
+                }
             },
+            ApiError::Registry(error) => classify_registry(error),
             ApiError::Filter(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_filter"),
             ApiError::Cursor(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_cursor"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", code),
@@ -79,10 +87,70 @@ impl ApiError {
 
     fn problems(&self) -> Vec<ApiProblem> {
         match self {
-            ApiError::Catalog(CatalogError::Unreadable { problems, .. }) => {
+            ApiError::Catalog(CatalogError::Unreadable { problems, .. })
+            | ApiError::Registry(RegistryError::InvalidBundle(problems)) => {
                 problems.iter().cloned().map(ApiProblem::from).collect()
             }
+            ApiError::Registry(RegistryError::Incompatible { problems, .. }) => problems
+                .iter()
+                .map(|problem| ApiProblem {
+                    field: Some(problem.input.clone()),
+                    rule: problem.rule.to_string(),
+                    message: problem.message.clone(),
+                    ..ApiProblem::default()
+                })
+                .collect(),
+            ApiError::Registry(RegistryError::Render(RenderFailure::Inputs { problems, .. })) => {
+                problems
+                    .iter()
+                    .map(|problem| ApiProblem {
+                        field: Some(problem.input.clone()),
+                        rule: problem.rule.clone(),
+                        message: problem.message.clone(),
+                        ..ApiProblem::default()
+                    })
+                    .collect()
+            }
+            ApiError::Registry(RegistryError::Render(RenderFailure::Render(error))) => {
+                vec![ApiProblem {
+                    file: error.location().map(|at| at.file.clone()),
+                    line: error.location().and_then(|at| at.line),
+                    rule: error.rule().to_owned(),
+                    message: error.to_string(),
+                    ..ApiProblem::default()
+                }]
+            }
             _ => Vec::new(),
+        }
+    }
+}
+
+/// Status, name and code of a registry error. Exhaustive, so a new variant forces a decision.
+fn classify_registry(error: &RegistryError) -> (StatusCode, &'static str, &'static str) {
+    let not_found = |code| (StatusCode::NOT_FOUND, "NotFoundError", code);
+    let input = |code| (StatusCode::BAD_REQUEST, "InputError", code);
+    let conflict = |code| (StatusCode::CONFLICT, "ConflictError", code);
+    match error {
+        RegistryError::TemplateNotFound(_) => not_found("template_not_found"),
+        RegistryError::VersionNotFound { .. } => not_found("template_version_not_found"),
+        RegistryError::NoPublishedVersion { .. } => not_found("no_published_version"),
+        RegistryError::SyncNotFound(_) => not_found("template_sync_not_found"),
+        RegistryError::Selector(_) => input("invalid_version"),
+        RegistryError::Source(_) => input("invalid_bundle_source"),
+        RegistryError::InvalidBundle(_) => input("invalid_bundle"),
+        RegistryError::InvalidRequest(_) => input("invalid_request"),
+        RegistryError::Incompatible { .. } => input("incompatible_version"),
+        RegistryError::Render(RenderFailure::Inputs { .. }) => input("invalid_inputs"),
+        RegistryError::Render(RenderFailure::Render(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "InputError",
+            "render_failed",
+        ),
+        RegistryError::KindMismatch { .. } => conflict("template_kind_mismatch"),
+        RegistryError::InvalidTransition { .. } => conflict("invalid_version_transition"),
+        RegistryError::Conflict { .. } => conflict("version_conflict"),
+        RegistryError::Store(_) | RegistryError::Catalog(_) | RegistryError::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
         }
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod metrics;
 mod openapi;
 mod system;
+mod templates;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use paved_catalog::Catalog;
 use paved_store::Store;
+use paved_template_registry::{Registry, RegistryConfig};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -33,28 +35,43 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<auth::Authenticator>,
+    pub registry: Registry,
 }
 
 impl AppState {
     /// Assembles the application over an opened store: loads (or on first start, stores) the
     /// admin token and builds the catalog index. Returns whether `admin_token` was new, so the
     /// caller can hand it out.
+    /// On first start it also registers the built-in golden paths.
     pub async fn build(
         store: Store,
         catalog_config: paved_catalog::CatalogConfig,
+        registry_config: RegistryConfig,
         admin_token: &str,
-    ) -> Result<(AppState, bool), paved_catalog::CatalogError> {
+    ) -> Result<(AppState, bool), paved_template_registry::RegistryError> {
         let (authenticator, created) =
             auth::Authenticator::load_or_init(&store, admin_token).await?;
         let catalog = Catalog::open(store.clone(), catalog_config).await?;
+        let registry = Registry::new(store.clone(), catalog.clone(), registry_config);
+        if registry.config().builtin_templates {
+            registry.register_builtins().await?;
+        }
         let state = AppState {
             catalog,
             store,
             metrics: Arc::new(Metrics::default()),
             auth: Arc::new(authenticator),
+            registry,
         };
         Ok((state, created))
     }
+}
+
+/// Milliseconds since the epoch as RFC 3339, the API's time format.
+pub(crate) fn timestamp(millis: i64) -> Option<String> {
+    jiff::Timestamp::from_millisecond(millis)
+        .ok()
+        .map(|timestamp| timestamp.to_string())
 }
 
 /// The largest request body accepted (entities to validate, queries).
@@ -64,6 +81,7 @@ const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/catalog", catalog::router())
+        .merge(templates::router())
         .merge(system::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

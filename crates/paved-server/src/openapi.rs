@@ -4,6 +4,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::catalog::{entities, locations};
+use crate::templates;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,9 +24,21 @@ use crate::catalog::{entities, locations};
         locations::get_location,
         locations::delete_location,
         locations::location_by_entity,
+        templates::list_templates,
+        templates::get_template,
+        templates::get_version,
+        templates::register_version,
+        templates::publish_version,
+        templates::withdraw_version,
+        templates::render_template,
+        templates::list_syncs,
+        templates::add_sync,
+        templates::run_sync,
+        templates::remove_sync,
     ),
     modifiers(&BearerAuth),
-    tags((name = "catalog", description = "Backstage-compatible software catalog"))
+    tags((name = "catalog", description = "Backstage-compatible software catalog"),
+        (name = "templates", description = "Golden-path templates: versions, dry-run renders, template sync"))
 )]
 struct ApiDoc;
 

@@ -25,4 +25,6 @@ pub enum StoreError {
         location_type: String,
         target: String,
     },
+    #[error("version {version} of template `{template}` already exists")]
+    VersionExists { template: String, version: String },
 }

@@ -13,6 +13,7 @@
 mod audit;
 mod catalog;
 mod error;
+mod templates;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,6 +29,7 @@ pub use crate::catalog::{
     EntityChanges, EntityRow, EntityWrite, LocationRow, LocationSync, NewLocation,
 };
 pub use crate::error::StoreError;
+pub use crate::templates::{TemplateRow, TemplateSyncRow, TemplateVersionRow};
 
 /// Where the store keeps its data.
 #[derive(Debug, Clone)]

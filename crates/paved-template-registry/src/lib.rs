@@ -1,4 +1,723 @@
-//! The template registry: template versions in the store, read from directories, archives and
-//! git, kept in sync with a git repository, and the built-in golden paths.
+//! The template registry: golden paths and their versions, kept in the store.
+//!
+//! A version is registered from a bundle's files (read by [`source`] from a directory, a
+//! `.tar.gz` or git), checked by [`paved_template::bundle::Bundle::parse`] and, for a new
+//! minor, against the previous minor's schema; then stored in one transaction with its bundle.
+//! Nothing half-registered can exist: every check runs before the single insert.
+//!
+//! The registry also keeps the catalog's Template entities in step ([`entity`]), syncs git
+//! repositories laid out `{template}/v{major}/` ([`sync`]), and registers the built-in golden
+//! paths on first start ([`builtin`]).
+//!
+//! Start reading at [`Registry::register`].
 
+pub mod builtin;
+pub mod entity;
+mod error;
 pub mod source;
+pub mod sync;
+pub mod sync_plan;
+pub mod version;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use paved_catalog::Catalog;
+use paved_store::{Store, StoreError, TemplateRow, TemplateVersionRow, now_millis};
+use paved_template::bundle::{
+    Bundle, BundleFile, CompatibleEnvironment, RenderContext, RenderRequest, TemplateKind,
+    TemplateVersionRef,
+};
+use paved_template::schema;
+use paved_template::{Limits, RenderedFile};
+use serde_json::Value;
+
+pub use crate::error::RegistryError;
+use crate::source::SourceLimits;
+pub use crate::version::{Version, VersionSelector, VersionStatus, parse_template_selector};
+
+/// The owner of a template whose bundle names none.
+pub const DEFAULT_OWNER: &str = "group:default/platform";
+
+/// Where the registry keeps its caches, and how often it syncs.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// Mirrors of git repositories read for registration and sync.
+    pub git_cache: PathBuf,
+    /// The interval between template sync runs.
+    pub sync_interval: Duration,
+    /// Register the built-in golden paths at start when they are missing. `paved up` always
+    /// does; tests of other things may not want them in the catalog.
+    pub builtin_templates: bool,
+}
+
+/// A template with its versions.
+#[derive(Debug, Clone)]
+pub struct TemplateInfo {
+    pub template: TemplateRow,
+    /// Oldest first.
+    pub versions: Vec<VersionInfo>,
+    /// The highest published version.
+    pub recommended: Option<Version>,
+}
+
+/// One version, with its schemas parsed.
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    pub version: Version,
+    pub status: VersionStatus,
+    pub format: String,
+    pub engine: String,
+    pub digest: String,
+    pub source: String,
+    pub description: String,
+    pub compatible_environments: Vec<CompatibleEnvironment>,
+    pub schema: Value,
+    pub pipeline_schema: Option<Value>,
+    pub created_at: i64,
+    pub published_at: Option<i64>,
+    pub withdrawn_at: Option<i64>,
+    pub withdrawn_reason: Option<String>,
+}
+
+/// What the registration call adds to, or overrides in, the bundle's own description.
+/// Proton bundles need `name` (and, for services, `compatible_environments`) from here.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateOverrides {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub compatible_environments: Vec<CompatibleEnvironment>,
+}
+
+/// A registration.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterRequest {
+    pub files: Vec<BundleFile>,
+    /// Where the files came from, for the record (`archive`, `git:...@COMMIT`, `builtin`).
+    pub source: String,
+    pub overrides: TemplateOverrides,
+    /// The major version to add a minor to (or to start at `N.0`); by default the highest.
+    pub major: Option<u32>,
+    /// Publish at once rather than register a draft.
+    pub publish: bool,
+    /// Check everything, store nothing.
+    pub dry_run: bool,
+}
+
+/// The outcome of a registration.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub template: String,
+    pub kind: TemplateKind,
+    pub version: VersionInfo,
+    /// The bundle was identical to the latest version of its major, which is returned.
+    pub unchanged: bool,
+    /// The bundle's file paths.
+    pub files: Vec<String>,
+}
+
+/// A render's result.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub template: String,
+    pub version: Version,
+    pub files: Vec<RenderedFile>,
+}
+
+/// Inputs and context of a render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderInput {
+    pub inputs: Value,
+    pub pipeline_inputs: Option<Value>,
+    pub context: RenderContext,
+}
+
+/// The registry; cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    store: Store,
+    catalog: Catalog,
+    config: RegistryConfig,
+    /// Parsed bundles by template, version and digest; bundles never change once stored.
+    bundles: Mutex<HashMap<(String, Version, String), Arc<Bundle>>>,
+    /// One registration at a time in this replica; across replicas the store's primary key
+    /// refuses a second version with the same number.
+    registering: tokio::sync::Mutex<()>,
+}
+
+impl Registry {
+    /// A registry over `store`, keeping `catalog`'s Template entities in step.
+    pub fn new(store: Store, catalog: Catalog, config: RegistryConfig) -> Registry {
+        Registry {
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                config,
+                bundles: Mutex::new(HashMap::new()),
+                registering: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &RegistryConfig {
+        &self.inner.config
+    }
+
+    /// Every template with its versions, by name.
+    pub async fn list(&self) -> Result<Vec<TemplateInfo>, RegistryError> {
+        let templates = self.inner.store.templates().await?;
+        let mut versions: HashMap<String, Vec<VersionInfo>> = HashMap::new();
+        for row in self.inner.store.template_versions(None).await? {
+            versions
+                .entry(row.template.clone())
+                .or_default()
+                .push(version_info(&row)?);
+        }
+        Ok(templates
+            .into_iter()
+            .map(|template| {
+                let versions = versions.remove(&template.name).unwrap_or_default();
+                TemplateInfo {
+                    recommended: recommended(&versions),
+                    template,
+                    versions,
+                }
+            })
+            .collect())
+    }
+
+    /// One template with its versions.
+    pub async fn get(&self, name: &str) -> Result<TemplateInfo, RegistryError> {
+        let template = self
+            .inner
+            .store
+            .template(name)
+            .await?
+            .ok_or_else(|| RegistryError::TemplateNotFound(name.to_owned()))?;
+        let versions = self
+            .inner
+            .store
+            .template_versions(Some(name))
+            .await?
+            .iter()
+            .map(version_info)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TemplateInfo {
+            recommended: recommended(&versions),
+            template,
+            versions,
+        })
+    }
+
+    /// The version `selector` means: recommended and major selectors take published versions
+    /// only; an exact version is taken whatever its state.
+    pub async fn resolve(
+        &self,
+        name: &str,
+        selector: VersionSelector,
+    ) -> Result<VersionInfo, RegistryError> {
+        let info = self.get(name).await?;
+        let published = info
+            .versions
+            .iter()
+            .filter(|version| version.status == VersionStatus::Published);
+        let found = match selector {
+            VersionSelector::Recommended => published.max_by_key(|version| version.version),
+            VersionSelector::Major(major) => published
+                .filter(|version| version.version.major == major)
+                .max_by_key(|version| version.version),
+            VersionSelector::Exact(wanted) => {
+                return info
+                    .versions
+                    .into_iter()
+                    .find(|version| version.version == wanted)
+                    .ok_or(RegistryError::VersionNotFound {
+                        template: name.to_owned(),
+                        version: wanted,
+                    });
+            }
+        };
+        found.cloned().ok_or(RegistryError::NoPublishedVersion {
+            template: name.to_owned(),
+            selector,
+        })
+    }
+
+    /// The bundle of a version, parsed (cached: stored bundles never change).
+    pub async fn bundle(
+        &self,
+        name: &str,
+        version: &VersionInfo,
+    ) -> Result<Arc<Bundle>, RegistryError> {
+        let key = (name.to_owned(), version.version, version.digest.clone());
+        if let Some(bundle) = self.cached_bundle(&key) {
+            return Ok(bundle);
+        }
+        let archive = self
+            .inner
+            .store
+            .template_bundle(name, version.version.major, version.version.minor)
+            .await?
+            .ok_or_else(|| RegistryError::VersionNotFound {
+                template: name.to_owned(),
+                version: version.version,
+            })?;
+        let bundle = tokio::task::spawn_blocking(move || {
+            let files = source::read_tar_gz(&archive, &SourceLimits::default())?;
+            Bundle::parse(files).map_err(RegistryError::InvalidBundle)
+        })
+        .await
+        .map_err(|error| RegistryError::Internal(error.to_string()))??;
+        let bundle = Arc::new(bundle);
+        self.inner
+            .bundles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, bundle.clone());
+        Ok(bundle)
+    }
+
+    fn cached_bundle(&self, key: &(String, Version, String)) -> Option<Arc<Bundle>> {
+        self.inner
+            .bundles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Registers a version from a bundle's files: parses and checks the bundle, numbers the
+    /// version, checks a new minor's compatibility with the previous minor, and stores it with
+    /// its bundle in one transaction. A bundle identical to the latest version of its major is
+    /// not stored again; that version is returned with `unchanged`.
+    pub async fn register(&self, request: RegisterRequest) -> Result<Registered, RegistryError> {
+        let RegisterRequest {
+            files,
+            source,
+            overrides,
+            major,
+            publish,
+            dry_run,
+        } = request;
+        let digest = source::digest(&files);
+        let paths: Vec<String> = files.iter().map(|file| file.path.clone()).collect();
+        let (bundle, archive) = tokio::task::spawn_blocking(move || {
+            let archive = source::pack_tar_gz(&files)?;
+            let bundle = Bundle::parse(files).map_err(RegistryError::InvalidBundle)?;
+            Ok::<_, RegistryError>((bundle, archive))
+        })
+        .await
+        .map_err(|error| RegistryError::Internal(error.to_string()))??;
+
+        let name = template_name(&bundle, &overrides)?;
+        let compatible_environments = if overrides.compatible_environments.is_empty() {
+            bundle.compatible_environments.clone()
+        } else {
+            overrides.compatible_environments.clone()
+        };
+        match bundle.kind {
+            TemplateKind::Service if compatible_environments.is_empty() => {
+                return Err(RegistryError::InvalidRequest(
+                    "a service template needs at least one compatible environment template: \
+                     list it in the manifest's `spec.compatibleEnvironments`, or pass \
+                     `--compatible-environment NAME:MAJOR` (Proton bundles)"
+                        .to_owned(),
+                ));
+            }
+            TemplateKind::Environment if !compatible_environments.is_empty() => {
+                return Err(RegistryError::InvalidRequest(
+                    "only service templates have compatible environment templates".to_owned(),
+                ));
+            }
+            _ => {}
+        }
+
+        let _registering = self.inner.registering.lock().await;
+        let existing = self.inner.store.template(&name).await?;
+        if let Some(existing) = &existing
+            && existing.kind != bundle.kind.as_str()
+        {
+            return Err(RegistryError::KindMismatch {
+                template: name,
+                existing: existing.kind.clone(),
+                found: bundle.kind.as_str().to_owned(),
+            });
+        }
+        let versions = self.inner.store.template_versions(Some(&name)).await?;
+        let major = major
+            .or_else(|| versions.iter().map(|version| version.major).max())
+            .unwrap_or(1);
+        if major == 0 {
+            return Err(RegistryError::InvalidRequest(
+                "major versions start at 1".to_owned(),
+            ));
+        }
+        let in_major: Vec<&TemplateVersionRow> = versions
+            .iter()
+            .filter(|version| version.major == major)
+            .collect();
+        if let Some(latest) = in_major.iter().max_by_key(|version| version.minor)
+            && latest.digest == digest
+        {
+            let mut info = version_info(latest)?;
+            if publish && !dry_run && info.status == VersionStatus::Draft {
+                drop(_registering);
+                info = self.publish(&name, info.version).await?;
+            }
+            return Ok(Registered {
+                template: name,
+                kind: bundle.kind,
+                version: info,
+                unchanged: true,
+                files: paths,
+            });
+        }
+        let minor = in_major
+            .iter()
+            .map(|version| version.minor + 1)
+            .max()
+            .unwrap_or(0);
+        let version = Version::new(major, minor);
+        if let Some(previous) = in_major
+            .iter()
+            .filter(|version| version.status != VersionStatus::Withdrawn.as_str())
+            .max_by_key(|version| version.minor)
+        {
+            check_compatible(&name, version, previous, &bundle)?;
+        }
+
+        let now = now_millis();
+        let metadata = &bundle.metadata;
+        let template = TemplateRow {
+            name: name.clone(),
+            kind: bundle.kind.as_str().to_owned(),
+            title: overrides.title.clone().or_else(|| metadata.title.clone()),
+            description: overrides
+                .description
+                .clone()
+                .or_else(|| metadata.description.clone())
+                .or_else(|| {
+                    existing
+                        .as_ref()
+                        .map(|existing| existing.description.clone())
+                })
+                .unwrap_or_default(),
+            owner: overrides
+                .owner
+                .clone()
+                .or_else(|| metadata.owner.clone())
+                .or_else(|| existing.as_ref().map(|existing| existing.owner.clone()))
+                .unwrap_or_else(|| DEFAULT_OWNER.to_owned()),
+            tags: metadata.tags.clone(),
+            created_at: existing
+                .as_ref()
+                .map_or(now, |existing| existing.created_at),
+            updated_at: now,
+        };
+        let status = if publish {
+            VersionStatus::Published
+        } else {
+            VersionStatus::Draft
+        };
+        let row = TemplateVersionRow {
+            template: name.clone(),
+            major,
+            minor,
+            status: status.as_str().to_owned(),
+            format: enum_text(&bundle.format),
+            engine: enum_text(&bundle.engine),
+            digest,
+            source,
+            description: template.description.clone(),
+            compatible_environments: serde_json::to_string(&compatible_environments)
+                .expect("plain data serialises"),
+            schema: bundle.schema.json().to_string(),
+            pipeline_schema: bundle
+                .pipeline_schema
+                .as_ref()
+                .map(|schema| schema.json().to_string()),
+            created_at: now,
+            published_at: publish.then_some(now),
+            withdrawn_at: None,
+            withdrawn_reason: None,
+        };
+        let info = version_info(&row)?;
+        let registered = Registered {
+            template: name.clone(),
+            kind: bundle.kind,
+            version: info,
+            unchanged: false,
+            files: paths,
+        };
+        if dry_run {
+            return Ok(registered);
+        }
+        match self
+            .inner
+            .store
+            .insert_template_version(&template, &row, &archive)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::VersionExists { .. }) => {
+                return Err(RegistryError::Conflict {
+                    template: name,
+                    version,
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.inner
+            .bundles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((name, version, row.digest.clone()), Arc::new(bundle));
+        drop(_registering);
+        self.update_catalog().await?;
+        Ok(registered)
+    }
+
+    /// Publishes a draft (or a withdrawn version again). The recommended version becomes the
+    /// highest published one.
+    pub async fn publish(
+        &self,
+        name: &str,
+        version: Version,
+    ) -> Result<VersionInfo, RegistryError> {
+        self.transition(name, version, VersionStatus::Published, None)
+            .await
+    }
+
+    /// Withdraws a version: it is no longer offered or recommended; the previous published
+    /// version becomes recommended again. Reversible with [`Registry::publish`].
+    pub async fn withdraw(
+        &self,
+        name: &str,
+        version: Version,
+        reason: &str,
+    ) -> Result<VersionInfo, RegistryError> {
+        self.transition(name, version, VersionStatus::Withdrawn, Some(reason))
+            .await
+    }
+
+    async fn transition(
+        &self,
+        name: &str,
+        version: Version,
+        to: VersionStatus,
+        reason: Option<&str>,
+    ) -> Result<VersionInfo, RegistryError> {
+        let current = self.resolve(name, VersionSelector::Exact(version)).await?;
+        let allowed = match to {
+            VersionStatus::Published => current.status != VersionStatus::Published,
+            VersionStatus::Withdrawn => current.status != VersionStatus::Withdrawn,
+            VersionStatus::Draft => false,
+        };
+        if !allowed {
+            return Err(RegistryError::InvalidTransition {
+                template: name.to_owned(),
+                version,
+                status: current.status,
+                action: match to {
+                    VersionStatus::Published => "published",
+                    VersionStatus::Withdrawn => "withdrawn",
+                    VersionStatus::Draft => "made a draft",
+                },
+            });
+        }
+        self.inner
+            .store
+            .set_template_version_status(
+                name,
+                version.major,
+                version.minor,
+                to.as_str(),
+                now_millis(),
+                reason,
+            )
+            .await?;
+        self.update_catalog().await?;
+        self.resolve(name, VersionSelector::Exact(version)).await
+    }
+
+    /// Renders a version over inputs and a context: a dry run, nothing is stored.
+    pub async fn render(
+        &self,
+        name: &str,
+        selector: VersionSelector,
+        input: RenderInput,
+    ) -> Result<Rendered, RegistryError> {
+        let version = self.resolve(name, selector).await?;
+        let bundle = self.bundle(name, &version).await?;
+        let request = RenderRequest {
+            template: TemplateVersionRef {
+                name: name.to_owned(),
+                version: version.version.to_string(),
+            },
+            inputs: input.inputs,
+            pipeline_inputs: input.pipeline_inputs,
+            context: input.context,
+        };
+        let files =
+            tokio::task::spawn_blocking(move || bundle.render(&request, &Limits::default()))
+                .await
+                .map_err(|error| RegistryError::Internal(error.to_string()))??;
+        Ok(Rendered {
+            template: name.to_owned(),
+            version: version.version,
+            files,
+        })
+    }
+
+    /// Writes the catalog's Template entities from the registry's current state.
+    pub async fn update_catalog(&self) -> Result<(), RegistryError> {
+        let templates = self.list().await?;
+        let entities = templates.iter().map(entity::template_entity).collect();
+        let problems = self
+            .inner
+            .catalog
+            .provide_entities(entity::PROVIDER, entities)
+            .await?;
+        for problem in problems {
+            tracing::warn!(%problem, "a template's catalog entity is not valid");
+        }
+        Ok(())
+    }
+}
+
+/// The template's name: from the call, or the manifest; both must agree when both are given.
+fn template_name(bundle: &Bundle, overrides: &TemplateOverrides) -> Result<String, RegistryError> {
+    let name = match (&overrides.name, &bundle.metadata.name) {
+        (Some(given), Some(manifest)) if given != manifest => {
+            return Err(RegistryError::InvalidRequest(format!(
+                "the bundle's manifest names the template `{manifest}`, but the request names \
+                 it `{given}`"
+            )));
+        }
+        (Some(name), _) | (None, Some(name)) => name.clone(),
+        (None, None) => {
+            return Err(RegistryError::InvalidRequest(
+                "an AWS Proton bundle does not name its template: pass the name (`--name NAME`)"
+                    .to_owned(),
+            ));
+        }
+    };
+    if !paved_model::validation::is_valid_name(&name) {
+        return Err(RegistryError::InvalidRequest(format!(
+            "`{name}` is not a valid template name: 1-63 characters `[a-zA-Z0-9]` separated by \
+             `-`, `_` or `.`"
+        )));
+    }
+    Ok(name)
+}
+
+/// Refuses a new minor whose schemas would break inputs valid under the previous minor.
+fn check_compatible(
+    name: &str,
+    version: Version,
+    previous: &TemplateVersionRow,
+    bundle: &Bundle,
+) -> Result<(), RegistryError> {
+    let parse = |text: &str| {
+        serde_json::from_str::<Value>(text)
+            .map_err(|error| RegistryError::Internal(format!("stored schema: {error}")))
+    };
+    let old = parse(&previous.schema)?;
+    let mut problems = schema::compatibility(&old, bundle.schema.json());
+    let empty = serde_json::json!({ "type": "object" });
+    let old_pipeline = match &previous.pipeline_schema {
+        Some(text) => parse(text)?,
+        None => empty.clone(),
+    };
+    let new_pipeline = bundle
+        .pipeline_schema
+        .as_ref()
+        .map_or(&empty, |schema| schema.json());
+    problems.extend(
+        schema::compatibility(&old_pipeline, new_pipeline)
+            .into_iter()
+            .map(|mut problem| {
+                problem.message = format!("pipeline {}", problem.message);
+                problem
+            }),
+    );
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(RegistryError::Incompatible {
+        template: name.to_owned(),
+        version,
+        previous: Version::new(previous.major, previous.minor),
+        problems,
+    })
+}
+
+fn recommended(versions: &[VersionInfo]) -> Option<Version> {
+    versions
+        .iter()
+        .filter(|version| version.status == VersionStatus::Published)
+        .map(|version| version.version)
+        .max()
+}
+
+/// A serde enum's wire name (`proton`, `cloudformation`).
+fn enum_text<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(text)) => text,
+        _ => String::new(),
+    }
+}
+
+fn version_info(row: &TemplateVersionRow) -> Result<VersionInfo, RegistryError> {
+    let corrupt = |what: &str, error: String| {
+        RegistryError::Store(StoreError::Corrupt {
+            table: "template_versions",
+            message: format!(
+                "{what} of `{}` {}.{}: {error}",
+                row.template, row.major, row.minor
+            ),
+        })
+    };
+    Ok(VersionInfo {
+        version: Version::new(row.major, row.minor),
+        status: VersionStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("status", row.status.clone()))?,
+        format: row.format.clone(),
+        engine: row.engine.clone(),
+        digest: row.digest.clone(),
+        source: row.source.clone(),
+        description: row.description.clone(),
+        compatible_environments: serde_json::from_str(&row.compatible_environments)
+            .map_err(|error| corrupt("compatible environments", error.to_string()))?,
+        schema: serde_json::from_str(&row.schema)
+            .map_err(|error| corrupt("schema", error.to_string()))?,
+        pipeline_schema: row
+            .pipeline_schema
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|error| corrupt("pipeline schema", error.to_string()))?,
+        created_at: row.created_at,
+        published_at: row.published_at,
+        withdrawn_at: row.withdrawn_at,
+        withdrawn_reason: row.withdrawn_reason.clone(),
+    })
+}

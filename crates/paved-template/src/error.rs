@@ -134,6 +134,40 @@ fn undefined_message(name: Option<&str>, message: &str) -> String {
 }
 
 impl RenderError {
+    /// Where the error is, when it is in one file.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            RenderError::Syntax { at, .. }
+            | RenderError::Undefined { at, .. }
+            | RenderError::OutOfFuel { at, .. }
+            | RenderError::RecursionLimit { at, .. }
+            | RenderError::Template { at, .. } => Some(at),
+            RenderError::FileTooLarge { .. }
+            | RenderError::TotalTooLarge { .. }
+            | RenderError::TooManyFiles { .. }
+            | RenderError::Path { .. }
+            | RenderError::DuplicatePath { .. }
+            | RenderError::Context { .. } => None,
+        }
+    }
+
+    /// A stable identifier of the kind of error, for tools: `jinja-syntax`, `undefined`, ...
+    pub fn rule(&self) -> &'static str {
+        match self {
+            RenderError::Syntax { .. } => "jinja-syntax",
+            RenderError::Undefined { .. } => "undefined-variable",
+            RenderError::OutOfFuel { .. } => "render-fuel",
+            RenderError::RecursionLimit { .. } => "render-recursion",
+            RenderError::Template { .. } => "render",
+            RenderError::FileTooLarge { .. } => "render-file-size",
+            RenderError::TotalTooLarge { .. } => "render-total-size",
+            RenderError::TooManyFiles { .. } => "render-file-count",
+            RenderError::Path { .. } => "output-path",
+            RenderError::DuplicatePath { .. } => "duplicate-output-path",
+            RenderError::Context { .. } => "render-context",
+        }
+    }
+
     /// Converts a minijinja error raised while compiling or rendering `file` (its text, or its
     /// path when `in_path`). Errors in included files are unwrapped to the innermost one, so
     /// the location is where the problem is.

@@ -23,6 +23,7 @@
 //! bundle get rendered, or write anything. Callers hand it files and a context and get files back.
 
 mod block;
+pub mod bundle;
 mod error;
 pub mod filters;
 mod paths;
@@ -30,7 +31,7 @@ mod render;
 pub mod schema;
 
 pub use error::{Location, PathProblem, RenderError};
-pub use render::{check_syntax, render_files};
+pub use render::{check_syntax, render_files, undeclared_variables};
 
 /// Limits for one render.
 ///

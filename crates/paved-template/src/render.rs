@@ -1,6 +1,6 @@
 //! The sandboxed environment, and rendering a bundle's files (and paths) in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use minijinja::value::{Serde, Value};
@@ -94,6 +94,26 @@ pub fn check_syntax(files: &[TemplateFile]) -> Vec<RenderError> {
         }
     }
     errors
+}
+
+/// The variables `file` reads that it does not set itself, with nested attribute lookups
+/// (`service_instance.inputs.port`), minus the sandbox's global functions (`range`, `dict`,
+/// ...). A static analysis: both branches of an `if` count.
+pub fn undeclared_variables(file: &TemplateFile) -> Result<BTreeSet<String>, RenderError> {
+    let limits = Limits::default();
+    let env = environment(&limits);
+    let template = env
+        .template_from_named_str(&file.path, &file.text)
+        .map_err(|err| RenderError::from_minijinja(&err, &file.path, false, &limits))?;
+    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
+    Ok(template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|name| {
+            let root = name.split('.').next().unwrap_or(name);
+            !globals.contains(root)
+        })
+        .collect())
 }
 
 /// The sandbox: strict undefined, no auto-escaping, no loader, fuel and recursion limits, and

@@ -11,6 +11,7 @@ use std::time::Duration;
 use paved_catalog::{Catalog, CatalogConfig};
 use paved_server::AppState;
 use paved_store::{Store, StoreConfig};
+use paved_template_registry::RegistryConfig;
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -264,6 +265,9 @@ pub struct TestData {
     pub backend: Backend,
     pub dir: tempfile::TempDir,
     pub database: Option<TestDatabase>,
+    /// Whether the server registers the built-in templates at start, as `paved up` does. Off
+    /// by default so catalog tests see only their own entities.
+    pub builtin_templates: bool,
 }
 
 impl TestData {
@@ -277,6 +281,23 @@ impl TestData {
             backend,
             dir,
             database,
+            builtin_templates: false,
+        }
+    }
+
+    /// The same, with the built-in templates registered at start.
+    pub async fn with_builtin_templates(backend: Backend) -> TestData {
+        TestData {
+            builtin_templates: true,
+            ..TestData::new(backend).await
+        }
+    }
+
+    pub fn registry_config(&self) -> RegistryConfig {
+        RegistryConfig {
+            git_cache: self.dir.path().join("git-cache"),
+            sync_interval: Duration::from_secs(3600),
+            builtin_templates: self.builtin_templates,
         }
     }
 
@@ -336,9 +357,14 @@ impl TestServer {
         let store = Store::open(&data.store_config())
             .await
             .expect("the store opens");
-        let (state, _) = AppState::build(store.clone(), data.catalog_config(), TEST_TOKEN)
-            .await
-            .expect("the application starts");
+        let (state, _) = AppState::build(
+            store.clone(),
+            data.catalog_config(),
+            data.registry_config(),
+            TEST_TOKEN,
+        )
+        .await
+        .expect("the application starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");

@@ -17,7 +17,8 @@ use paved_model::ids::LocationId;
 use crate::AppState;
 use crate::auth::{Action, Caller};
 use crate::catalog::params::{Params, order_field};
-use crate::catalog::{mutation, raw_json};
+use crate::auth::mutation;
+use crate::catalog::raw_json;
 use crate::error::{ApiError, ApiJson};
 
 pub fn router() -> Router<AppState> {

@@ -9,9 +9,9 @@ use paved_model::entity_ref::EntityRef;
 use paved_model::ids::LocationId;
 use paved_store::LocationRow;
 
-use crate::AppState;
+use crate::{AppState, timestamp};
 use crate::auth::{Action, Caller};
-use crate::catalog::mutation;
+use crate::auth::mutation;
 use crate::catalog::params::Params;
 use crate::error::{ApiError, ApiJson};
 
@@ -23,12 +23,6 @@ pub fn router() -> Router<AppState> {
             "/locations/by-entity/{kind}/{namespace}/{name}",
             get(location_by_entity),
         )
-}
-
-fn timestamp(millis: i64) -> Option<String> {
-    jiff::Timestamp::from_millisecond(millis)
-        .ok()
-        .map(|timestamp| timestamp.to_string())
 }
 
 pub fn location_view(row: LocationRow) -> Location {

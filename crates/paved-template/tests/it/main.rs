@@ -6,6 +6,7 @@ mod filters;
 mod limits;
 mod paths;
 mod rendering;
+mod schema;
 
 use paved_template::{Limits, RenderError, RenderedFile, TemplateFile, render_files};
 use serde_json::{Value, json};

@@ -9,6 +9,7 @@ use paved_cli::{LogFormat, UpArgs};
 use paved_server::AppState;
 use paved_server::auth::generate_token;
 use paved_store::{Store, StoreConfig};
+use paved_template_registry::RegistryConfig;
 use tokio::sync::watch;
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -38,9 +39,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
         orphan_grace: Duration::from_secs(args.orphan_grace),
     };
-    let (state, created) = AppState::build(store.clone(), catalog_config, token.trim())
-        .await
-        .context("starting the application")?;
+    let registry_config = RegistryConfig {
+        git_cache: data_dir.join("git-cache"),
+        sync_interval: Duration::from_secs(args.refresh_interval.max(1)),
+        builtin_templates: true,
+    };
+    let (state, created) =
+        AppState::build(store.clone(), catalog_config, registry_config, token.trim())
+            .await
+            .context("starting the application")?;
     if created {
         write_token_file(&data_dir, token.trim())?;
     }
@@ -63,6 +70,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let stopped = stopped.clone();
         tokio::spawn(async move { catalog.run(stop_requested(stopped)).await })
     };
+    let template_sync = {
+        let registry = state.registry.clone();
+        let stopped = stopped.clone();
+        tokio::spawn(async move { registry.run(stop_requested(stopped)).await })
+    };
     tracing::info!(%address, store = store.backend(), data_dir = %data_dir.display(), "paved is up");
     eprintln!(
         "Paved is listening on http://{address} (store: {}, data: {})",
@@ -77,6 +89,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     background.await.context("stopping the refresh loop")?;
+    template_sync.await.context("stopping template sync")?;
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())

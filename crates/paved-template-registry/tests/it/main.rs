@@ -1,0 +1,3 @@
+//! Integration tests of the template registry: one module per area, one test binary.
+
+mod sources;

@@ -1,0 +1,405 @@
+//! A template bundle: the files of one template version, in Paved's layout or AWS Proton's,
+//! understood (manifest, input schemas, which files render and how) and rendered.
+//!
+//! [`Bundle::parse`] reads a bundle's files and checks everything that can be checked before a
+//! render: the manifest, the schemas, the Jinja syntax of every rendered file, and every variable
+//! a template reads against the render context and the schema's inputs. A bundle that parses
+//! is one that can be stored. [`Bundle::render`] validates inputs (defaults applied) and renders.
+
+mod context;
+mod paved;
+mod proton;
+mod terraform;
+mod variables;
+
+use std::collections::BTreeMap;
+
+use paved_model::problem::Problem;
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{InputProblem, InputSchema};
+use crate::{Limits, RenderError, RenderedFile, TemplateFile};
+
+pub use context::{
+    EnvironmentContext, RenderContext, ServiceContext, ServiceInstanceContext, TemplateVersionRef,
+};
+
+/// One file of a bundle as read from its source: a normalised, `/`-separated relative path and
+/// its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl BundleFile {
+    /// A file at `path` holding `bytes`.
+    pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> BundleFile {
+        BundleFile {
+            path: path.into(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// Whether a template describes shared infrastructure or one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateKind {
+    Environment,
+    Service,
+}
+
+impl TemplateKind {
+    /// `environment` or `service`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateKind::Environment => "environment",
+            TemplateKind::Service => "service",
+        }
+    }
+}
+
+impl std::fmt::Display for TemplateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which layout a bundle follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleFormat {
+    /// `paved-template.yaml` at the root.
+    Paved,
+    /// AWS Proton's `schema/schema.yaml` with `infrastructure/` or `instance_infrastructure/`.
+    Proton,
+}
+
+/// The infrastructure language of a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Cloudformation,
+    Terraform,
+}
+
+/// A service template's compatible environment template: its name and major version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompatibleEnvironment {
+    pub template: String,
+    pub major: u32,
+}
+
+/// What a bundle says about its template. Proton bundles say nothing here: the registration
+/// call names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleMetadata {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// How one bundle file becomes output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileRole {
+    /// Rendered with Jinja.
+    Jinja,
+    /// Copied unchanged (Terraform in Proton bundles).
+    Verbatim,
+}
+
+/// The Terraform variables files Proton writes next to a folder of `.tf` files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TerraformFolder {
+    /// The bundle folder (`infrastructure`, `instance_infrastructure`, ...).
+    folder: String,
+    /// Proton's namespace for it: `environment` or `service_instance` (or `pipeline`).
+    namespace: &'static str,
+}
+
+/// A parsed, checked bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub format: BundleFormat,
+    pub kind: TemplateKind,
+    pub engine: Engine,
+    pub metadata: BundleMetadata,
+    /// Service templates only; empty for environment templates and for Proton bundles, which
+    /// declare compatibility at registration.
+    pub compatible_environments: Vec<CompatibleEnvironment>,
+    /// The inputs of the environment or service instance.
+    pub schema: InputSchema,
+    /// The pipeline's inputs, if the bundle has a pipeline with inputs.
+    pub pipeline_schema: Option<InputSchema>,
+    /// `README.md` at the bundle root, if any.
+    pub readme: Option<String>,
+    /// Every file, sorted by path.
+    files: Vec<BundleFile>,
+    /// The bundle paths that become output, and how.
+    outputs: BTreeMap<String, FileRole>,
+    terraform: Vec<TerraformFolder>,
+}
+
+/// Why a render did not happen.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RenderFailure {
+    /// The inputs do not satisfy the schema. `namespace` is `inputs` or `pipeline inputs`.
+    #[error("the {namespace} are not valid: {}", join_input_problems(.problems))]
+    Inputs {
+        namespace: &'static str,
+        problems: Vec<InputProblem>,
+    },
+    /// Jinja failed (undefined variable, limit, bad path, ...).
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+fn join_input_problems(problems: &[InputProblem]) -> String {
+    problems
+        .iter()
+        .map(|problem| {
+            format!(
+                "`{}`: {} (rule `{}`)",
+                problem.input, problem.message, problem.rule
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What to render: the template version (for `paved.template`), the inputs, and the names and
+/// outputs around them.
+#[derive(Debug, Clone, Default)]
+pub struct RenderRequest {
+    pub template: TemplateVersionRef,
+    /// The environment's or service instance's inputs (a JSON object).
+    pub inputs: serde_json::Value,
+    /// The pipeline's inputs; `None` is an empty object.
+    pub pipeline_inputs: Option<serde_json::Value>,
+    pub context: RenderContext,
+}
+
+impl Bundle {
+    /// Understands and checks a bundle. `files` must have normalised paths (the sources ensure
+    /// it). Every problem found is reported, each with its file, and line and field where known.
+    pub fn parse(files: Vec<BundleFile>) -> Result<Bundle, Vec<Problem>> {
+        let mut files = files;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let has = |path: &str| files.iter().any(|file| file.path == path);
+        let mut bundle = if has(paved::MANIFEST) {
+            paved::parse(files)?
+        } else if has(proton::SCHEMA) {
+            proton::parse(files)?
+        } else {
+            return Err(vec![Problem::whole(
+                "bundle-layout",
+                format!(
+                    "not a template bundle: expected `{}` (Paved's format) or `{}` (AWS Proton's) \
+                     at the bundle root",
+                    paved::MANIFEST,
+                    proton::SCHEMA
+                ),
+            )]);
+        };
+        bundle.readme = bundle
+            .file("README.md")
+            .and_then(|file| String::from_utf8(file.bytes.clone()).ok());
+        let mut problems = Vec::new();
+        for file in bundle.jinja_files() {
+            for error in crate::check_syntax(std::slice::from_ref(&file)) {
+                problems.push(render_problem(&error));
+            }
+        }
+        if problems.is_empty() {
+            problems.extend(variables::check(&bundle));
+        }
+        if problems.is_empty() {
+            Ok(bundle)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Every file of the bundle, sorted by path.
+    pub fn files(&self) -> &[BundleFile] {
+        &self.files
+    }
+
+    /// The file at `path`, if the bundle has it.
+    pub fn file(&self, path: &str) -> Option<&BundleFile> {
+        self.files
+            .binary_search_by(|file| file.path.as_str().cmp(path))
+            .ok()
+            .map(|index| &self.files[index])
+    }
+
+    /// The bundle paths that become output (rendered or copied), sorted.
+    pub fn output_paths(&self) -> impl Iterator<Item = &str> {
+        self.outputs.keys().map(String::as_str)
+    }
+
+    /// Validates the inputs (defaults applied), builds the context and renders every output
+    /// file. Deterministic: the same bundle and request give byte-identical files, sorted by
+    /// path.
+    pub fn render(
+        &self,
+        request: &RenderRequest,
+        limits: &Limits,
+    ) -> Result<Vec<RenderedFile>, RenderFailure> {
+        let inputs =
+            self.schema
+                .validate(&request.inputs)
+                .map_err(|problems| RenderFailure::Inputs {
+                    namespace: "inputs",
+                    problems,
+                })?;
+        let empty = serde_json::Value::Object(serde_json::Map::new());
+        let pipeline_inputs = request.pipeline_inputs.as_ref().unwrap_or(&empty);
+        let pipeline_inputs = match &self.pipeline_schema {
+            Some(schema) => {
+                schema
+                    .validate(pipeline_inputs)
+                    .map_err(|problems| RenderFailure::Inputs {
+                        namespace: "pipeline inputs",
+                        problems,
+                    })?
+            }
+            None => pipeline_inputs.clone(),
+        };
+        let context = context::build(
+            self.kind,
+            &request.template,
+            &request.context,
+            &inputs,
+            &pipeline_inputs,
+        );
+        let mut rendered = crate::render_files(&self.jinja_files(), &context, limits)?;
+        for (path, role) in &self.outputs {
+            if *role == FileRole::Verbatim
+                && let Some(file) = self.file(path)
+            {
+                rendered.push(RenderedFile {
+                    path: path.clone(),
+                    contents: String::from_utf8_lossy(&file.bytes).into_owned(),
+                });
+            }
+        }
+        for folder in &self.terraform {
+            rendered.extend(terraform::variables_files(folder, self, &context));
+        }
+        rendered.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(rendered)
+    }
+
+    /// The files rendered with Jinja, as the renderer takes them.
+    fn jinja_files(&self) -> Vec<TemplateFile> {
+        self.outputs
+            .iter()
+            .filter(|(_, role)| **role == FileRole::Jinja)
+            .filter_map(|(path, _)| self.file(path))
+            .map(|file| {
+                TemplateFile::new(
+                    file.path.clone(),
+                    String::from_utf8_lossy(&file.bytes).into_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A render error found at registration, as a problem with file and line.
+fn render_problem(error: &RenderError) -> Problem {
+    let (file, line) = match error.location() {
+        Some(at) => (Some(at.file.clone()), at.line),
+        None => (None, None),
+    };
+    Problem {
+        file,
+        document_index: None,
+        line,
+        field: None,
+        rule: error.rule().to_owned(),
+        message: error.to_string(),
+    }
+}
+
+/// Reads a bundle file as UTF-8 text, or says why not.
+fn text_of<'a>(file: &'a BundleFile) -> Result<&'a str, Problem> {
+    std::str::from_utf8(&file.bytes).map_err(|err| Problem {
+        file: Some(file.path.clone()),
+        ..Problem::whole(
+            "utf-8",
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {}); template files must be \
+                 text",
+                err.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Parses a YAML (or JSON) bundle file into one JSON value, with problems placed in the file.
+fn parse_yaml(file: &BundleFile) -> Result<serde_json::Value, Vec<Problem>> {
+    let text = text_of(file).map_err(|problem| vec![problem])?;
+    let parsed = paved_model::yaml::parse_documents(&file.path, text);
+    if !parsed.problems.is_empty() {
+        return Err(parsed.problems);
+    }
+    match parsed.documents.len() {
+        1 => Ok(parsed
+            .documents
+            .into_iter()
+            .next()
+            .map(|document| document.value)
+            .unwrap_or_default()),
+        count => Err(vec![Problem {
+            file: Some(file.path.clone()),
+            ..Problem::whole(
+                "yaml-documents",
+                format!("expected exactly one YAML document, found {count}"),
+            )
+        }]),
+    }
+}
+
+/// The 1-based line at which a JSON pointer's value starts in a YAML file, if it can be found.
+fn line_of_pointer(file: &BundleFile, pointer: &str) -> Option<usize> {
+    let text = std::str::from_utf8(&file.bytes).ok()?;
+    let parsed = paved_model::yaml::parse_documents(&file.path, text);
+    let document = parsed.documents.first()?;
+    let field = pointer
+        .split('/')
+        .skip(1)
+        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(document.line_of(&field))
+}
+
+/// Schema problems (pointers into a schema file) as bundle problems with lines.
+fn schema_problems(file: &BundleFile, problems: Vec<crate::schema::SchemaProblem>) -> Vec<Problem> {
+    problems
+        .into_iter()
+        .map(|problem| Problem {
+            file: Some(file.path.clone()),
+            document_index: None,
+            line: line_of_pointer(file, &problem.pointer),
+            field: Some(pointer_to_field(&problem.pointer)),
+            rule: problem.rule,
+            message: problem.message,
+        })
+        .collect()
+}
+
+/// `/properties/port/type` → `properties.port.type`.
+fn pointer_to_field(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}

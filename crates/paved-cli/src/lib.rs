@@ -33,6 +33,14 @@ pub enum Command {
     /// Work with the software catalog (Backstage-compatible).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Golden paths: list, inspect, register, publish, render and scaffold templates.
+    ///
+    /// A template is a golden path with versions MAJOR.MINOR; a bundle is the files of one
+    /// version (Paved's format or AWS Proton's). Start a new one with
+    /// `paved template init my-service`, try it with `paved template render`, then
+    /// `paved template register ./my-service`. See docs/templates.md for the bundle format.
+    #[command(subcommand)]
+    Template(TemplateCommand),
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +195,268 @@ pub enum LocationsCommand {
     },
     /// Remove a location and every entity it produced.
     Remove {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// How `paved template render` prints what it rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderOutputFormat {
+    /// Each file preceded by a `# ---- <path>` line (or, with --out, the paths written).
+    Text,
+    /// The render response as JSON: `{template, version, files: [{path, contents}]}`.
+    Json,
+}
+
+/// The kind of template `paved template init` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateKindArg {
+    /// Deploys into an environment: an ECS service, a job, a worker.
+    Service,
+    /// The shared infrastructure services deploy into: network, cluster, load balancer.
+    Environment,
+}
+
+/// The bundle layout `paved template init` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleFormatArg {
+    /// Paved's format: `paved-template.yaml`, `schema.yaml`, `infrastructure/`.
+    Paved,
+    /// AWS Proton's format: `schema/schema.yaml` and folders with a `manifest.yaml`.
+    Proton,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// List templates with their recommended and latest versions.
+    ///
+    /// The recommended version is the highest published one that is not withdrawn; it is
+    /// what a new environment or service gets when no version is named.
+    ///
+    /// Example: paved template list -o json
+    List {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show a template, one of its versions and the inputs it takes
+    ///
+    /// Without @VERSION, the recommended version is shown (or the latest one when none is
+    /// published). The inputs table is read from the version's JSON Schema: its top-level
+    /// properties, in `ui:order` order.
+    ///
+    /// Examples:
+    ///   paved template show web-service
+    ///   paved template show web-service@1.2
+    ///   paved template show web-service@1 -o json
+    #[command(verbatim_doc_comment)]
+    Show {
+        /// `NAME`, `NAME@MAJOR` (the highest published of that major) or `NAME@MAJOR.MINOR`.
+        template: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List every version of a template with its status.
+    ///
+    /// Withdrawn versions show why they were withdrawn.
+    ///
+    /// Example: paved template versions web-service
+    Versions {
+        /// The template's name.
+        name: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Register a new version of a template from a bundle
+    ///
+    /// The version is a draft, numbered as a new minor of the highest major (or N.0 with
+    /// --major N); publish it with `paved template publish`. A bundle identical to the latest
+    /// version of its major registers nothing. A new minor must accept what the previous one
+    /// accepted: no input removed, no new required input, no narrowed type or enum.
+    ///
+    /// Examples:
+    ///   paved template register ./web-service
+    ///   paved template register web-service.tar.gz --publish
+    ///   paved template register 'git:https://git.example.com/templates.git#ref=main&path=web-service'
+    ///   paved template register ./proton-svc --name svc --compatible-environment ecs-environment:1
+    #[command(verbatim_doc_comment)]
+    Register {
+        /// A bundle directory, a `.tar.gz`/`.tgz` archive of one, or `git:REPO[#ref=REF][&path=DIR]`
+        /// (the server reads the repository).
+        source: String,
+        /// The template's name; required for AWS Proton bundles, which do not name themselves.
+        #[arg(long)]
+        name: Option<String>,
+        /// Add the version to this major (or start it at N.0); by default the highest major.
+        #[arg(long, value_name = "N")]
+        major: Option<u32>,
+        /// Publish the version at once instead of registering a draft.
+        #[arg(long)]
+        publish: bool,
+        /// Check everything and register nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A display title, over the bundle's own.
+        #[arg(long)]
+        title: Option<String>,
+        /// A one-line description, over the bundle's own.
+        #[arg(long)]
+        description: Option<String>,
+        /// The owner, an entity reference such as `group:default/platform`.
+        #[arg(long, value_name = "REF")]
+        owner: Option<String>,
+        /// An environment template a service template deploys into, `NAME:MAJOR`; repeatable.
+        /// For Proton service bundles, which do not list them.
+        #[arg(long, value_name = "NAME:MAJOR")]
+        compatible_environment: Vec<String>,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Publish a draft version; the highest published version becomes the recommended one.
+    ///
+    /// Publishing a withdrawn version puts it back.
+    ///
+    /// Example: paved template publish web-service@1.3
+    Publish {
+        /// The version to publish.
+        #[arg(value_name = "NAME@MAJOR.MINOR")]
+        template_version: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Withdraw a published version; the previous one becomes recommended again.
+    ///
+    /// The reason is shown to anyone who looks at the version. Publishing it again undoes
+    /// the withdrawal.
+    ///
+    /// Example: paved template withdraw web-service@1.3 --reason "breaks health checks"
+    Withdraw {
+        /// The version to withdraw.
+        #[arg(value_name = "NAME@MAJOR.MINOR")]
+        template_version: String,
+        /// Why the version is withdrawn.
+        #[arg(long, required = true)]
+        reason: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Sync templates from git repositories laid out `{template}/v{major}/`.
+    #[command(subcommand)]
+    Sync(TemplateSyncCommand),
+    /// Render a template version over inputs, without deploying anything (a dry run)
+    ///
+    /// Inputs come from a YAML or JSON mapping (--inputs FILE), with --input KEY=VALUE on top;
+    /// values are read as YAML, so `port=8080` is a number and `tags=[a, b]` a list. They are
+    /// validated against the version's schema, defaults applied; each invalid input is named.
+    ///
+    /// The context file (YAML or JSON) sets the names and outputs around the render:
+    /// `{environment: {name, outputs}, service: {name, branch_name, repository_id},
+    /// service_instance: {name}, component_outputs, service_instances}`. Unset names default
+    /// to `example` (service), `dev` (environment and instance) and `main` (branch).
+    ///
+    /// Without --out, every file is printed to stdout after a header line `# ---- <path>`.
+    /// With --out DIR, the files are written under DIR, which must not exist or be empty; they
+    /// appear all at once or not at all.
+    ///
+    /// Examples:
+    ///   paved template render web-service --input port=8080
+    ///   paved template render web-service@1.2 --inputs inputs.yaml --context context.yaml --out ./rendered
+    #[command(verbatim_doc_comment)]
+    Render {
+        /// `NAME`, `NAME@MAJOR` or `NAME@MAJOR.MINOR` (drafts included).
+        template: String,
+        /// A YAML or JSON file with the inputs, a mapping of input names to values.
+        #[arg(long, value_name = "FILE")]
+        inputs: Option<PathBuf>,
+        /// One input, `KEY=VALUE`, over the --inputs file; the value is read as YAML. Repeatable.
+        #[arg(long = "input", value_name = "KEY=VALUE")]
+        input: Vec<String>,
+        /// A YAML or JSON file with the pipeline inputs (service templates with a pipeline).
+        #[arg(long, value_name = "FILE")]
+        pipeline_inputs: Option<PathBuf>,
+        /// A YAML or JSON file with the render context: names and outputs.
+        #[arg(long, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// Write the files under this directory instead of printing them.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[arg(short, long, value_enum, default_value_t = RenderOutputFormat::Text)]
+        output: RenderOutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Write a new template bundle to edit, offline
+    ///
+    /// Writes a manifest, an input schema with example inputs and a small CloudFormation
+    /// template using them, and a README with the next steps. DIR must not exist.
+    ///
+    /// Examples:
+    ///   paved template init my-service
+    ///   paved template init shared-vpc --kind environment
+    ///   paved template init my-proton-service --format proton ./templates/my-proton-service
+    #[command(verbatim_doc_comment)]
+    Init {
+        /// The template's name: letters, digits, `-`, `_` and `.`, at most 63 characters.
+        name: String,
+        /// The directory to create; by default `./NAME`.
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = TemplateKindArg::Service)]
+        kind: TemplateKindArg,
+        #[arg(long, value_enum, default_value_t = BundleFormatArg::Paved)]
+        format: BundleFormatArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateSyncCommand {
+    /// Sync a git repository now, and then at every refresh interval.
+    ///
+    /// Each `{template}/v{major}/` folder is a bundle: a new folder becomes version MAJOR.0, a
+    /// changed one a new minor draft, and an unchanged one adds nothing.
+    ///
+    /// Example: paved template sync add 'https://git.example.com/platform/templates.git#ref=main'
+    Add {
+        /// `REPO[#ref=REF][&path=DIR]`; a local repository path is sent absolute.
+        target: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the synced repositories with their last commit and problems.
+    List {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Sync one repository now.
+    ///
+    /// Example: paved template sync run 3f0c9a
+    Run {
+        /// The sync's id, from `paved template sync list`.
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Stop syncing a repository; the versions it registered stay.
+    Remove {
+        /// The sync's id, from `paved template sync list`.
         id: String,
         #[command(flatten)]
         server: ServerArgs,

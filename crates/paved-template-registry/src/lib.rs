@@ -322,6 +322,10 @@ impl Registry {
         let (bundle, archive) = tokio::task::spawn_blocking(move || {
             let archive = source::pack_tar_gz(&files)?;
             let bundle = Bundle::parse(files).map_err(RegistryError::InvalidBundle)?;
+            let problems = bundle.trial_render(&Limits::default());
+            if !problems.is_empty() {
+                return Err(RegistryError::InvalidBundle(problems));
+            }
             Ok::<_, RegistryError>((bundle, archive))
         })
         .await

@@ -314,11 +314,19 @@ pub fn read_tar_gz(archive: &[u8], limits: &SourceLimits) -> Result<Vec<BundleFi
     Ok(files)
 }
 
-/// Packs files into a deterministic `.tar.gz` that [`read_tar_gz`] reads back as the same
-/// files: the same files give the same bytes, whatever their order.
+/// Packs files into a deterministic `.tar.gz`: the same files give the same bytes, whatever
+/// their order.
 ///
 /// Entries are regular files, sorted by path, with mode 0644, mtime 0, uid and gid 0 and no
-/// user or group names; the gzip header has mtime 0 and an unknown operating system.
+/// user or group names; paths over 100 bytes use GNU long names. The gzip header has mtime 0
+/// and an unknown operating system.
+///
+/// # Caveats
+///
+/// [`read_tar_gz`] reads the archive back as the same files unless they all lie under one
+/// single top-level directory, which it strips. A bundle always has a file at its top (its
+/// manifest) or two top-level folders (Proton's `schema/` and an infrastructure folder), so
+/// this does not happen to one.
 ///
 /// # Errors
 ///
@@ -373,6 +381,7 @@ pub fn pack_tar_gz(files: &[BundleFile]) -> Result<Vec<u8>, SourceError> {
 /// `path` is a directory, not a glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitSource {
+    /// A local path or `file://` URL, as given.
     pub repository: String,
     /// A branch, tag, full ref name or commit id.
     pub reference: Option<String>,

@@ -13,7 +13,9 @@ use crate::source::{BundleFile, digest};
 /// The files of one `{template}/v{major}/` folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncBundle {
+    /// The template folder's name, a valid template name.
     pub template: String,
+    /// `N` of the `v{N}` folder, at least 1.
     pub major: u32,
     /// Paths relative to the `v{major}` folder, sorted.
     pub files: Vec<BundleFile>,
@@ -26,6 +28,7 @@ pub struct SyncBundle {
 pub struct SyncProblem {
     /// The repository path of the folder: `{template}` or `{template}/{folder}`.
     pub path: String,
+    /// What is wrong and what is accepted, naming the folder.
     pub message: String,
 }
 

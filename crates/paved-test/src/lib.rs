@@ -403,6 +403,7 @@ impl TestServer {
                 backend: Backend::Sqlite,
                 dir: tempfile::tempdir().expect("tempdir"),
                 database: None,
+                builtin_templates: false,
             },
         );
         TestServer::start_with(data).await

@@ -11,7 +11,9 @@ mod output;
 use std::process::ExitCode;
 
 use clap::Parser;
-use paved_cli::{CatalogCommand, Cli, Command, LocationsCommand};
+use paved_cli::{
+    CatalogCommand, Cli, Command, LocationsCommand, TemplateCommand, TemplateSyncCommand,
+};
 
 /// Failure kinds that map to exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -113,5 +115,100 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
             },
         },
+        Command::Template(command) => run_template(command).await,
+    }
+}
+
+async fn run_template(command: TemplateCommand) -> Result<(), Failure> {
+    use commands::template;
+    match command {
+        TemplateCommand::List { output, server } => template::list::run(&server, output).await,
+        TemplateCommand::Show {
+            template,
+            output,
+            server,
+        } => template::show::run(&server, &template, output).await,
+        TemplateCommand::Versions {
+            name,
+            output,
+            server,
+        } => template::versions::run(&server, &name, output).await,
+        TemplateCommand::Register {
+            source,
+            name,
+            major,
+            publish,
+            dry_run,
+            title,
+            description,
+            owner,
+            compatible_environment,
+            output,
+            server,
+        } => {
+            let options = template::register::RegisterOptions {
+                name,
+                major,
+                publish,
+                dry_run,
+                title,
+                description,
+                owner,
+                compatible_environments: compatible_environment,
+            };
+            template::register::run(&server, &source, options, output).await
+        }
+        TemplateCommand::Publish {
+            template_version,
+            output,
+            server,
+        } => template::publish::publish(&server, &template_version, output).await,
+        TemplateCommand::Withdraw {
+            template_version,
+            reason,
+            output,
+            server,
+        } => template::publish::withdraw(&server, &template_version, &reason, output).await,
+        TemplateCommand::Sync(command) => match command {
+            TemplateSyncCommand::Add {
+                target,
+                output,
+                server,
+            } => template::sync::add(&server, &target, output).await,
+            TemplateSyncCommand::List { output, server } => {
+                template::sync::list(&server, output).await
+            }
+            TemplateSyncCommand::Run { id, output, server } => {
+                template::sync::run(&server, &id, output).await
+            }
+            TemplateSyncCommand::Remove { id, server } => {
+                template::sync::remove(&server, &id).await
+            }
+        },
+        TemplateCommand::Render {
+            template,
+            inputs,
+            input,
+            pipeline_inputs,
+            context,
+            out,
+            output,
+            server,
+        } => {
+            let options = template::render::RenderOptions {
+                inputs,
+                input,
+                pipeline_inputs,
+                context,
+                out,
+            };
+            template::render::run(&server, &template, options, output).await
+        }
+        TemplateCommand::Init {
+            name,
+            dir,
+            kind,
+            format,
+        } => template::init::run(&name, dir, kind, format),
     }
 }

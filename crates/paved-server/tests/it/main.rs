@@ -6,3 +6,4 @@ mod common;
 mod locations;
 mod queries;
 mod system;
+mod templates;

@@ -12,8 +12,8 @@ CREATE TABLE templates (
 
 CREATE TABLE template_versions (
     template TEXT NOT NULL REFERENCES templates (name) ON DELETE CASCADE,
-    major INTEGER NOT NULL,
-    minor INTEGER NOT NULL,
+    major BIGINT NOT NULL,
+    minor BIGINT NOT NULL,
     status TEXT NOT NULL,
     format TEXT NOT NULL,
     engine TEXT NOT NULL,

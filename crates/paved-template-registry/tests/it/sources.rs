@@ -155,10 +155,14 @@ fn read_dir_checks_sizes_before_reading() {
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let three_kib = [b'x'; 3000];
+    let three_thousand_bytes = [b'x'; 3000];
     write_tree(
         dir.path(),
-        &[("a", &three_kib), ("b", &three_kib), ("c", &three_kib)],
+        &[
+            ("a", &three_thousand_bytes),
+            ("b", &three_thousand_bytes),
+            ("c", &three_thousand_bytes),
+        ],
     );
     let limits = SourceLimits {
         max_total_bytes: 8192,
@@ -256,85 +260,85 @@ fn read_tar_error(archive: &[u8], limits: &SourceLimits) -> String {
         .to_string()
 }
 
+#[track_caller]
+fn check_tar(entries: &[Entry], expected: &[(&str, &str)]) {
+    let files = read_tar_gz(&tar_gz(entries), &SourceLimits::default()).expect("read");
+    let expected: Vec<(&str, String)> = expected
+        .iter()
+        .map(|(path, text)| (*path, text.to_string()))
+        .collect();
+    assert_eq!(listing(&files), expected);
+}
+
 #[test]
 fn read_tar_gz_strips_one_single_top_level_directory() {
-    let cases: &[(&[Entry], &[(&str, &str)])] = &[
-        // `tar czf web.tar.gz web-service/`
-        (
-            &[
-                Entry::Dir("web-service/"),
-                file_entry("web-service/paved-template.yaml", "manifest"),
-                Entry::Dir("web-service/infrastructure/"),
-                file_entry("web-service/infrastructure/cf.yaml", "cf"),
-            ],
-            &[
-                ("infrastructure/cf.yaml", "cf"),
-                ("paved-template.yaml", "manifest"),
-            ],
-        ),
-        // `tar czf web.tar.gz -C web-service .`
-        (
-            &[
-                Entry::Dir("./"),
-                file_entry("./paved-template.yaml", "manifest"),
-                file_entry("./infrastructure/cf.yaml", "cf"),
-            ],
-            &[
-                ("infrastructure/cf.yaml", "cf"),
-                ("paved-template.yaml", "manifest"),
-            ],
-        ),
-        // `tar czf web.tar.gz -C parent ./web-service`; only one level is stripped.
-        (
-            &[
-                file_entry("./web-service/infrastructure/cf.yaml", "cf"),
-                file_entry("./web-service/infrastructure/cf-params.json", "{}"),
-            ],
-            &[
-                ("infrastructure/cf-params.json", "{}"),
-                ("infrastructure/cf.yaml", "cf"),
-            ],
-        ),
-        // Two top-level entries: nothing is stripped.
-        (
-            &[
-                file_entry("schema/schema.yaml", "schema"),
-                file_entry("infrastructure/manifest.yaml", "manifest"),
-            ],
-            &[
-                ("infrastructure/manifest.yaml", "manifest"),
-                ("schema/schema.yaml", "schema"),
-            ],
-        ),
-        (
-            &[
-                file_entry("web/paved-template.yaml", "manifest"),
-                file_entry("README.md", "readme"),
-            ],
-            &[
-                ("README.md", "readme"),
-                ("web/paved-template.yaml", "manifest"),
-            ],
-        ),
-        // `git archive` writes a pax global header holding the commit id.
-        (
-            &[
-                Entry::GlobalHeader(b"52 comment=0123456789012345678901234567890123456789\n"),
-                file_entry("web/paved-template.yaml", "manifest"),
-                file_entry("web/README.md", "readme"),
-            ],
-            &[("README.md", "readme"), ("paved-template.yaml", "manifest")],
-        ),
-        (&[], &[]),
-    ];
-    for (entries, expected) in cases {
-        let files = read_tar_gz(&tar_gz(entries), &SourceLimits::default()).expect("read");
-        let expected: Vec<(&str, String)> = expected
-            .iter()
-            .map(|(path, text)| (*path, text.to_string()))
-            .collect();
-        assert_eq!(listing(&files), expected);
-    }
+    // `tar czf web.tar.gz web-service/`
+    check_tar(
+        &[
+            Entry::Dir("web-service/"),
+            file_entry("web-service/paved-template.yaml", "manifest"),
+            Entry::Dir("web-service/infrastructure/"),
+            file_entry("web-service/infrastructure/cf.yaml", "cf"),
+        ],
+        &[
+            ("infrastructure/cf.yaml", "cf"),
+            ("paved-template.yaml", "manifest"),
+        ],
+    );
+    // `tar czf web.tar.gz -C web-service .`
+    check_tar(
+        &[
+            Entry::Dir("./"),
+            file_entry("./paved-template.yaml", "manifest"),
+            file_entry("./infrastructure/cf.yaml", "cf"),
+        ],
+        &[
+            ("infrastructure/cf.yaml", "cf"),
+            ("paved-template.yaml", "manifest"),
+        ],
+    );
+    // `tar czf web.tar.gz -C parent ./web-service`; only one level is stripped.
+    check_tar(
+        &[
+            file_entry("./web-service/infrastructure/cf.yaml", "cf"),
+            file_entry("./web-service/infrastructure/cf-params.json", "{}"),
+        ],
+        &[
+            ("infrastructure/cf-params.json", "{}"),
+            ("infrastructure/cf.yaml", "cf"),
+        ],
+    );
+    // Two top-level entries: nothing is stripped.
+    check_tar(
+        &[
+            file_entry("schema/schema.yaml", "schema"),
+            file_entry("infrastructure/manifest.yaml", "manifest"),
+        ],
+        &[
+            ("infrastructure/manifest.yaml", "manifest"),
+            ("schema/schema.yaml", "schema"),
+        ],
+    );
+    check_tar(
+        &[
+            file_entry("web/paved-template.yaml", "manifest"),
+            file_entry("README.md", "readme"),
+        ],
+        &[
+            ("README.md", "readme"),
+            ("web/paved-template.yaml", "manifest"),
+        ],
+    );
+    // `git archive` writes a pax global header holding the commit id.
+    check_tar(
+        &[
+            Entry::GlobalHeader(b"52 comment=0123456789012345678901234567890123456789\n"),
+            file_entry("web/paved-template.yaml", "manifest"),
+            file_entry("web/README.md", "readme"),
+        ],
+        &[("README.md", "readme"), ("paved-template.yaml", "manifest")],
+    );
+    check_tar(&[], &[]);
 }
 
 #[test]
@@ -455,11 +459,11 @@ fn read_tar_gz_checks_sizes_from_the_header_before_reading() {
         max_total_bytes: 8192,
         ..small_limits()
     };
-    let three_kib = "x".repeat(3000);
+    let three_thousand_bytes = "x".repeat(3000);
     let total = tar_gz(&[
-        file_entry("a", &three_kib),
-        file_entry("b", &three_kib),
-        file_entry("c", &three_kib),
+        file_entry("a", &three_thousand_bytes),
+        file_entry("b", &three_thousand_bytes),
+        file_entry("c", &three_thousand_bytes),
     ]);
     assert_eq!(
         read_tar_error(&total, &limits),
@@ -684,53 +688,46 @@ fn owned(files: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Parses `target`, compares it with `(repository, reference, path)`, displays it as
+/// `display` and parses that back to the same source.
+#[track_caller]
+fn check_git_source(target: &str, expected: (&str, Option<&str>, Option<&str>), display: &str) {
+    let source = GitSource::parse(target).expect("valid target");
+    assert_eq!(
+        (
+            source.repository.as_str(),
+            source.reference.as_deref(),
+            source.path.as_deref()
+        ),
+        expected
+    );
+    assert_eq!(source.to_string(), display);
+    assert_eq!(GitSource::parse(display).expect("round trip"), source);
+}
+
 #[test]
 fn git_source_parses_and_displays_the_target_syntax() {
-    let cases: &[(&str, &str, Option<&str>, Option<&str>, &str)] = &[
-        (
-            "/srv/git/t.git",
-            "/srv/git/t.git",
-            None,
-            None,
-            "/srv/git/t.git",
-        ),
-        (
-            " file:///srv/git/t.git#ref=v2&path=web-service/ ",
-            "file:///srv/git/t.git",
-            Some("v2"),
-            Some("web-service"),
-            "file:///srv/git/t.git#ref=v2&path=web-service",
-        ),
-        (
-            "/srv/t#path=templates/web&ref=refs/tags/v1",
-            "/srv/t",
-            Some("refs/tags/v1"),
-            Some("templates/web"),
-            "/srv/t#ref=refs/tags/v1&path=templates/web",
-        ),
-        (
-            "/srv/t#path=web",
-            "/srv/t",
-            None,
-            Some("web"),
-            "/srv/t#path=web",
-        ),
-        ("/srv/t#", "/srv/t", None, None, "/srv/t"),
-    ];
-    for (target, repository, reference, path, display) in cases {
-        let source = GitSource::parse(target).expect("valid target");
-        assert_eq!(
-            (
-                source.repository.as_str(),
-                source.reference.as_deref(),
-                source.path.as_deref()
-            ),
-            (*repository, *reference, *path),
-            "{target}"
-        );
-        assert_eq!(source.to_string(), *display);
-        assert_eq!(GitSource::parse(display).expect("round trip"), source);
-    }
+    check_git_source(
+        "/srv/git/t.git",
+        ("/srv/git/t.git", None, None),
+        "/srv/git/t.git",
+    );
+    check_git_source(
+        " file:///srv/git/t.git#ref=v2&path=web-service/ ",
+        ("file:///srv/git/t.git", Some("v2"), Some("web-service")),
+        "file:///srv/git/t.git#ref=v2&path=web-service",
+    );
+    check_git_source(
+        "/srv/t#path=templates/web&ref=refs/tags/v1",
+        ("/srv/t", Some("refs/tags/v1"), Some("templates/web")),
+        "/srv/t#ref=refs/tags/v1&path=templates/web",
+    );
+    check_git_source(
+        "/srv/t#path=web",
+        ("/srv/t", None, Some("web")),
+        "/srv/t#path=web",
+    );
+    check_git_source("/srv/t#", ("/srv/t", None, None), "/srv/t");
 }
 
 #[test]

@@ -36,10 +36,11 @@ const PROD_NAMES: Names = Names {
     instance: "prod-eu",
 };
 
+/// Catalog names may hold dots, underscores and capitals, which some AWS names refuse.
 const DOTTED_NAMES: Names = Names {
-    environment: "staging",
-    service: "billing.v2",
-    instance: "staging",
+    environment: "qa_eu.2",
+    service: "Billing_v2.api",
+    instance: "qa_eu.2",
 };
 
 /// Environment variables whose values YAML would misread if they were not quoted.
@@ -86,6 +87,7 @@ pub fn matrix() -> Vec<Case> {
             "private_subnet_cidrs": ["10.42.128.0/18", "10.42.192.0/18"],
             "log_retention_days": 3653,
             "alb_listener_port": 8080,
+            "alb_access_logs_bucket": "example-org-elb-access-logs",
         }),
     );
     add(

@@ -90,9 +90,13 @@ def service(props, _resources):
 
 
 def schedule(props, _resources):
-    props = dict(props)
+    props = json.loads(json.dumps(props))
     # CloudFormation generates a name when none is given; the API requires one.
     props.setdefault("Name", "paved-generated-name")
+    # The one member whose name differs: the API spells it in camelCase, CloudFormation not.
+    network = ((props.get("Target") or {}).get("EcsParameters") or {}).get("NetworkConfiguration")
+    if isinstance(network, dict) and "AwsvpcConfiguration" in network:
+        network["awsvpcConfiguration"] = network.pop("AwsvpcConfiguration")
     return props
 
 

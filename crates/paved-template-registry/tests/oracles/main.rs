@@ -1,3 +1,640 @@
-//! placeholder
+//! The built-in golden paths (`templates/`), rendered over a matrix of inputs and checked by
+//! tools AWS and others wrote, not us (.ci/setup-oracles installs them under $ORACLES_HOME):
+//!
+//! - cfn-lint 1.58: every rendered template is valid CloudFormation (no error, no unexplained
+//!   warning);
+//! - botocore's service models: the ECS task definitions and services (and the scheduler's and
+//!   autoscaling's requests) are valid API requests (`ecs_api_check.py`), and that check does
+//!   catch a broken task definition;
+//! - checkov 3.3: every failed security check is listed, with a reason, in the template's
+//!   README under `## checkov exceptions`, and every listed exception still happens;
+//! - JSON Schema 2020-12 (Python's `jsonschema`): the schemas are valid, accept the matrix's
+//!   inputs and refuse invalid ones such as a CPU/memory pair Fargate does not offer;
+//! - the service templates' app skeletons pass their own unit tests once rendered.
+//!
+//! `PAVED_ORACLES_KEEP=1` keeps the rendered files (their directories are printed).
+//! Each tool runs once, over every rendered case. A missing tool fails the test.
+
+mod cases;
+mod render;
+mod tools;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use cases::{Case, TEMPLATES, matrix};
+use render::render_builtin;
+use tools::{helper, oracle, run, shown};
+
+/// Renders every case into `dir/<template>/<case>.yaml`; returns the cases and their files.
+fn render_matrix(dir: &Path) -> Vec<(Case, PathBuf)> {
+    matrix()
+        .into_iter()
+        .map(|case| {
+            let files = render_builtin(case.template, &case.names, case.inputs.clone());
+            let infrastructure: Vec<_> = files
+                .iter()
+                .filter(|f| f.path.starts_with("infrastructure/"))
+                .collect();
+            let [file] = infrastructure.as_slice() else {
+                panic!(
+                    "{}: expected one infrastructure file, got {infrastructure:?}",
+                    case.template
+                );
+            };
+            assert_eq!(file.path, "infrastructure/cloudformation.yaml");
+            let path = dir.join(case.template).join(format!("{}.yaml", case.name));
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a directory");
+            std::fs::write(&path, &file.contents).expect("write a rendered template");
+            (case, path)
+        })
+        .collect()
+}
+
+/// A temporary directory for one test's files; kept (and its path printed) when
+/// `PAVED_ORACLES_KEEP` is set, to look at the rendered templates.
+fn tempdir() -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().expect("a temporary directory");
+    if std::env::var_os("PAVED_ORACLES_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("kept {}", dir.path().display());
+    }
+    dir
+}
+
+// ------------------------------------------------------------------------------------------
+// cfn-lint
+
+/// cfn-lint warnings (W) and informational findings (I) that are expected, with the reason:
+/// (rule, template, reason). Errors (E) cannot be explained away.
+const EXPLAINED_WARNINGS: &[(&str, &str, &str)] = &[];
+
 #[test]
-fn placeholder() {}
+fn cfn_lint_accepts_every_case() {
+    let dir = tempdir();
+    let rendered = render_matrix(dir.path());
+    let mut command = Command::new(oracle("py/bin/cfn-lint"));
+    command
+        .args(["--format", "parseable", "--regions", "us-east-1"])
+        // Informational findings too (e.g. stateful resources without a DeletionPolicy).
+        .args(["--include-checks", "I", "--"])
+        .args(rendered.iter().map(|(_, path)| path));
+    let output = run(command);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let code = output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("cfn-lint was killed\n{}", shown(&output)));
+    // The exit code is a bitmask: 2 errors, 4 warnings, 8 informational; 1 means cfn-lint failed.
+    assert_eq!(code & 1, 0, "cfn-lint failed to run\n{}", shown(&output));
+    let mut unexplained = Vec::new();
+    for line in stdout.lines().filter(|line| !line.trim().is_empty()) {
+        // FILE:LINE:COLUMN:END_LINE:END_COLUMN:RULE:MESSAGE
+        let fields: Vec<&str> = line.splitn(7, ':').collect();
+        let [file, _, _, _, _, rule, _] = fields.as_slice() else {
+            panic!(
+                "unexpected cfn-lint output line: {line}\n{}",
+                shown(&output)
+            );
+        };
+        let template = template_of(dir.path(), Path::new(file));
+        let explained = !rule.starts_with('E')
+            && EXPLAINED_WARNINGS
+                .iter()
+                .any(|(r, t, _)| r == rule && *t == template);
+        if !explained {
+            unexplained.push(line.to_owned());
+        }
+    }
+    assert!(
+        unexplained.is_empty() && code & 2 == 0,
+        "cfn-lint findings over {} rendered templates:\n{}\n{}",
+        rendered.len(),
+        unexplained.join("\n"),
+        shown(&output)
+    );
+}
+
+/// The template a rendered file belongs to: the first component under `dir`.
+fn template_of(dir: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(dir).unwrap_or(file);
+    let relative = relative.strip_prefix("/").unwrap_or(relative);
+    relative
+        .components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------------------
+// botocore's ECS (and Scheduler, Application Auto Scaling) models
+
+/// A rendered web service with two deliberate mistakes the API check must report: an unknown
+/// container property and a network mode that is not one of the API's enum values.
+fn broken(rendered_web_service: &str) -> String {
+    let unknown = "          Essential: true\n          Privilegedd: true\n";
+    let text = rendered_web_service.replacen("          Essential: true\n", unknown, 1);
+    let text = text.replacen("NetworkMode: awsvpc", "NetworkMode: awsvpcx", 1);
+    assert_ne!(text, rendered_web_service, "the broken copy must differ");
+    text
+}
+
+#[test]
+fn ecs_requests_match_the_botocore_models() {
+    oracle("validate_taskdef.py");
+    let dir = tempdir();
+    let rendered = render_matrix(&dir.path().join("good"));
+    let web = rendered
+        .iter()
+        .find(|(case, _)| case.template == "web-service")
+        .expect("a web-service case");
+    let broken_path = dir.path().join("broken.yaml");
+    let web_text = std::fs::read_to_string(&web.1).expect("read the rendered web service");
+    std::fs::write(&broken_path, broken(&web_text)).expect("write the broken template");
+
+    let mut command = Command::new(oracle("py/bin/python"));
+    command
+        .arg(helper("ecs_api_check.py"))
+        .args(rendered.iter().map(|(_, path)| path))
+        .arg(&broken_path);
+    let output = run(command);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "ecs_api_check.py must exit 1 (the broken template)\n{}",
+        shown(&output)
+    );
+
+    // file → checked requests: (operation, errors)
+    let mut checked: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let report: Value = serde_json::from_str(line).unwrap_or_else(|err| {
+            panic!("unexpected output line {line:?}: {err}\n{}", shown(&output))
+        });
+        let errors = report["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors list in {line}"))
+            .iter()
+            .map(|e| e.as_str().unwrap_or_default().to_owned())
+            .collect();
+        checked
+            .entry(report["file"].as_str().unwrap_or_default().to_owned())
+            .or_default()
+            .push((
+                report["operation"].as_str().unwrap_or_default().to_owned(),
+                errors,
+            ));
+    }
+
+    let mut problems = Vec::new();
+    for (case, path) in &rendered {
+        let requests = checked
+            .remove(&path.display().to_string())
+            .unwrap_or_default();
+        let operations: BTreeSet<&str> = requests.iter().map(|(op, _)| op.as_str()).collect();
+        for expected in expected_operations(case) {
+            if !operations.contains(expected) {
+                problems.push(format!(
+                    "{}/{}: no {expected} request checked",
+                    case.template, case.name
+                ));
+            }
+        }
+        for (operation, errors) in &requests {
+            for error in errors {
+                problems.push(format!(
+                    "{}/{}: {operation}: {error}",
+                    case.template, case.name
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "API request problems:\n{}\n{}",
+        problems.join("\n"),
+        shown(&output)
+    );
+
+    let broken_errors: Vec<String> = checked
+        .remove(&broken_path.display().to_string())
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(_, errors)| errors)
+        .collect();
+    let all = broken_errors.join("\n");
+    assert!(
+        all.contains(r#"Unknown parameter in containerDefinitions[0]: "privilegedd""#)
+            && all.contains("Invalid enum value for params.networkMode: 'awsvpcx'"),
+        "the check must report the broken template's unknown property and bad enum, got:\n{all}"
+    );
+}
+
+/// The API requests a case's rendered template must contain.
+fn expected_operations(case: &Case) -> Vec<&'static str> {
+    let mut operations = match case.template {
+        "ecs-environment" => vec![],
+        "scheduled-job" => vec!["ecs:RegisterTaskDefinition", "scheduler:CreateSchedule"],
+        _ => vec!["ecs:RegisterTaskDefinition", "ecs:CreateService"],
+    };
+    if case.inputs.get("autoscaling").is_some() {
+        operations.extend([
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+        ]);
+    }
+    operations
+}
+
+// ------------------------------------------------------------------------------------------
+// checkov
+
+/// One row of a README's `## checkov exceptions` table.
+#[derive(Debug)]
+struct Exception {
+    check: String,
+    resource: String,
+}
+
+/// Reads the `## checkov exceptions` table of `templates/<template>/README.md`.
+fn checkov_exceptions(template: &str) -> Vec<Exception> {
+    let path = render::templates_dir().join(template).join("README.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
+    let section = text
+        .split("\n## ")
+        .find(|s| {
+            s.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("checkov exceptions")
+        })
+        .unwrap_or_else(|| panic!("{}: no `## checkov exceptions` section", path.display()));
+    let rows: Vec<Vec<String>> = section
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with('|'))
+        .take_while(|line| line.trim_start().starts_with('|'))
+        .map(|line| {
+            line.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect();
+    let header = rows
+        .first()
+        .unwrap_or_else(|| panic!("{}: no exceptions table", path.display()));
+    assert_eq!(
+        header
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect::<Vec<_>>(),
+        ["check", "resource", "reason"],
+        "{}: the exceptions table's columns",
+        path.display()
+    );
+    rows.iter()
+        .skip(2) // the header and the |---| line
+        .map(|row| {
+            let [check, resource, reason] = row.as_slice() else {
+                panic!("{}: a row without 3 cells: {row:?}", path.display());
+            };
+            assert!(
+                check.starts_with("CKV") && !resource.is_empty() && reason.len() >= 20,
+                "{}: an exception needs a check id, a resource (or *) and a real reason: {row:?}",
+                path.display()
+            );
+            Exception {
+                check: check.clone(),
+                resource: resource.clone(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn checkov_failures_are_the_readme_exceptions() {
+    let dir = tempdir();
+    let rendered = render_matrix(dir.path());
+    let mut command = Command::new(oracle("checkov/bin/checkov"));
+    command
+        .arg("-d")
+        .arg(dir.path())
+        .args([
+            "--framework",
+            "cloudformation",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+        ])
+        .args(["--skip-download", "--no-fail-on-crash"]);
+    let output = run(command);
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("checkov did not print JSON ({err})\n{}", shown(&output)));
+    let reports = match report {
+        Value::Array(reports) => reports,
+        report => vec![report],
+    };
+    let report = reports
+        .iter()
+        .find(|r| r["check_type"] == "cloudformation")
+        .unwrap_or_else(|| panic!("no cloudformation report from checkov\n{}", shown(&output)));
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["parsing_errors"],
+        json!(0),
+        "checkov could not parse a template: {summary}"
+    );
+    assert!(
+        summary["passed"].as_u64().unwrap_or(0) > 0,
+        "checkov checked nothing: {summary}\n{}",
+        shown(&output)
+    );
+
+    let exceptions: BTreeMap<&str, Vec<Exception>> = TEMPLATES
+        .iter()
+        .map(|template| (*template, checkov_exceptions(template)))
+        .collect();
+    let mut used: BTreeSet<(&str, usize)> = BTreeSet::new();
+    let mut unexcepted = Vec::new();
+    let failed = report["results"]["failed_checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for failure in &failed {
+        let check = failure["check_id"].as_str().unwrap_or_default();
+        let resource = failure["resource"].as_str().unwrap_or_default();
+        let file = failure["file_path"].as_str().unwrap_or_default();
+        let template = template_of(dir.path(), Path::new(file));
+        let logical_id = resource.rsplit('.').next().unwrap_or(resource);
+        let listed = exceptions
+            .get_key_value(template.as_str())
+            .and_then(|(template, rows)| {
+                rows.iter()
+                    .position(|e| {
+                        e.check == check
+                            && (e.resource == "*"
+                                || e.resource == logical_id
+                                || e.resource == resource)
+                    })
+                    .map(|index| (*template, index))
+            });
+        match listed {
+            Some(key) => {
+                used.insert(key);
+            }
+            None => unexcepted.push(format!(
+                "{template}{file}: {check} on {resource}: {}",
+                failure["check_name"].as_str().unwrap_or_default()
+            )),
+        }
+    }
+    let mut stale = Vec::new();
+    for (template, rows) in &exceptions {
+        for (index, e) in rows.iter().enumerate() {
+            if !used.contains(&(*template, index)) {
+                stale.push(format!("{template}: {} on {}", e.check, e.resource));
+            }
+        }
+    }
+    assert!(
+        unexcepted.is_empty() && stale.is_empty(),
+        "checkov over {} rendered templates.\nFailed checks not listed under `## checkov exceptions` \
+         in the template's README (fix the template, or list them with a reason):\n{}\n\
+         Exceptions that no case triggers any more (remove them):\n{}",
+        rendered.len(),
+        unexcepted.join("\n"),
+        stale.join("\n")
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// JSON Schema
+
+/// Inputs each template's schema must refuse: (template, inputs, why).
+fn invalid_inputs() -> Vec<(&'static str, Value, &'static str)> {
+    let mut invalid = vec![
+        (
+            "ecs-environment",
+            json!({"vpc_cidr": "10.0.0.0/8"}),
+            "a VPC larger than /16",
+        ),
+        (
+            "ecs-environment",
+            json!({"public_subnet_cidrs": ["10.0.0.0/24"]}),
+            "one public subnet",
+        ),
+        (
+            "ecs-environment",
+            json!({"log_retention_days": 31}),
+            "a retention CloudWatch does not offer",
+        ),
+        ("ecs-environment", json!({"alb_listener_port": 0}), "port 0"),
+        (
+            "ecs-environment",
+            json!({"unknown": true}),
+            "an unknown input",
+        ),
+    ];
+    for template in &TEMPLATES[1..] {
+        invalid.extend([
+            (
+                *template,
+                json!({"cpu": 256, "memory": 4096}),
+                "256 CPU with 4 GiB",
+            ),
+            (
+                *template,
+                json!({"cpu": 1024, "memory": 1024}),
+                "1024 CPU with 1 GiB",
+            ),
+            (
+                *template,
+                json!({"cpu": 4096, "memory": 8704}),
+                "4096 CPU with memory off the 1 GiB step",
+            ),
+            (
+                *template,
+                json!({"cpu": 300}),
+                "a CPU size Fargate does not offer",
+            ),
+            (
+                *template,
+                json!({"environment_variables": {"1BAD": "x"}}),
+                "a variable name starting with a digit",
+            ),
+            (
+                *template,
+                json!({"environment_variables": {"OK": 1}}),
+                "a variable value that is not a string",
+            ),
+            (
+                *template,
+                json!({"secrets": {"DB": "my-secret"}}),
+                "a secret that is not an ARN",
+            ),
+            (
+                *template,
+                json!({"secrets": {"DB": "arn:aws:s3:::bucket/key"}}),
+                "an ARN of neither Secrets Manager nor SSM",
+            ),
+            (*template, json!({"image": ""}), "an empty image"),
+            (*template, json!({"unknown": true}), "an unknown input"),
+        ]);
+    }
+    for template in ["web-service", "backend-service", "worker-service"] {
+        invalid.extend([
+            (template, json!({"desired_count": -1}), "a negative count"),
+            (
+                template,
+                json!({"autoscaling": {"min_count": 1, "max_count": 0}}),
+                "autoscaling to at most 0 tasks",
+            ),
+            (
+                template,
+                json!({"autoscaling": {"min_count": 1, "cpu_target_percent": 100}}),
+                "a CPU target of 100%",
+            ),
+            (
+                template,
+                json!({"max_percent": 99}),
+                "a maximum percent below 100",
+            ),
+        ]);
+    }
+    invalid.extend([
+        (
+            "web-service",
+            json!({"alb_rule_priority": 50001}),
+            "a rule priority above 50000",
+        ),
+        (
+            "web-service",
+            json!({"path_pattern": "api/*"}),
+            "a path pattern without a leading /",
+        ),
+        ("web-service", json!({"port": 70000}), "a port above 65535"),
+        (
+            "backend-service",
+            json!({"app_protocol": "tcp"}),
+            "an app protocol Service Connect does not know",
+        ),
+        (
+            "worker-service",
+            json!({"environment_variables": {"QUEUE_URL": "x"}}),
+            "overriding QUEUE_URL",
+        ),
+        (
+            "worker-service",
+            json!({"max_receive_count": 0}),
+            "a receive count of 0",
+        ),
+        (
+            "scheduled-job",
+            json!({"schedule_expression": "every hour"}),
+            "a schedule that is not rate(), cron() or at()",
+        ),
+        (
+            "scheduled-job",
+            json!({"schedule_expression": "rate(0 hours)"}),
+            "a rate of 0",
+        ),
+        (
+            "scheduled-job",
+            json!({"retries": 186}),
+            "more retries than the scheduler allows",
+        ),
+    ]);
+    invalid
+}
+
+#[test]
+fn schemas_accept_the_matrix_and_refuse_invalid_inputs() {
+    let templates = render::templates_dir();
+    let valid: Vec<Value> = matrix()
+        .iter()
+        .map(|case| json!({"template": case.template, "name": case.name, "inputs": case.inputs}))
+        .collect();
+    let invalid: Vec<Value> = invalid_inputs()
+        .into_iter()
+        .map(|(template, inputs, why)| json!({"template": template, "name": why, "inputs": inputs}))
+        .collect();
+    let request = json!({
+        "schemas": TEMPLATES.iter().map(|t| (t.to_string(), json!(templates.join(t).join("schema.yaml")))).collect::<serde_json::Map<_, _>>(),
+        "valid": valid,
+        "invalid": invalid,
+    });
+    let dir = tempdir();
+    let request_path = dir.path().join("request.json");
+    std::fs::write(&request_path, request.to_string()).expect("write the request");
+    let mut command = Command::new(oracle("py/bin/python"));
+    command.arg(helper("schema_check.py")).arg(&request_path);
+    let output = run(command);
+    assert!(
+        output.status.success(),
+        "JSON Schema check failed\n{}",
+        shown(&output)
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Skeletons
+
+/// The service templates' app skeletons pass their own unit tests once rendered, and their CI
+/// workflow is YAML.
+#[test]
+fn skeletons_pass_their_own_tests() {
+    let python = oracle("py/bin/python");
+    let names = render::Names {
+        environment: "dev",
+        service: "payments-api",
+        instance: "dev",
+    };
+    let mut checked = 0;
+    for template in TEMPLATES {
+        let files = render_builtin(template, &names, json!({}));
+        let skeleton: Vec<_> = files
+            .iter()
+            .filter(|f| f.path.starts_with("skeleton/"))
+            .collect();
+        if skeleton.is_empty() {
+            continue;
+        }
+        checked += 1;
+        let dir = tempdir();
+        for file in &skeleton {
+            let path = dir.path().join(file.path.trim_start_matches("skeleton/"));
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a directory");
+            std::fs::write(&path, &file.contents).expect("write a skeleton file");
+        }
+        for file in files.iter().filter(|f| f.path.starts_with("pipeline/")) {
+            let parsed: Result<Value, _> = serde_saphyr::from_str(&file.contents);
+            assert!(
+                parsed.is_ok(),
+                "{template}: {} is not YAML: {parsed:?}",
+                file.path
+            );
+        }
+        let mut command = Command::new(&python);
+        command
+            .args(["-m", "unittest", "-v"])
+            .current_dir(dir.path())
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        let output = run(command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stderr.contains("Ran 3 tests"),
+            "{template}: the skeleton's tests fail or did not run\n{}",
+            shown(&output)
+        );
+    }
+    assert!(
+        checked >= 2,
+        "web-service and backend-service have skeletons"
+    );
+}

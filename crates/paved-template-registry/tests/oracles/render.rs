@@ -18,8 +18,8 @@ pub struct Names {
     pub instance: &'static str,
 }
 
-/// Renders the infrastructure files of built-in template `name` with `instance_inputs` (the
-/// schema's defaults are filled in) for `names`.
+/// Renders the files of built-in template `name` (`infrastructure/`, `pipeline/`, `skeleton/`)
+/// with `instance_inputs` (the schema's defaults are filled in) for `names`.
 pub fn render_builtin(name: &str, names: &Names, instance_inputs: Value) -> Vec<RenderedFile> {
     let bundle = templates_dir().join(name);
     let manifest = read_yaml(&bundle.join("paved-template.yaml"));
@@ -50,7 +50,11 @@ pub fn render_builtin(name: &str, names: &Names, instance_inputs: Value) -> Vec<
         other => panic!("{name}: unknown template kind {other:?}"),
     };
     let mut files = Vec::new();
-    collect_files(&bundle, &bundle.join("infrastructure"), &mut files);
+    for folder in ["infrastructure", "pipeline", "skeleton"] {
+        if bundle.join(folder).is_dir() {
+            collect_files(&bundle, &bundle.join(folder), &mut files);
+        }
+    }
     paved_template::render_files(&files, &context, &Limits::default())
         .unwrap_or_else(|err| panic!("{name} does not render: {err}"))
 }
@@ -96,7 +100,10 @@ fn collect_files(bundle: &Path, dir: &Path, files: &mut Vec<TemplateFile>) {
             let relative = path.strip_prefix(bundle).expect("under the bundle");
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-            files.push(TemplateFile::new(relative.to_string_lossy().replace('\\', "/"), text));
+            files.push(TemplateFile::new(
+                relative.to_string_lossy().replace('\\', "/"),
+                text,
+            ));
         }
     }
 }

@@ -294,6 +294,33 @@ impl Bundle {
         Ok(rendered)
     }
 
+    /// Renders once with sample inputs (the defaults, and a plausible value for each required
+    /// input without one) to catch, at registration, a template that never finishes or
+    /// outgrows the limits. Errors that depend on the real context (an environment output a
+    /// trial does not have, a value the samples do not satisfy) are not reported: only limits
+    /// and output paths are.
+    pub fn trial_render(&self, limits: &Limits) -> Vec<Problem> {
+        let request = RenderRequest {
+            inputs: sample_inputs(self.schema.json()),
+            pipeline_inputs: self
+                .pipeline_schema
+                .as_ref()
+                .map(|schema| sample_inputs(schema.json())),
+            ..RenderRequest::default()
+        };
+        match self.render(&request, limits) {
+            Err(RenderFailure::Render(error))
+                if !matches!(
+                    error,
+                    RenderError::Undefined { .. } | RenderError::Template { .. }
+                ) =>
+            {
+                vec![render_problem(&error)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The files rendered with Jinja, as the renderer takes them.
     fn jinja_files(&self) -> Vec<TemplateFile> {
         self.outputs
@@ -307,6 +334,59 @@ impl Bundle {
                 )
             })
             .collect()
+    }
+}
+
+/// An object with a plausible value for every required property that has no default.
+fn sample_inputs(schema: &serde_json::Value) -> serde_json::Value {
+    let mut inputs = serde_json::Map::new();
+    let properties = schema.get("properties").and_then(serde_json::Value::as_object);
+    let required = schema.get("required").and_then(serde_json::Value::as_array);
+    if let (Some(properties), Some(required)) = (properties, required) {
+        for name in required.iter().filter_map(serde_json::Value::as_str) {
+            let Some(property) = properties.get(name) else {
+                continue;
+            };
+            if property.get("default").is_some() {
+                continue;
+            }
+            inputs.insert(name.to_owned(), sample_value(property));
+        }
+    }
+    serde_json::Value::Object(inputs)
+}
+
+fn sample_value(schema: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    if let Some(first) = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|values| values.first())
+    {
+        return first.clone();
+    }
+    if let Some(constant) = schema.get("const") {
+        return constant.clone();
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(Value::Array(kinds)) => kinds.first().and_then(Value::as_str).unwrap_or("string"),
+        _ => "string",
+    };
+    match kind {
+        "integer" | "number" => schema.get("minimum").cloned().unwrap_or(json!(1)),
+        "boolean" => json!(false),
+        "array" => json!([]),
+        "object" => sample_inputs(schema),
+        "null" => Value::Null,
+        _ => {
+            let length = schema
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .unwrap_or(7)
+                .max(7);
+            json!("example".repeat(1 + length as usize / 7)[..length as usize])
+        }
     }
 }
 

@@ -76,7 +76,7 @@ pub(super) fn parse(files: Vec<BundleFile>) -> Result<Bundle, Vec<Problem>> {
     }
     if let Some(manifest) = &manifest
         && manifest.kind == TemplateKind::Environment
-        && pipeline_schema.is_some()
+        && matches!(pipeline_schema, Some(Some(_)))
     {
         problems.push(Problem::whole(
             "bundle-layout",

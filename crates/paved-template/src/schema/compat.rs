@@ -86,7 +86,7 @@ pub fn compatibility(old: &Value, new: &Value) -> Vec<Incompatibility> {
     let mut comparison = Comparison {
         old_root: old,
         new_root: new,
-        visited: Vec::new(),
+        ancestors: Vec::new(),
         found: Vec::new(),
     };
     comparison.compare(old, new, "");
@@ -95,6 +95,9 @@ pub fn compatibility(old: &Value, new: &Value) -> Vec<Incompatibility> {
     found.dedup();
     found
 }
+
+/// How deep the comparison descends into nested inputs.
+const MAX_DEPTH: usize = 64;
 
 /// The schema that accepts anything, standing in for an absent `items`.
 static ANYTHING: Value = Value::Bool(true);
@@ -108,18 +111,25 @@ const JSON_TYPES: [&str; 7] = [
 struct Comparison<'a> {
     old_root: &'a Value,
     new_root: &'a Value,
-    /// Pairs of schemas already compared, which ends recursive schemas.
-    visited: Vec<(*const Value, *const Value)>,
+    /// The pairs of schemas being compared, from the roots down to the current one: a pair
+    /// met again is a recursive schema, compared once. A definition used at two places is
+    /// compared at both, so each place is reported.
+    ancestors: Vec<(*const Value, *const Value)>,
     found: Vec<Incompatibility>,
 }
 
 impl<'a> Comparison<'a> {
     fn compare(&mut self, old: &'a Value, new: &'a Value, input: &str) {
         let pair = (ptr::from_ref(old), ptr::from_ref(new));
-        if self.visited.contains(&pair) {
+        if self.ancestors.contains(&pair) || self.ancestors.len() >= MAX_DEPTH {
             return;
         }
-        self.visited.push(pair);
+        self.ancestors.push(pair);
+        self.compare_here(old, new, input);
+        self.ancestors.pop();
+    }
+
+    fn compare_here(&mut self, old: &'a Value, new: &'a Value, input: &str) {
         let old_schemas = walk::applicable(self.old_root, old);
         let new_schemas = walk::applicable(self.new_root, new);
         self.compare_types(&old_schemas, &new_schemas, input);

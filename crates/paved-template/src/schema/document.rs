@@ -17,7 +17,10 @@ const ACCEPTED_DRAFTS: &str = "`https://json-schema.org/draft/2020-12/schema` (t
 pub(crate) fn check(json: &Value) -> Result<Draft, Vec<SchemaProblem>> {
     let draft = Draft::default().detect(json);
     if draft == Draft::Unknown {
-        let uri = json.get("$schema").and_then(Value::as_str).unwrap_or_default();
+        let uri = json
+            .get("$schema")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         return Err(vec![SchemaProblem::new(
             "/$schema",
             "unknown-draft",
@@ -172,13 +175,12 @@ fn place_of(json: &Value, pointer: &str) -> Place {
         match state {
             State::Schema => {
                 let holds = value.map_or(Holds::Data, |value| walk::holds(segment, value));
-                let well_formed = match (holds, value) {
-                    (Holds::List, Some(Value::Array(_))) | (Holds::Map, Some(Value::Object(_))) => {
-                        true
-                    }
-                    (Holds::One, _) => true,
-                    _ => false,
-                };
+                let well_formed = matches!(
+                    (holds, value),
+                    (Holds::One, _)
+                        | (Holds::List, Some(Value::Array(_)))
+                        | (Holds::Map, Some(Value::Object(_)))
+                );
                 if holds == Holds::Data || !well_formed {
                     return Place::Keyword {
                         schema_pointer: at,

@@ -114,8 +114,13 @@ impl SchemaProblem {
 }
 
 impl std::fmt::Display for SchemaProblem {
+    /// `` `/properties/port/type`: message ``, or the message alone for the root.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}`: {}", self.pointer, self.message)
+        if self.pointer.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.pointer, self.message)
+        }
     }
 }
 
@@ -132,7 +137,12 @@ pub struct InputProblem {
 }
 
 impl std::fmt::Display for InputProblem {
+    /// `` `/port`: message ``, or the message alone for the inputs as a whole.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}`: {}", self.input, self.message)
+        if self.input.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.input, self.message)
+        }
     }
 }

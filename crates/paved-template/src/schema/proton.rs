@@ -72,9 +72,8 @@ pub fn from_proton(schema_yaml: &Value) -> Result<ProtonSchemas, Vec<SchemaProbl
         }
     };
     let kind = input_kind(schema, &mut problems);
-    let names = |key: &str, problems: &mut Vec<SchemaProblem>| {
-        input_type(schema, types, key, problems)
-    };
+    let names =
+        |key: &str, problems: &mut Vec<SchemaProblem>| input_type(schema, types, key, problems);
     let (instance, pipeline) = match kind {
         Some(ProtonSchemaKind::Environment) => {
             (names("environment_input_type", &mut problems), None)
@@ -121,15 +120,20 @@ pub fn from_proton(schema_yaml: &Value) -> Result<ProtonSchemas, Vec<SchemaProbl
     })
 }
 
-/// `format: {openapi: "3.0.x"}` must be there.
+/// `format: {openapi: "3.0.x"}` must be there (YAML may have read an unquoted `3.0` as a
+/// number).
 fn check_format(schema: &Map<String, Value>, problems: &mut Vec<SchemaProblem>) {
     let version = schema
         .get("format")
-        .and_then(|format| format.get("openapi"))
-        .and_then(Value::as_str);
-    if !version.is_some_and(|version| version.starts_with("3.0")) {
+        .and_then(|format| format.get("openapi"));
+    let text = match version {
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Number(number)) => Some(number.to_string()),
+        _ => None,
+    };
+    if !text.is_some_and(|text| text.starts_with("3.0")) {
         let found = match version {
-            Some(version) => format!("found `{version}`"),
+            Some(version) => format!("found {}", walk::show(version)),
             None => "it is missing".to_owned(),
         };
         problems.push(SchemaProblem::new(

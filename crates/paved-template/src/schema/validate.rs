@@ -136,7 +136,10 @@ fn message(error: &ValidationError<'_>) -> String {
                     let mut names: Vec<&str> = set.iter().map(|single| single.as_str()).collect();
                     // `null` last: "a string or null".
                     names.sort_by_key(|name| *name == "null");
-                    names.into_iter().map(|name| type_phrase(name).to_owned()).collect()
+                    names
+                        .into_iter()
+                        .map(|name| type_phrase(name).to_owned())
+                        .collect()
                 }
             };
             format!(

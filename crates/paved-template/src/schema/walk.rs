@@ -239,10 +239,12 @@ pub(crate) fn required<'a>(root: &'a Value, schema: &'a Value) -> Vec<&'a str> {
     found
 }
 
-/// A value as compact JSON for a message, shortened past 100 characters.
+/// A value as one-line JSON for a message, `, ` between items (`[256, 512]`,
+/// `{"min": 1}`), shortened past 100 characters.
 pub(crate) fn show(value: &Value) -> String {
     const LIMIT: usize = 100;
-    let text = value.to_string();
+    let mut text = String::new();
+    write_value(&mut text, value);
     if text.chars().count() <= LIMIT {
         return text;
     }
@@ -251,10 +253,41 @@ pub(crate) fn show(value: &Value) -> String {
     short
 }
 
-/// A list of values as JSON, with `, ` between items: `[256, 512]`.
+/// A list of values as [`show`] writes it.
 pub(crate) fn show_list(values: &[Value]) -> String {
-    let items: Vec<String> = values.iter().map(show).collect();
-    format!("[{}]", items.join(", "))
+    let mut text = String::new();
+    write_list(&mut text, values);
+    text
+}
+
+fn write_value(text: &mut String, value: &Value) {
+    match value {
+        Value::Array(items) => write_list(text, items),
+        Value::Object(map) => {
+            text.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    text.push_str(", ");
+                }
+                text.push_str(&Value::from(key.as_str()).to_string());
+                text.push_str(": ");
+                write_value(text, item);
+            }
+            text.push('}');
+        }
+        scalar => text.push_str(&scalar.to_string()),
+    }
+}
+
+fn write_list(text: &mut String, items: &[Value]) {
+    text.push('[');
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            text.push_str(", ");
+        }
+        write_value(text, item);
+    }
+    text.push(']');
 }
 
 /// `a`, `a or b`, `a, b or c`.

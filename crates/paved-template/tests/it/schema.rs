@@ -140,7 +140,9 @@ fn proton_environment_schema() {
         ["vpc_cidr", "subnets", "nat_gateways", "log_retention_days"]
     );
     assert_eq!(
-        schema.validate(&json!({ "subnets": [{ "cidr": "10.0.1.0/24" }], "log_retention_days": null })),
+        schema.validate(
+            &json!({ "subnets": [{ "cidr": "10.0.1.0/24" }], "log_retention_days": null })
+        ),
         Ok(json!({
             "subnets": [{ "cidr": "10.0.1.0/24", "public": false }],
             "log_retention_days": null,
@@ -154,7 +156,11 @@ fn proton_environment_schema() {
     assert_eq!(
         problems
             .iter()
-            .map(|problem| (problem.input.as_str(), problem.rule.as_str(), problem.message.as_str()))
+            .map(|problem| (
+                problem.input.as_str(),
+                problem.rule.as_str(),
+                problem.message.as_str()
+            ))
             .collect::<Vec<_>>(),
         [
             (
@@ -162,7 +168,11 @@ fn proton_environment_schema() {
                 "exclusiveMinimum",
                 "0 is not greater than the exclusive minimum 0"
             ),
-            ("/subnets/0/cidr", "required", "`cidr` is required and has no default"),
+            (
+                "/subnets/0/cidr",
+                "required",
+                "`cidr` is required and has no default"
+            ),
         ]
     );
 }
@@ -274,6 +284,19 @@ fn proton_service_schema_with_pipeline() {
 }
 
 #[test]
+fn proton_openapi_version_may_be_a_yaml_number() {
+    let converted = from_proton(&yaml(
+        "schema:\n  format: {openapi: 3.0}\n  environment_input_type: In\n  \
+         types: {In: {type: object}}\n",
+    ))
+    .expect("converts");
+    assert_eq!(
+        converted.instance,
+        json!({ "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object" })
+    );
+}
+
+#[test]
 fn proton_schema_problems() {
     #[track_caller]
     fn check(schema_yaml: &str, expect: &[(&str, &str, &str)]) {
@@ -343,6 +366,15 @@ fn proton_schema_problems() {
             "/schema/format",
             "proton-schema",
             "`format.openapi` must be `3.0.0` (Proton's schemas are OpenAPI 3.0); it is missing",
+        )],
+    );
+    check(
+        "schema:\n  format: {openapi: \"2.0\"}\n  environment_input_type: In\n  \
+         types: {In: {type: object}}\n",
+        &[(
+            "/schema/format",
+            "proton-schema",
+            "`format.openapi` must be `3.0.0` (Proton's schemas are OpenAPI 3.0); found \"2.0\"",
         )],
     );
     check(
@@ -646,7 +678,13 @@ fn check_inputs(schema_json: Value, inputs: Value, expect: Result<Value, &[(&str
         (Err(problems), Err(expected)) => {
             let found: Vec<(&str, &str, &str)> = problems
                 .iter()
-                .map(|problem| (problem.input.as_str(), problem.rule.as_str(), problem.message.as_str()))
+                .map(|problem| {
+                    (
+                        problem.input.as_str(),
+                        problem.rule.as_str(),
+                        problem.message.as_str(),
+                    )
+                })
                 .collect();
             assert_eq!(found, expected);
         }
@@ -699,41 +737,94 @@ fn every_problem_names_the_input_the_rule_and_what_is_accepted() {
             "imgae": "typo"
         }),
         Err(&[
-            ("/autoscaling/max", "maximum", "11 is greater than the maximum 10"),
+            (
+                "/autoscaling/max",
+                "maximum",
+                "11 is greater than the maximum 10",
+            ),
             (
                 "/autoscaling/maxx",
                 "additionalProperties",
                 "`maxx` is not accepted here; accepted: `min`, `max`",
             ),
-            ("/cpu", "enum", "300 is not one of the accepted values [256, 512, 1024]"),
-            ("/env", "const", "\"dev\" is not the accepted value \"prod\""),
-            ("/health", "type", "expected a string or null, found 3 (an integer)"),
-            ("/image", "pattern", "\"NGINX\" does not match the pattern `^[a-z0-9./:-]+$`"),
+            (
+                "/cpu",
+                "enum",
+                "300 is not one of the accepted values [256, 512, 1024]",
+            ),
+            (
+                "/env",
+                "const",
+                "\"dev\" is not the accepted value \"prod\"",
+            ),
+            (
+                "/health",
+                "type",
+                "expected a string or null, found 3 (an integer)",
+            ),
+            (
+                "/image",
+                "pattern",
+                "\"NGINX\" does not match the pattern `^[a-z0-9./:-]+$`",
+            ),
             (
                 "/imgae",
                 "additionalProperties",
                 "`imgae` is not accepted here; accepted: `port`, `image`, `cpu`, `env`, \
                  `replicas`, `subnets`, `health`, `autoscaling`",
             ),
-            ("/port", "maximum", "70000 is greater than the maximum 65535"),
+            (
+                "/port",
+                "maximum",
+                "70000 is greater than the maximum 65535",
+            ),
             (
                 "/replicas",
                 "exclusiveMaximum",
                 "11 is not less than the exclusive maximum 10",
             ),
             ("/replicas", "multipleOf", "11 is not a multiple of 2"),
-            ("/subnets", "maxItems", "the list has 3 items, more than the maximum 2"),
-            ("/subnets", "uniqueItems", "\"a\" appears more than once; the items must be unique"),
+            (
+                "/subnets",
+                "maxItems",
+                "the list has 3 items, more than the maximum 2",
+            ),
+            (
+                "/subnets",
+                "uniqueItems",
+                "\"a\" appears more than once; the items must be unique",
+            ),
         ]),
     );
     check_inputs(
         web_service(),
         json!({ "port": "8080", "image": "", "subnets": [], "autoscaling": {} }),
         Err(&[
-            ("/autoscaling/max", "required", "`max` is required and has no default"),
-            ("/image", "minLength", "\"\" is 0 characters long, less than the minimum length 1"),
-            ("/port", "type", "expected an integer, found \"8080\" (a string)"),
-            ("/subnets", "minItems", "the list has 0 items, less than the minimum 1"),
+            (
+                "/autoscaling/max",
+                "required",
+                "`max` is required and has no default",
+            ),
+            (
+                "/image",
+                "minLength",
+                "\"\" is 0 characters long, less than the minimum length 1",
+            ),
+            (
+                "/image",
+                "pattern",
+                "\"\" does not match the pattern `^[a-z0-9./:-]+$`",
+            ),
+            (
+                "/port",
+                "type",
+                "expected an integer, found \"8080\" (a string)",
+            ),
+            (
+                "/subnets",
+                "minItems",
+                "the list has 0 items, less than the minimum 1",
+            ),
         ]),
     );
     check_inputs(
@@ -747,13 +838,21 @@ fn every_problem_names_the_input_the_rule_and_what_is_accepted() {
                  length 20",
             ),
             ("/port", "minimum", "0 is less than the minimum 1"),
-            ("/subnets/0", "type", "expected a string, found 1 (an integer)"),
+            (
+                "/subnets/0",
+                "type",
+                "expected a string, found 1 (an integer)",
+            ),
         ]),
     );
     check_inputs(
         web_service(),
         json!({}),
-        Err(&[("/image", "required", "`image` is required and has no default")]),
+        Err(&[(
+            "/image",
+            "required",
+            "`image` is required and has no default",
+        )]),
     );
     check_inputs(
         web_service(),
@@ -912,8 +1011,14 @@ fn input_removed() {
         )],
     );
     check_compatibility(
-        object(json!({ "autoscaling": object(json!({ "min": {}, "max": {} }), &[]) }), &[]),
-        object(json!({ "autoscaling": object(json!({ "min": {} }), &[]) }), &[]),
+        object(
+            json!({ "autoscaling": object(json!({ "min": {}, "max": {} }), &[]) }),
+            &[],
+        ),
+        object(
+            json!({ "autoscaling": object(json!({ "min": {} }), &[]) }),
+            &[],
+        ),
         &[(
             "/autoscaling/max",
             "input-removed",
@@ -939,7 +1044,10 @@ fn required_without_default() {
     // A brand-new required input.
     check_compatibility(
         object(json!({ "port": {} }), &[]),
-        object(json!({ "port": {}, "region": { "type": "string" } }), &["region"]),
+        object(
+            json!({ "port": {}, "region": { "type": "string" } }),
+            &["region"],
+        ),
         &[("/region", "required-without-default", message)],
     );
     // An optional input made required.
@@ -961,8 +1069,14 @@ fn required_without_default() {
     );
     // Nested.
     check_compatibility(
-        object(json!({ "autoscaling": object(json!({ "min": {} }), &[]) }), &[]),
-        object(json!({ "autoscaling": object(json!({ "min": {} }), &["min"]) }), &[]),
+        object(
+            json!({ "autoscaling": object(json!({ "min": {} }), &[]) }),
+            &[],
+        ),
+        object(
+            json!({ "autoscaling": object(json!({ "min": {} }), &["min"]) }),
+            &[],
+        ),
         &[(
             "/autoscaling/min",
             "required-without-default",
@@ -983,7 +1097,10 @@ fn required_without_default() {
     );
     check_compatibility(
         object(json!({ "port": {}, "image": {} }), &["image", "port"]),
-        object(json!({ "port": { "default": 80 }, "image": {} }), &["image"]),
+        object(
+            json!({ "port": { "default": 80 }, "image": {} }),
+            &["image"],
+        ),
         &[],
     );
 }
@@ -1045,7 +1162,10 @@ fn type_narrowed() {
             json!({ "a": { "type": "integer" }, "b": { "type": "string" }, "c": { "type": "boolean" } }),
             &[],
         ),
-        object(json!({ "a": { "type": "number" }, "b": { "type": ["string", "null"] }, "c": {} }), &[]),
+        object(
+            json!({ "a": { "type": "number" }, "b": { "type": ["string", "null"] }, "c": {} }),
+            &[],
+        ),
         &[],
     );
 }
@@ -1053,7 +1173,10 @@ fn type_narrowed() {
 #[test]
 fn enum_narrowed() {
     check_compatibility(
-        object(json!({ "cpu": { "enum": [256, 512, 1024, 2048, 4096] } }), &[]),
+        object(
+            json!({ "cpu": { "enum": [256, 512, 1024, 2048, 4096] } }),
+            &[],
+        ),
         object(json!({ "cpu": { "enum": [256, 512, 1024, 2048] } }), &[]),
         &[(
             "/cpu",
@@ -1064,7 +1187,10 @@ fn enum_narrowed() {
     );
     check_compatibility(
         object(json!({ "size": { "type": "string" } }), &[]),
-        object(json!({ "size": { "type": "string", "enum": ["small", "large"] } }), &[]),
+        object(
+            json!({ "size": { "type": "string", "enum": ["small", "large"] } }),
+            &[],
+        ),
         &[(
             "/size",
             "enum-narrowed",
@@ -1073,8 +1199,14 @@ fn enum_narrowed() {
     );
     // Widening is fine: a value added, the order changed, `1.0` for `1`, the enum dropped.
     check_compatibility(
-        object(json!({ "a": { "enum": [1, 2] }, "b": { "const": "x" }, "c": { "enum": ["x"] } }), &[]),
-        object(json!({ "a": { "enum": [3, 2.0, 1.0] }, "b": { "enum": ["y", "x"] }, "c": {} }), &[]),
+        object(
+            json!({ "a": { "enum": [1, 2] }, "b": { "const": "x" }, "c": { "enum": ["x"] } }),
+            &[],
+        ),
+        object(
+            json!({ "a": { "enum": [3, 2.0, 1.0] }, "b": { "enum": ["y", "x"] }, "c": {} }),
+            &[],
+        ),
         &[],
     );
 }
@@ -1115,8 +1247,16 @@ fn bound_narrowed() {
                 "bound-narrowed",
                 "input `/count`: maximum lowered (old: less than 10; new: at most 9)",
             ),
-            ("/name", "bound-narrowed", "input `/name`: `maxLength` lowered (old: 64; new: 32)"),
-            ("/name", "bound-narrowed", "input `/name`: `minLength` added (old: none; new: 3)"),
+            (
+                "/name",
+                "bound-narrowed",
+                "input `/name`: `maxLength` lowered (old: 64; new: 32)",
+            ),
+            (
+                "/name",
+                "bound-narrowed",
+                "input `/name`: `minLength` added (old: none; new: 3)",
+            ),
             (
                 "/port",
                 "bound-narrowed",
@@ -1127,8 +1267,16 @@ fn bound_narrowed() {
                 "bound-narrowed",
                 "input `/port`: minimum raised (old: at least 1; new: at least 1024)",
             ),
-            ("/step", "bound-narrowed", "input `/step`: `multipleOf` changed (old: 2; new: 4)"),
-            ("/tags", "bound-narrowed", "input `/tags`: `maxItems` added (old: none; new: 5)"),
+            (
+                "/step",
+                "bound-narrowed",
+                "input `/step`: `multipleOf` changed (old: 2; new: 4)",
+            ),
+            (
+                "/tags",
+                "bound-narrowed",
+                "input `/tags`: `maxItems` added (old: none; new: 5)",
+            ),
             (
                 "/tags",
                 "bound-narrowed",
@@ -1161,6 +1309,59 @@ fn bound_narrowed() {
 }
 
 #[test]
+fn shared_and_recursive_definitions() {
+    let old = json!({
+        "type": "object",
+        "properties": {
+            "primary": { "$ref": "#/$defs/Scaling" },
+            "secondary": { "$ref": "#/$defs/Scaling" },
+            "tree": { "$ref": "#/$defs/Node" }
+        },
+        "$defs": {
+            "Scaling": { "type": "object", "properties": { "max": { "maximum": 10 } } },
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "name": { "type": "string" },
+                    "children": { "type": "array", "items": { "$ref": "#/$defs/Node" } }
+                }
+            }
+        }
+    });
+    let mut new = old.clone();
+    new["$defs"]["Scaling"]["properties"]["max"]["maximum"] = json!(5);
+    new["$defs"]["Node"]["properties"]["name"]["maxLength"] = json!(10);
+    // A shared definition is reported at each place it is used; a recursive one once per level
+    // until it recurses.
+    check_compatibility(
+        old,
+        new,
+        &[
+            (
+                "/primary/max",
+                "bound-narrowed",
+                "input `/primary/max`: maximum lowered (old: at most 10; new: at most 5)",
+            ),
+            (
+                "/secondary/max",
+                "bound-narrowed",
+                "input `/secondary/max`: maximum lowered (old: at most 10; new: at most 5)",
+            ),
+            (
+                "/tree/children/*/name",
+                "bound-narrowed",
+                "input `/tree/children/*/name`: `maxLength` added (old: none; new: 10)",
+            ),
+            (
+                "/tree/name",
+                "bound-narrowed",
+                "input `/tree/name`: `maxLength` added (old: none; new: 10)",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn compatibility_of_identical_and_converted_proton_schemas() {
     let service = from_proton(&yaml(PROTON_SERVICE)).expect("converts");
     assert_eq!(compatibility(&service.instance, &service.instance), []);
@@ -1188,10 +1389,16 @@ fn results_are_deterministic() {
     let schema = schema(web_service());
     let first_problems = schema.validate(&inputs);
     let old = web_service();
-    let new = object(json!({ "port": { "type": "string" }, "image": { "enum": ["a"] } }), &["zone"]);
+    let new = object(
+        json!({ "port": { "type": "string" }, "image": { "enum": ["a"] } }),
+        &["zone"],
+    );
     let first_incompatibilities = compatibility(&old, &new);
     for _ in 0..10 {
-        assert_eq!(from_proton(&yaml(PROTON_SERVICE)), Ok(first_conversion.clone()));
+        assert_eq!(
+            from_proton(&yaml(PROTON_SERVICE)),
+            Ok(first_conversion.clone())
+        );
         assert_eq!(schema.validate(&inputs), first_problems);
         assert_eq!(compatibility(&old, &new), first_incompatibilities);
     }

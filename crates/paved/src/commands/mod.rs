@@ -1,4 +1,5 @@
 //! One module per command; one file per verb.
 
 pub mod catalog;
+pub mod template;
 pub mod up;

@@ -2,6 +2,7 @@
 //! validator, and `paved up` with the catalog commands talking to it.
 
 mod backstage;
+mod templates;
 mod up;
 mod validate;
 

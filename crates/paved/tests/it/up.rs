@@ -246,7 +246,7 @@ fn runs_on_postgres() {
 }
 
 /// A `paved up` child process; killed if the test ends without stopping it.
-struct Up {
+pub(crate) struct Up {
     child: Option<Child>,
     address: String,
     data_dir: PathBuf,
@@ -258,7 +258,7 @@ impl Up {
     /// Starts `paved up` in `work_dir` on a free port and waits for its ready line, then checks
     /// that /healthz answers 200.
     #[track_caller]
-    fn start(work_dir: &Path, data_dir: &Path, extra: &[&str]) -> Up {
+    pub(crate) fn start(work_dir: &Path, data_dir: &Path, extra: &[&str]) -> Up {
         let address = format!("127.0.0.1:{}", free_port());
         let mut child = paved()
             .current_dir(work_dir)
@@ -317,11 +317,11 @@ impl Up {
         up
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -330,7 +330,7 @@ impl Up {
 
     /// GET with a parsed JSON body.
     #[track_caller]
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         let (status, body) = http_get(&self.address, path)
             .unwrap_or_else(|error| panic!("GET {path}: {error}\n{}", self.log()));
         let body = serde_json::from_str(&body)
@@ -340,7 +340,7 @@ impl Up {
 
     /// `paved ARGS FILES --server URL --data-dir DATA`.
     #[track_caller]
-    fn cli(&self, args: &[&str], files: &[&Path]) -> Run {
+    pub(crate) fn cli(&self, args: &[&str], files: &[&Path]) -> Run {
         run(paved()
             .args(args)
             .args(files)
@@ -350,7 +350,7 @@ impl Up {
 
     /// The same, run from `work_dir`.
     #[track_caller]
-    fn cli_in(&self, work_dir: &Path, args: &[&str]) -> Run {
+    pub(crate) fn cli_in(&self, work_dir: &Path, args: &[&str]) -> Run {
         run(paved()
             .current_dir(work_dir)
             .args(args)
@@ -360,7 +360,7 @@ impl Up {
 
     /// Sends SIGTERM and waits for the exit.
     #[track_caller]
-    fn terminate(mut self) -> ExitStatus {
+    pub(crate) fn terminate(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("the process is running");
         let pid = child.id().to_string();
         let kill = run(Command::new("kill").args(["-TERM", &pid]));

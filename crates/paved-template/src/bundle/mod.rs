@@ -340,7 +340,9 @@ impl Bundle {
 /// An object with a plausible value for every required property that has no default.
 fn sample_inputs(schema: &serde_json::Value) -> serde_json::Value {
     let mut inputs = serde_json::Map::new();
-    let properties = schema.get("properties").and_then(serde_json::Value::as_object);
+    let properties = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object);
     let required = schema.get("required").and_then(serde_json::Value::as_array);
     if let (Some(properties), Some(required)) = (properties, required) {
         for name in required.iter().filter_map(serde_json::Value::as_str) {
@@ -407,7 +409,7 @@ fn render_problem(error: &RenderError) -> Problem {
 }
 
 /// Reads a bundle file as UTF-8 text, or says why not.
-fn text_of<'a>(file: &'a BundleFile) -> Result<&'a str, Problem> {
+fn text_of(file: &BundleFile) -> Result<&str, Problem> {
     std::str::from_utf8(&file.bytes).map_err(|err| Problem {
         file: Some(file.path.clone()),
         ..Problem::whole(

@@ -155,9 +155,7 @@ impl Manifest {
     fn read(file: &BundleFile, value: &Value, problems: &mut Vec<Problem>) -> Option<Manifest> {
         let before = problems.len();
         let mut reader = Reader { file, problems };
-        let Some(root) = reader.object(Some(value), "") else {
-            return None;
-        };
+        let root = reader.object(Some(value), "")?;
         reader.only(root, "", &["apiVersion", "kind", "metadata", "spec"]);
         match reader.string(root, "", "apiVersion", true).as_deref() {
             Some(API_VERSION) | None => {}
@@ -245,26 +243,25 @@ impl Manifest {
         let mut compatible_environments = Vec::new();
         if let Some(spec) = spec {
             reader.only(spec, "spec", &["infrastructure", "compatibleEnvironments"]);
-            if let Some(infrastructure) = spec.get("infrastructure") {
-                if let Some(infrastructure) =
+            if let Some(infrastructure) = spec.get("infrastructure")
+                && let Some(infrastructure) =
                     reader.object(Some(infrastructure), "spec.infrastructure")
+            {
+                reader.only(infrastructure, "spec.infrastructure", &["engine"]);
+                match reader
+                    .string(infrastructure, "spec.infrastructure", "engine", false)
+                    .as_deref()
                 {
-                    reader.only(infrastructure, "spec.infrastructure", &["engine"]);
-                    match reader
-                        .string(infrastructure, "spec.infrastructure", "engine", false)
-                        .as_deref()
-                    {
-                        None | Some("cloudformation") => {}
-                        Some("terraform") => engine = Engine::Terraform,
-                        Some(other) => reader.problem(
-                            "spec.infrastructure.engine",
-                            "enum",
-                            format!(
-                                "`{other}` is not an engine; expected `cloudformation` or \
-                                 `terraform`"
-                            ),
+                    None | Some("cloudformation") => {}
+                    Some("terraform") => engine = Engine::Terraform,
+                    Some(other) => reader.problem(
+                        "spec.infrastructure.engine",
+                        "enum",
+                        format!(
+                            "`{other}` is not an engine; expected `cloudformation` or \
+                             `terraform`"
                         ),
-                    }
+                    ),
                 }
             }
             compatible_environments =

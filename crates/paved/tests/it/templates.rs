@@ -492,9 +492,9 @@ fn template_bundles_in_both_formats_register_and_problems_name_file_and_line() {
     write(&infrastructure, &(edited.join("\n") + "\n"));
     let refused = template(&server, &["register", &display(&broken)]);
     assert_eq!(refused.code, Some(1), "{refused}");
-    let location = format!("{}:5: ", display(&infrastructure));
+    let location = format!("{}:5: syntax error: ", display(&infrastructure));
     assert!(
-        refused.stderr.contains(&location),
+        refused.stderr.starts_with(&location),
         "`{location}` in {refused}"
     );
     assert!(refused.stderr.contains("was not registered"), "{refused}");

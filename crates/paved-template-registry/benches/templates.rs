@@ -1,0 +1,133 @@
+//! Template benchmarks: rendering a built-in service template, and registering 500 versions.
+//!
+//! `cargo bench -p paved-template-registry --bench templates` prints medians and tails; the
+//! figures and the machine they were taken on go in `bench/README.md`. Targets (issue 3): a
+//! built-in service template renders in under 5 ms; 500 versions register in under 2 s.
+
+use std::time::{Duration, Instant};
+
+use paved_catalog::{Catalog, CatalogConfig};
+use paved_store::{Store, StoreConfig};
+use paved_template::Limits;
+use paved_template::bundle::{Bundle, BundleFile, RenderRequest};
+use paved_template_registry::{RegisterRequest, Registry, RegistryConfig, builtin};
+use serde_json::json;
+
+fn main() {
+    render_builtin();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(register_versions());
+}
+
+fn render_builtin() {
+    for name in ["web-service", "backend-service", "worker-service", "scheduled-job"] {
+        let bundle = Bundle::parse(builtin::files(name).expect("a built-in")).expect("it parses");
+        let request = RenderRequest {
+            inputs: json!({
+                "environment_variables": {"LOG_LEVEL": "info", "REGION": "eu-west-1"},
+                "secrets": {"DB_PASSWORD": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"},
+            }),
+            ..RenderRequest::default()
+        };
+        let mut times = Vec::new();
+        for _ in 0..300 {
+            let started = Instant::now();
+            let files = bundle.render(&request, &Limits::default()).expect("it renders");
+            times.push(started.elapsed());
+            std::hint::black_box(files);
+        }
+        report(&format!("render {name} (inputs validated, every file)"), &mut times[50..].to_vec());
+    }
+}
+
+async fn register_versions() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Store::open(&StoreConfig::Sqlite {
+        path: dir.path().join("paved.db"),
+    })
+    .await
+    .expect("the store opens");
+    let catalog = Catalog::open(
+        store.clone(),
+        CatalogConfig {
+            git_cache: dir.path().join("git-cache"),
+            working_dir: dir.path().to_owned(),
+            refresh_interval: Duration::from_secs(3600),
+            orphan_grace: Duration::ZERO,
+        },
+    )
+    .await
+    .expect("the catalog opens");
+    let registry = Registry::new(
+        store,
+        catalog,
+        RegistryConfig {
+            git_cache: dir.path().join("git-cache"),
+            sync_interval: Duration::from_secs(3600),
+            builtin_templates: false,
+        },
+    );
+    let base = builtin::files("web-service").expect("a built-in");
+    // 500 versions: 50 templates of 10 minor versions each, every one a changed bundle.
+    let mut times = Vec::new();
+    let started = Instant::now();
+    for template in 0..50 {
+        for minor in 0..10 {
+            let files = variant(&base, template, minor);
+            let one = Instant::now();
+            let registered = registry
+                .register(RegisterRequest {
+                    files,
+                    source: "bench".to_owned(),
+                    publish: true,
+                    ..RegisterRequest::default()
+                })
+                .await
+                .expect("it registers");
+            times.push(one.elapsed());
+            assert!(!registered.unchanged);
+        }
+    }
+    let total = started.elapsed();
+    report("register one version (web-service bundle)", &mut times);
+    println!(
+        "register 500 versions (50 templates x 10): {:.2} s in all",
+        total.as_secs_f64()
+    );
+}
+
+/// The built-in bundle renamed to `bench-{template}`, with a comment making version `minor`
+/// a different bundle.
+fn variant(base: &[BundleFile], template: usize, minor: usize) -> Vec<BundleFile> {
+    base.iter()
+        .map(|file| {
+            let mut file = file.clone();
+            if file.path == "paved-template.yaml" {
+                let text = String::from_utf8_lossy(&file.bytes)
+                    .replace("name: web-service", &format!("name: bench-{template}"));
+                file.bytes = text.into_bytes();
+            }
+            if file.path == "infrastructure/cloudformation.yaml" {
+                file.bytes
+                    .extend_from_slice(format!("# version {minor}\n").as_bytes());
+            }
+            file
+        })
+        .collect()
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{what}: median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})",
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.9).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3,
+        times.len()
+    );
+}

@@ -434,9 +434,14 @@ pub fn provided(provider: &str, entities: Vec<Value>) -> Ingested {
     let location = format!("{PROVIDED_LOCATION_TYPE}:{provider}");
     let mut ingested = Ingested::default();
     for (index, value) in entities.into_iter().enumerate() {
-        if let Some((entity_ref, body)) =
-            candidate_from(&location, &location, index, value, &location, &mut ingested.problems)
-        {
+        if let Some((entity_ref, body)) = candidate_from(
+            &location,
+            &location,
+            index,
+            value,
+            &location,
+            &mut ingested.problems,
+        ) {
             ingested
                 .candidates
                 .push(serialize_candidate(entity_ref, body, &location, index));

@@ -61,7 +61,9 @@ pub enum CatalogError {
     },
     #[error("reading the location failed: {0}")]
     Task(String),
-    #[error("location `{0}` holds entities Paved provides itself; they change with what provides them, not through the locations API")]
+    #[error(
+        "location `{0}` holds entities Paved provides itself; they change with what provides them, not through the locations API"
+    )]
     ProvidedLocation(LocationId),
 }
 
@@ -330,7 +332,9 @@ impl Catalog {
             .locations()
             .await?
             .into_iter()
-            .find(|location| location.location_type == location_type && location.target == provider);
+            .find(|location| {
+                location.location_type == location_type && location.target == provider
+            });
         let location = match existing {
             Some(location) => location,
             None => {

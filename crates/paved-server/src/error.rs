@@ -100,17 +100,17 @@ impl ApiError {
                     ..ApiProblem::default()
                 })
                 .collect(),
-            ApiError::Registry(RegistryError::Render(RenderFailure::Inputs { problems, .. })) => {
-                problems
-                    .iter()
-                    .map(|problem| ApiProblem {
-                        field: Some(problem.input.clone()),
-                        rule: problem.rule.clone(),
-                        message: problem.message.clone(),
-                        ..ApiProblem::default()
-                    })
-                    .collect()
-            }
+            ApiError::Registry(RegistryError::Render(RenderFailure::Inputs {
+                problems, ..
+            })) => problems
+                .iter()
+                .map(|problem| ApiProblem {
+                    field: Some(problem.input.clone()),
+                    rule: problem.rule.clone(),
+                    message: problem.message.clone(),
+                    ..ApiProblem::default()
+                })
+                .collect(),
             ApiError::Registry(RegistryError::Render(RenderFailure::Render(error))) => {
                 vec![ApiProblem {
                     file: error.location().map(|at| at.file.clone()),

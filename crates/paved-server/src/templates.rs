@@ -9,8 +9,8 @@ use base64::Engine as _;
 use paved_api::{
     AddTemplateSyncRequest, ApiProblem, CompatibleEnvironment, RegisterTemplateRequest,
     RegisterTemplateResponse, RenderTemplateRequest, RenderTemplateResponse, RenderedFileBody,
-    TemplateDetail, TemplateList, TemplateSource, TemplateSummary, TemplateSync,
-    TemplateSyncList, TemplateSyncRunResponse, TemplateVersion, WithdrawTemplateRequest,
+    TemplateDetail, TemplateList, TemplateSource, TemplateSummary, TemplateSync, TemplateSyncList,
+    TemplateSyncRunResponse, TemplateVersion, WithdrawTemplateRequest,
 };
 use paved_store::TemplateSyncRow;
 use paved_template::bundle::RenderContext;
@@ -119,10 +119,11 @@ fn sync_view(row: TemplateSyncRow) -> TemplateSync {
 }
 
 fn selector(text: &str) -> Result<VersionSelector, ApiError> {
-    text.parse()
-        .map_err(|error: paved_template_registry::version::VersionSyntaxError| {
+    text.parse().map_err(
+        |error: paved_template_registry::version::VersionSyntaxError| {
             ApiError::Registry(error.into())
-        })
+        },
+    )
 }
 
 fn exact(text: &str) -> Result<Version, ApiError> {
@@ -176,7 +177,10 @@ pub async fn register_version(
     caller: Caller,
     ApiJson(request): ApiJson<RegisterTemplateRequest>,
 ) -> Result<(StatusCode, Json<RegisterTemplateResponse>), ApiError> {
-    let target = request.name.clone().unwrap_or_else(|| "(bundle)".to_owned());
+    let target = request
+        .name
+        .clone()
+        .unwrap_or_else(|| "(bundle)".to_owned());
     mutation(&state, &caller, Action::RegisterTemplate, &target, async {
         let (files, source) = read_source(&state, &request.source).await?;
         let registered = state
@@ -392,10 +396,16 @@ pub async fn add_sync(
     caller: Caller,
     ApiJson(request): ApiJson<AddTemplateSyncRequest>,
 ) -> Result<Json<TemplateSyncRunResponse>, ApiError> {
-    mutation(&state, &caller, Action::AddTemplateSync, &request.target, async {
-        let (row, outcome) = state.registry.add_sync(&request.target).await?;
-        Ok(Json(run_view(row, outcome)))
-    })
+    mutation(
+        &state,
+        &caller,
+        Action::AddTemplateSync,
+        &request.target,
+        async {
+            let (row, outcome) = state.registry.add_sync(&request.target).await?;
+            Ok(Json(run_view(row, outcome)))
+        },
+    )
     .await
 }
 

@@ -64,7 +64,16 @@ const VERSION_COLUMNS: &str = "template, major, minor, status, format, engine, d
 const SYNC_COLUMNS: &str =
     "id, repository, reference, created_at, last_commit, last_synced_at, problems";
 
-type TemplateTuple = (String, String, Option<String>, String, String, String, i64, i64);
+type TemplateTuple = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
 type VersionTuple = (
     String,
     i64,
@@ -293,7 +302,9 @@ impl Store {
             "INSERT INTO template_syncs (id, repository, reference, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (repository, reference) DO NOTHING",
         ).bind(id).bind(repository).bind(reference).bind(now).execute(pool).await.map(|_| ()))?;
-        let sql = format!("SELECT {SYNC_COLUMNS} FROM template_syncs WHERE repository = $1 AND reference = $2");
+        let sql = format!(
+            "SELECT {SYNC_COLUMNS} FROM template_syncs WHERE repository = $1 AND reference = $2"
+        );
         let row: SyncTuple = with_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(repository).bind(reference).fetch_one(pool).await)?;
         Ok(sync_from(row))

@@ -23,7 +23,12 @@ fn main() {
 }
 
 fn render_builtin() {
-    for name in ["web-service", "backend-service", "worker-service", "scheduled-job"] {
+    for name in [
+        "web-service",
+        "backend-service",
+        "worker-service",
+        "scheduled-job",
+    ] {
         let bundle = Bundle::parse(builtin::files(name).expect("a built-in")).expect("it parses");
         let request = RenderRequest {
             inputs: json!({
@@ -35,11 +40,16 @@ fn render_builtin() {
         let mut times = Vec::new();
         for _ in 0..300 {
             let started = Instant::now();
-            let files = bundle.render(&request, &Limits::default()).expect("it renders");
+            let files = bundle
+                .render(&request, &Limits::default())
+                .expect("it renders");
             times.push(started.elapsed());
             std::hint::black_box(files);
         }
-        report(&format!("render {name} (inputs validated, every file)"), &mut times[50..].to_vec());
+        report(
+            &format!("render {name} (inputs validated, every file)"),
+            &mut times[50..].to_vec(),
+        );
     }
 }
 

@@ -1,4 +1,4 @@
-//! Sandboxed Jinja rendering of a template bundle's files.
+//! What a template version is: its bundle, its input schemas, and sandboxed Jinja rendering.
 //!
 //! This crate turns the files of one template version plus a context (Proton's namespace:
 //! `environment.outputs.X`, `service_instance.inputs.X`, `service.name`, ...) into rendered
@@ -18,9 +18,9 @@
 //! templates expect raw output. Besides minijinja's built-in filters, AWS Proton's CloudFormation
 //! filters and a few of Paved's own are available; see [`filters`].
 //!
-//! This crate is not the template catalog: it does not read bundles from disk or git, parse
-//! `manifest.yaml` or `schema.yaml`, validate inputs against a schema, choose which files of a
-//! bundle get rendered, or write anything. Callers hand it files and a context and get files back.
+//! [`bundle`] understands a whole bundle (Paved's layout or AWS Proton's: manifest, input
+//! schemas, which files render) and [`schema`] its input schemas. The crate does no IO: the
+//! registry (`paved-template-registry`) reads bundles from their sources and stores them.
 
 mod block;
 pub mod bundle;

@@ -38,5 +38,10 @@ pub fn table(header: &[&str]) -> Table {
         .load_preset(UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
+    // Without a terminal comfy-table knows no width and never wraps; long descriptions would
+    // make lines hundreds of characters wide. Machines should read `-o json` anyway.
+    if table.width().is_none() {
+        table.set_width(150);
+    }
     table
 }

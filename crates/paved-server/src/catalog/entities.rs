@@ -15,9 +15,9 @@ use paved_model::entity_ref::EntityRef;
 use paved_model::ids::LocationId;
 
 use crate::AppState;
+use crate::auth::mutation;
 use crate::auth::{Action, Caller};
 use crate::catalog::params::{Params, order_field};
-use crate::auth::mutation;
 use crate::catalog::raw_json;
 use crate::error::{ApiError, ApiJson};
 

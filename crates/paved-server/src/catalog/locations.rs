@@ -9,11 +9,11 @@ use paved_model::entity_ref::EntityRef;
 use paved_model::ids::LocationId;
 use paved_store::LocationRow;
 
-use crate::{AppState, timestamp};
-use crate::auth::{Action, Caller};
 use crate::auth::mutation;
+use crate::auth::{Action, Caller};
 use crate::catalog::params::Params;
 use crate::error::{ApiError, ApiJson};
+use crate::{AppState, timestamp};
 
 pub fn router() -> Router<AppState> {
     Router::new()

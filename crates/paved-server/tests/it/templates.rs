@@ -59,7 +59,10 @@ fn paved_bundle(server: &TestServer, folder: &str, schema: &str, template: &str)
         "apiVersion: paved.dev/v1\nkind: ServiceTemplate\nmetadata:\n  name: api\n  description: An API\n  owner: group:default/platform\nspec:\n  compatibleEnvironments:\n    - template: ecs-environment\n      major: 1\n",
     );
     server.write(&format!("{folder}/schema.yaml"), schema);
-    server.write(&format!("{folder}/infrastructure/cloudformation.yaml"), template);
+    server.write(
+        &format!("{folder}/infrastructure/cloudformation.yaml"),
+        template,
+    );
     server.input_dir().join(folder)
 }
 
@@ -167,7 +170,10 @@ async fn proton_bundles_register_unchanged_and_render_protons_variables(backend:
     assert_eq!(missing.status, 422, "{}", missing.text);
     assert_eq!(missing.body["error"]["code"], "render_failed");
     let problem = &missing.body["error"]["problems"][0];
-    assert_eq!(problem["file"], "instance_infrastructure/cloudformation.yaml");
+    assert_eq!(
+        problem["file"],
+        "instance_infrastructure/cloudformation.yaml"
+    );
     assert!(problem["line"].as_u64().is_some(), "{problem}");
     assert!(
         missing.text.contains("ExecutionRoleArn"),
@@ -236,7 +242,10 @@ async fn terraform_bundles_render_their_files_and_a_variables_file(backend: Back
     let values: Value =
         serde_json::from_str(&files["infrastructure/proton.auto.tfvars.json"]).expect("JSON");
     assert_eq!(values["environment"]["name"], "dev");
-    assert_eq!(values["environment"]["inputs"]["ssm_parameter_value"], "hello");
+    assert_eq!(
+        values["environment"]["inputs"]["ssm_parameter_value"],
+        "hello"
+    );
     assert_eq!(values["environment"]["inputs"]["retention"], 14);
     insta::assert_snapshot!(
         "proton_terraform_variables",
@@ -302,12 +311,13 @@ async fn publish_withdraw_and_the_recommended_version(backend: Backend) {
     assert_eq!(withdrawn.body["withdrawnReason"], "breaks health checks");
     let detail = server.get("/api/templates/api").await;
     assert_eq!(detail.body["recommendedVersion"], "1.0");
-    let recommended = server
-        .get("/api/templates/api/versions/recommended")
-        .await;
+    let recommended = server.get("/api/templates/api/versions/recommended").await;
     assert_eq!(recommended.body["version"], "1.0");
     let no_reason = server
-        .post("/api/templates/api/versions/1.0/withdraw", json!({"reason": " "}))
+        .post(
+            "/api/templates/api/versions/1.0/withdraw",
+            json!({"reason": " "}),
+        )
         .await;
     assert_eq!(no_reason.status, 400, "{}", no_reason.text);
 
@@ -336,7 +346,11 @@ async fn publish_withdraw_and_the_recommended_version(backend: Backend) {
         &serde_json::to_string_pretty(&source).expect("JSON"),
     );
     for verdict in validator.run(&[file]) {
-        assert!(verdict.ok, "Backstage refuses the Template entity: {}", verdict.text());
+        assert!(
+            verdict.ok,
+            "Backstage refuses the Template entity: {}",
+            verdict.text()
+        );
     }
 
     // Versions survive a restart, and render the same.
@@ -390,7 +404,10 @@ async fn incompatible_minor_versions_are_refused_with_the_exact_change(backend: 
         )
         .await;
         assert_eq!(refused.status, 400, "{name}: {}", refused.text);
-        assert_eq!(refused.body["error"]["code"], "incompatible_version", "{name}");
+        assert_eq!(
+            refused.body["error"]["code"], "incompatible_version",
+            "{name}"
+        );
         let problems = refused.body["error"]["problems"]
             .as_array()
             .cloned()
@@ -433,7 +450,11 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ service.name }'\n",
     );
     let response = expect_refused(
-        register(&server, json!({"source": {"type": "archive", "data": archive_of(&dir)}})).await,
+        register(
+            &server,
+            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
+        )
+        .await,
         "invalid_bundle",
         "syntax",
     );
@@ -450,11 +471,19 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ servce.name }}-{{ service_instance.inputs.prot }}'\n",
     );
     let response = expect_refused(
-        register(&server, json!({"source": {"type": "archive", "data": archive_of(&dir)}})).await,
+        register(
+            &server,
+            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
+        )
+        .await,
         "invalid_bundle",
         "servce",
     );
-    assert!(response.text.contains("`prot` is not an input"), "{}", response.text);
+    assert!(
+        response.text.contains("`prot` is not an input"),
+        "{}",
+        response.text
+    );
     assert_eq!(response.body["error"]["problems"][0]["line"], 5);
 
     // A schema that is not JSON Schema.
@@ -465,16 +494,33 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         TEMPLATE,
     );
     let response = expect_refused(
-        register(&server, json!({"source": {"type": "archive", "data": archive_of(&dir)}})).await,
+        register(
+            &server,
+            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
+        )
+        .await,
         "invalid_bundle",
         "schema.yaml",
     );
-    assert!(response.body["error"]["problems"][0]["line"].as_u64().is_some(), "{}", response.text);
+    assert!(
+        response.body["error"]["problems"][0]["line"]
+            .as_u64()
+            .is_some(),
+        "{}",
+        response.text
+    );
 
     // A file name with `../`, and a 100 MB file, in archives built by hand.
-    let escape = tar_gz(&[("paved-template.yaml", b"x".as_slice()), ("../evil.yaml", b"x")]);
+    let escape = tar_gz(&[
+        ("paved-template.yaml", b"x".as_slice()),
+        ("../evil.yaml", b"x"),
+    ]);
     expect_refused(
-        register(&server, json!({"source": {"type": "archive", "data": escape}})).await,
+        register(
+            &server,
+            json!({"source": {"type": "archive", "data": escape}}),
+        )
+        .await,
         "invalid_bundle_source",
         "../evil.yaml",
     );
@@ -494,7 +540,11 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}\n",
     );
     let response = expect_refused(
-        register(&server, json!({"source": {"type": "archive", "data": archive_of(&dir)}})).await,
+        register(
+            &server,
+            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
+        )
+        .await,
         "invalid_bundle",
         "render-fuel",
     );
@@ -524,11 +574,7 @@ fn tar_gz(entries: &[(&str, &[u8])]) -> String {
         header.set_cksum();
         builder.append(&header, *contents).expect("append");
     }
-    let archive = builder
-        .into_inner()
-        .expect("tar")
-        .finish()
-        .expect("gzip");
+    let archive = builder.into_inner().expect("tar").finish().expect("gzip");
     base64::engine::general_purpose::STANDARD.encode(archive)
 }
 
@@ -549,11 +595,7 @@ fn big_archive(size: u64) -> String {
     builder
         .append(&header, std::io::repeat(0).take_bytes(size))
         .expect("append");
-    let archive = builder
-        .into_inner()
-        .expect("tar")
-        .finish()
-        .expect("gzip");
+    let archive = builder.into_inner().expect("tar").finish().expect("gzip");
     base64::engine::general_purpose::STANDARD.encode(archive)
 }
 
@@ -585,8 +627,15 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
         ]
     };
     let commit = |files: Vec<(String, Vec<u8>)>, message: &str| {
-        paved_git::commit_files(&repository, "main", &files, message, "Platform", "platform@example.com")
-            .expect("commit");
+        paved_git::commit_files(
+            &repository,
+            "main",
+            &files,
+            message,
+            "Platform",
+            "platform@example.com",
+        )
+        .expect("commit");
     };
     let mut files = bundle(SCHEMA_V1, "api/v1");
     files.push(("README.md".to_owned(), b"Templates\n".to_vec()));
@@ -648,7 +697,10 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
     );
 
     // An incompatible change in v1 is a problem of that folder; v2's change still syncs.
-    let mut files = bundle("type: object\nproperties:\n  port:\n    type: integer\n", "api/v1");
+    let mut files = bundle(
+        "type: object\nproperties:\n  port:\n    type: integer\n",
+        "api/v1",
+    );
     files.extend(bundle(
         &format!("{SCHEMA_V1}  note:\n    type: string\n    default: hi\n"),
         "api/v2",
@@ -657,8 +709,16 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
     let partial = server
         .post(&format!("/api/template-syncs/{id}/run"), json!({}))
         .await;
-    assert_eq!(partial.body["registered"], json!(["api@2.1"]), "{}", partial.text);
-    let problems = partial.body["problems"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        partial.body["registered"],
+        json!(["api@2.1"]),
+        "{}",
+        partial.text
+    );
+    let problems = partial.body["problems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(problems.len(), 1, "{}", partial.text);
     assert_eq!(problems[0]["file"], "api/v1");
     assert!(
@@ -670,7 +730,10 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
         partial.text
     );
     let listed = server.get("/api/template-syncs").await;
-    assert_eq!(listed.body["items"][0]["problems"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        listed.body["items"][0]["problems"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
 
 async fn mutations_need_the_admin_token_and_are_audited(backend: Backend) {
@@ -716,7 +779,11 @@ async fn mutations_need_the_admin_token_and_are_audited(backend: Backend) {
         "{actions:?}"
     );
     assert!(
-        actions.contains(&("template.register".to_owned(), "anonymous".to_owned(), false)),
+        actions.contains(&(
+            "template.register".to_owned(),
+            "anonymous".to_owned(),
+            false
+        )),
         "{actions:?}"
     );
     assert!(

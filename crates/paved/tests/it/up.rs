@@ -52,7 +52,15 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     assert_eq!(dry_run.code, Some(0), "{dry_run}");
     assert_eq!(dry_run.json()["entities"].as_array().map(Vec::len), Some(6));
     let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
-    assert_eq!(listed.json(), json!([]), "{listed}");
+    // Only the location of the entities Paved provides itself (the built-in templates).
+    let types: Vec<Value> = listed
+        .json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|location| location["data"]["type"].clone())
+        .collect();
+    assert_eq!(types, [json!("paved")], "{listed}");
 
     // A relative path is the caller's: it is sent absolute.
     let added = server.cli_in(
@@ -77,8 +85,16 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
 
     let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
     assert_eq!(listed.code, Some(0), "{listed}");
-    let listed = listed.json();
-    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    // Besides the location of the built-in templates (`paved:templates`), the one just added.
+    let listed: Vec<Value> = listed
+        .json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|location| location["data"]["type"] != "paved")
+        .cloned()
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["data"]["id"], id.as_str());
     assert_eq!(listed[0]["data"]["type"], "file");
     assert_eq!(listed[0]["data"]["target"], catalog.display().to_string());
@@ -162,12 +178,21 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     assert_eq!(web.code, Some(0), "{web}");
     assert_eq!(web.json()["metadata"]["name"], "web");
     let (_, everything) = server.get("/api/catalog/entities/by-query");
-    assert_eq!(everything["totalItems"], 6, "{everything}");
+    // The file's 6 entities and the 5 built-in templates.
+    assert_eq!(everything["totalItems"], 11, "{everything}");
 
     let removed = server.cli(&["catalog", "locations", "remove", &id], &[]);
     assert_eq!(removed.code, Some(0), "{removed}");
     let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
-    assert_eq!(listed.json(), json!([]), "{listed}");
+    // Only the location of the entities Paved provides itself (the built-in templates).
+    let types: Vec<Value> = listed
+        .json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|location| location["data"]["type"].clone())
+        .collect();
+    assert_eq!(types, [json!("paved")], "{listed}");
     let gone = server.cli(&["catalog", "get", "component:default/web"], &[]);
     assert_eq!(gone.code, Some(1), "a 404 is a refusal: {gone}");
     assert!(gone.stderr.contains("not found"), "{gone}");

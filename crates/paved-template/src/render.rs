@@ -11,7 +11,8 @@ use crate::error::RenderError;
 use crate::{Limits, RenderedFile, TemplateFile, filters, paths};
 
 /// Renders every file with Jinja in strict mode over `context` (a JSON object). Paths may be
-/// templated too (`{{ service.name }}/main.py`). Deterministic: same inputs → byte-identical
+/// templated too (`{{ service.name }}/main.py`); a templated path that renders to nothing or to
+/// a folder (`ci/{% if gitlab %}.gitlab-ci.yml{% endif %}`) leaves its file out. Deterministic: same inputs → byte-identical
 /// outputs, sorted by path.
 ///
 /// Files render in the order given and share one fuel budget; the first error stops the render.
@@ -43,7 +44,9 @@ pub fn render_files(
     // Output path → (bundle path it came from, contents).
     let mut rendered: BTreeMap<String, (&str, String)> = BTreeMap::new();
     for file in files {
-        let path = render_path(&mut env, file, &context, limits, &mut fuel)?;
+        let Some(path) = render_path(&mut env, file, &context, limits, &mut fuel)? else {
+            continue;
+        };
         let contents = render_text(&mut env, file, &context, limits, &mut fuel)?;
         total = total.saturating_add(contents.len());
         if total > limits.max_total_bytes {
@@ -146,7 +149,7 @@ fn render_path(
     context: &Value,
     limits: &Limits,
     fuel: &mut u64,
-) -> Result<String, RenderError> {
+) -> Result<Option<String>, RenderError> {
     let rendered = if is_templated(&file.path) {
         env.set_fuel(Some(*fuel));
         let to_error =
@@ -158,15 +161,23 @@ fn render_path(
             .render_captured(context.clone())
             .map_err(to_error)?;
         *fuel = remaining_fuel(captured.state(), *fuel);
-        block::resolve(captured.output())
+        let rendered = block::resolve(captured.output());
+        // A templated file name that renders to nothing (`ci/{% if gitlab %}.gitlab-ci.yml{%
+        // endif %}`) leaves the file out: that is how a bundle offers alternatives.
+        if rendered.is_empty() || rendered.ends_with('/') {
+            return Ok(None);
+        }
+        rendered
     } else {
         file.path.clone()
     };
-    paths::normalise(&rendered).map_err(|problem| RenderError::Path {
-        file: file.path.clone(),
-        path: rendered,
-        problem,
-    })
+    paths::normalise(&rendered)
+        .map(Some)
+        .map_err(|problem| RenderError::Path {
+            file: file.path.clone(),
+            path: rendered,
+            problem,
+        })
 }
 
 /// Renders the text of `file`, enforcing the per-file size limit.

@@ -50,10 +50,6 @@ fn traversal_is_rejected() {
             "path `billing-api//etc` from `{{ service.name }}/{{ '/etc' }}` is not allowed: it has an empty component (`//` or a trailing `/`)",
         ),
         (
-            "{% if false %}x{% endif %}",
-            "path `` from `{% if false %}x{% endif %}` is not allowed: it is empty",
-        ),
-        (
             "{{ 'a\\nb' }}",
             "path `a\\nb` from `{{ 'a\\nb' }}` is not allowed: it contains a control character",
         ),
@@ -61,6 +57,18 @@ fn traversal_is_rejected() {
     for (path, expect) in cases {
         check(path, expect);
     }
+}
+
+#[test]
+fn a_path_rendering_to_nothing_leaves_the_file_out() {
+    let rendered = render(&files(&[
+        ("ci/{% if false %}.gitlab-ci.yml{% endif %}", "gitlab"),
+        ("{% if false %}x{% endif %}", "nothing"),
+        ("ci/{% if true %}github.yml{% endif %}", "github"),
+    ]))
+    .expect("it renders");
+    let paths: Vec<&str> = rendered.iter().map(|file| file.path.as_str()).collect();
+    assert_eq!(paths, ["ci/github.yml"]);
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! CLI deserializes the same types it sends. Entities themselves travel as JSON objects in
 //! Backstage's envelope, so they appear here as `serde_json::Value`.
 
+mod services;
 mod templates;
 
+pub use services::*;
 pub use templates::*;
 
 use paved_model::problem::Problem;

@@ -82,6 +82,14 @@ pub enum GitError {
         branch: String,
         message: String,
     },
+    #[error("cannot read `{}`: {message}", path.display())]
+    Open { path: PathBuf, message: String },
+    #[error("pushing `{branch}` to `{url}` failed: {message}")]
+    Push {
+        url: String,
+        branch: String,
+        message: String,
+    },
 }
 
 /// Brings a mirror of `url` up to date under `cache_dir`, then reads the tree at
@@ -322,6 +330,70 @@ pub fn commit_files(
     })?;
     tracing::debug!(repo = %repo_path.display(), branch, commit = %id, "committed files");
     Ok(id.to_string())
+}
+
+/// The commit at the tip of `branch` (id in hex) and its message, or `None` when the
+/// repository has no such branch.
+pub fn branch_tip(repo_path: &Path, branch: &str) -> Result<Option<(String, String)>, GitError> {
+    let open_error = |err: git2::Error| GitError::Open {
+        path: repo_path.to_owned(),
+        message: err.message().to_owned(),
+    };
+    let repo = Repository::open(repo_path).map_err(open_error)?;
+    let tip = match repo.find_reference(&format!("refs/heads/{branch}")) {
+        Ok(reference) => reference.peel_to_commit().map_err(open_error)?,
+        Err(err) if err.code() == ErrorCode::NotFound => return Ok(None),
+        Err(err) => return Err(open_error(err)),
+    };
+    Ok(Some((
+        tip.id().to_string(),
+        tip.message().unwrap_or_default().to_owned(),
+    )))
+}
+
+/// Pushes `branch` of the repository at `repo_path` to `url` (a local path or `file://`
+/// URL; this build has no TLS), without force: a remote branch with other history refuses
+/// it. `credentials` (user name, password or token) answer the remote's challenge, and are
+/// never written anywhere.
+pub fn push(
+    repo_path: &Path,
+    url: &str,
+    branch: &str,
+    credentials: Option<(&str, &str)>,
+) -> Result<(), GitError> {
+    let shown_url = redact_url(url);
+    let push_error = |message: String| GitError::Push {
+        url: shown_url.clone(),
+        branch: branch.to_owned(),
+        message,
+    };
+    let repo = Repository::open(repo_path).map_err(|err| push_error(err.message().to_owned()))?;
+    // An anonymous remote: nothing about `url` is saved in the repository's config.
+    let mut remote = repo
+        .remote_anonymous(url)
+        .map_err(|err| push_error(err.message().to_owned()))?;
+    let rejected = std::cell::RefCell::new(None::<String>);
+    let mut callbacks = git2::RemoteCallbacks::new();
+    callbacks.push_update_reference(|reference, status| {
+        if let Some(status) = status {
+            *rejected.borrow_mut() = Some(format!("`{reference}` was refused: {status}"));
+        }
+        Ok(())
+    });
+    if let Some((user, password)) = credentials {
+        callbacks.credentials(move |_, _, _| git2::Cred::userpass_plaintext(user, password));
+    }
+    let mut options = git2::PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    remote
+        .push(&[refspec.as_str()], Some(&mut options))
+        .map_err(|err| push_error(err.message().to_owned()))?;
+    drop(options);
+    if let Some(reason) = rejected.into_inner() {
+        return Err(push_error(reason));
+    }
+    Ok(())
 }
 
 /// Fetches every branch and tag of `url` into `mirror`, dropping the ones that are gone,

@@ -89,6 +89,7 @@ pub enum Action {
     AddTemplateSync,
     RunTemplateSync,
     RemoveTemplateSync,
+    CreateService,
 }
 
 impl Action {
@@ -104,6 +105,7 @@ impl Action {
             Action::AddTemplateSync => "template-sync.create",
             Action::RunTemplateSync => "template-sync.run",
             Action::RemoveTemplateSync => "template-sync.delete",
+            Action::CreateService => "service.create",
         }
     }
 }

@@ -8,6 +8,7 @@ use paved_catalog::filter::FilterError;
 use paved_catalog::query::CursorError;
 use paved_store::StoreError;
 use paved_template::bundle::RenderFailure;
+use paved_scaffolder::ScaffolderError;
 use paved_template_registry::RegistryError;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,8 @@ pub enum ApiError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Scaffolder(#[from] ScaffolderError),
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error(transparent)]
@@ -66,6 +69,27 @@ impl ApiError {
                 }
             },
             ApiError::Registry(error) => classify_registry(error),
+            ApiError::Scaffolder(error) => match error {
+                ScaffolderError::Registry(error) => classify_registry(error),
+                ScaffolderError::InvalidRequest(_) => {
+                    (StatusCode::BAD_REQUEST, "InputError", "invalid_request")
+                }
+                ScaffolderError::UnknownOwner(_) => {
+                    (StatusCode::BAD_REQUEST, "InputError", "unknown_owner")
+                }
+                ScaffolderError::NameTaken(_) => {
+                    (StatusCode::CONFLICT, "ConflictError", "service_exists")
+                }
+                ScaffolderError::TaskNotFound(_) => {
+                    (StatusCode::NOT_FOUND, "NotFoundError", "task_not_found")
+                }
+                ScaffolderError::ServiceNotFound(_) => {
+                    (StatusCode::NOT_FOUND, "NotFoundError", "service_not_found")
+                }
+                ScaffolderError::Store(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
+                }
+            },
             ApiError::Filter(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_filter"),
             ApiError::Cursor(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_cursor"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", code),
@@ -87,41 +111,46 @@ impl ApiError {
 
     fn problems(&self) -> Vec<ApiProblem> {
         match self {
-            ApiError::Catalog(CatalogError::Unreadable { problems, .. })
-            | ApiError::Registry(RegistryError::InvalidBundle(problems)) => {
+            ApiError::Catalog(CatalogError::Unreadable { problems, .. }) => {
                 problems.iter().cloned().map(ApiProblem::from).collect()
             }
-            ApiError::Registry(RegistryError::Incompatible { problems, .. }) => problems
-                .iter()
-                .map(|problem| ApiProblem {
-                    field: Some(problem.input.clone()),
-                    rule: problem.rule.to_string(),
-                    message: problem.message.clone(),
-                    ..ApiProblem::default()
-                })
-                .collect(),
-            ApiError::Registry(RegistryError::Render(RenderFailure::Inputs {
-                problems, ..
-            })) => problems
-                .iter()
-                .map(|problem| ApiProblem {
-                    field: Some(problem.input.clone()),
-                    rule: problem.rule.clone(),
-                    message: problem.message.clone(),
-                    ..ApiProblem::default()
-                })
-                .collect(),
-            ApiError::Registry(RegistryError::Render(RenderFailure::Render(error))) => {
-                vec![ApiProblem {
-                    file: error.location().map(|at| at.file.clone()),
-                    line: error.location().and_then(|at| at.line),
-                    rule: error.rule().to_owned(),
-                    message: error.to_string(),
-                    ..ApiProblem::default()
-                }]
+            ApiError::Registry(error) | ApiError::Scaffolder(ScaffolderError::Registry(error)) => {
+                registry_problems(error)
             }
             _ => Vec::new(),
         }
+    }
+}
+
+/// The problems behind a registry error: bundle problems with file and line, incompatible
+/// or invalid inputs with the input as `field`, a render error with its file and line.
+fn registry_problems(error: &RegistryError) -> Vec<ApiProblem> {
+    let input_problem = |input: &str, rule: String, message: &str| ApiProblem {
+        field: Some(input.to_owned()),
+        rule,
+        message: message.to_owned(),
+        ..ApiProblem::default()
+    };
+    match error {
+        RegistryError::InvalidBundle(problems) => {
+            problems.iter().cloned().map(ApiProblem::from).collect()
+        }
+        RegistryError::Incompatible { problems, .. } => problems
+            .iter()
+            .map(|problem| input_problem(&problem.input, problem.rule.to_string(), &problem.message))
+            .collect(),
+        RegistryError::Render(RenderFailure::Inputs { problems, .. }) => problems
+            .iter()
+            .map(|problem| input_problem(&problem.input, problem.rule.clone(), &problem.message))
+            .collect(),
+        RegistryError::Render(RenderFailure::Render(error)) => vec![ApiProblem {
+            file: error.location().map(|at| at.file.clone()),
+            line: error.location().and_then(|at| at.line),
+            rule: error.rule().to_owned(),
+            message: error.to_string(),
+            ..ApiProblem::default()
+        }],
+        _ => Vec::new(),
     }
 }
 

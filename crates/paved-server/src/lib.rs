@@ -10,6 +10,7 @@ pub(crate) mod catalog;
 mod error;
 mod metrics;
 mod openapi;
+mod services;
 mod system;
 mod templates;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use axum::Router;
 use paved_catalog::Catalog;
+use paved_scaffolder::{Scaffolder, ScaffolderConfig};
 use paved_store::Store;
 use paved_template_registry::{Registry, RegistryConfig};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -36,17 +38,19 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub auth: Arc<auth::Authenticator>,
     pub registry: Registry,
+    pub scaffolder: Scaffolder,
 }
 
 impl AppState {
     /// Assembles the application over an opened store: loads (or on first start, stores) the
     /// admin token and builds the catalog index. Returns whether `admin_token` was new, so the
     /// caller can hand it out.
-    /// On first start it also registers the built-in golden paths.
+    /// On first start it also registers the built-in golden paths; unfinished tasks resume.
     pub async fn build(
         store: Store,
         catalog_config: paved_catalog::CatalogConfig,
         registry_config: RegistryConfig,
+        scaffolder_config: ScaffolderConfig,
         admin_token: &str,
     ) -> Result<(AppState, bool), paved_template_registry::RegistryError> {
         let (authenticator, created) =
@@ -56,12 +60,27 @@ impl AppState {
         if registry.config().builtin_templates {
             registry.register_builtins().await?;
         }
+        let scaffolder = Scaffolder::new(
+            store.clone(),
+            catalog.clone(),
+            registry.clone(),
+            scaffolder_config,
+        );
+        // Tasks a crash or a restart interrupted carry on.
+        let resumed = scaffolder
+            .resume()
+            .await
+            .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
+        if resumed > 0 {
+            tracing::info!(tasks = resumed, "resuming unfinished tasks");
+        }
         let state = AppState {
             catalog,
             store,
             metrics: Arc::new(Metrics::default()),
             auth: Arc::new(authenticator),
             registry,
+            scaffolder,
         };
         Ok((state, created))
     }
@@ -82,6 +101,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/catalog", catalog::router())
         .merge(templates::router())
+        .merge(services::router())
         .merge(system::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::catalog::{entities, locations};
-use crate::templates;
+use crate::{services, templates};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,10 +35,16 @@ use crate::templates;
         templates::add_sync,
         templates::run_sync,
         templates::remove_sync,
+        services::create_service,
+        services::list_services,
+        services::get_service,
+        services::get_task,
+        services::task_events,
     ),
     modifiers(&BearerAuth),
     tags((name = "catalog", description = "Backstage-compatible software catalog"),
-        (name = "templates", description = "Golden-path templates: versions, dry-run renders, template sync"))
+        (name = "templates", description = "Golden-path templates: versions, dry-run renders, template sync"),
+        (name = "services", description = "Services created from golden paths, and the durable tasks that create them"))
 )]
 struct ApiDoc;
 

@@ -27,4 +27,6 @@ pub enum StoreError {
     },
     #[error("version {version} of template `{template}` already exists")]
     VersionExists { template: String, version: String },
+    #[error("`{subject}` is already being created by another task")]
+    TaskSubjectTaken { subject: String },
 }

@@ -13,6 +13,7 @@
 mod audit;
 mod catalog;
 mod error;
+mod tasks;
 mod templates;
 
 use std::path::Path;
@@ -29,6 +30,7 @@ pub use crate::catalog::{
     EntityChanges, EntityRow, EntityWrite, LocationRow, LocationSync, NewLocation,
 };
 pub use crate::error::StoreError;
+pub use crate::tasks::{ServiceRow, TaskEventRow, TaskRow};
 pub use crate::templates::{TemplateRow, TemplateSyncRow, TemplateVersionRow};
 
 /// Where the store keeps its data.

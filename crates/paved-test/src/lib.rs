@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use paved_catalog::{Catalog, CatalogConfig};
 use paved_server::AppState;
+use paved_scaffolder::ScaffolderConfig;
 use paved_store::{Store, StoreConfig};
 use paved_template_registry::RegistryConfig;
 use serde_json::Value;
@@ -301,6 +302,15 @@ impl TestData {
         }
     }
 
+    pub fn scaffolder_config(&self) -> ScaffolderConfig {
+        ScaffolderConfig {
+            repositories_dir: self.dir.path().join("repositories"),
+            replica: "test".to_owned(),
+            git_credentials: None,
+            crash_after_step: None,
+        }
+    }
+
     pub fn store_config(&self) -> StoreConfig {
         match &self.database {
             Some(database) => StoreConfig::Postgres {
@@ -361,6 +371,7 @@ impl TestServer {
             store.clone(),
             data.catalog_config(),
             data.registry_config(),
+            data.scaffolder_config(),
             TEST_TOKEN,
         )
         .await

@@ -9,6 +9,7 @@ use paved_cli::{LogFormat, UpArgs};
 use paved_server::AppState;
 use paved_server::auth::generate_token;
 use paved_store::{Store, StoreConfig};
+use paved_scaffolder::ScaffolderConfig;
 use paved_template_registry::RegistryConfig;
 use tokio::sync::watch;
 
@@ -44,10 +45,28 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         sync_interval: Duration::from_secs(args.refresh_interval.max(1)),
         builtin_templates: true,
     };
-    let (state, created) =
-        AppState::build(store.clone(), catalog_config, registry_config, token.trim())
-            .await
-            .context("starting the application")?;
+    let scaffolder_config = ScaffolderConfig {
+        repositories_dir: data_dir.join("repositories"),
+        replica: format!("paved-{}", std::process::id()),
+        // Credentials for pushing new repositories to remotes: from the environment only.
+        git_credentials: match (
+            std::env::var("PAVED_GIT_USERNAME"),
+            std::env::var("PAVED_GIT_PASSWORD"),
+        ) {
+            (Ok(user), Ok(password)) => Some((user, password)),
+            _ => None,
+        },
+        crash_after_step: std::env::var("PAVED_CRASH_AFTER_STEP").ok(),
+    };
+    let (state, created) = AppState::build(
+        store.clone(),
+        catalog_config,
+        registry_config,
+        scaffolder_config,
+        token.trim(),
+    )
+    .await
+    .context("starting the application")?;
     if created {
         write_token_file(&data_dir, token.trim())?;
     }

@@ -41,6 +41,17 @@ pub enum Command {
     /// `paved template register ./my-service`. See docs/templates.md for the bundle format.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Services: create one from a golden path, as a new git repository in the catalog.
+    ///
+    /// `paved service create` renders a service template into a repository with one commit
+    /// on `main` (code, CI pipeline, `catalog-info.yaml`, `paved.yaml`), registers it in the
+    /// catalog and records the service, all or nothing. The work runs as a durable task on
+    /// the server; follow it with `paved service task ID --follow`.
+    ///
+    /// Example:
+    ///   paved service create orders --template web-service --owner group:default/team-a
+    #[command(subcommand, verbatim_doc_comment)]
+    Service(ServiceCommand),
 }
 
 #[derive(Debug, Args)]
@@ -458,6 +469,129 @@ pub enum TemplateSyncCommand {
     Remove {
         /// The sync's id, from `paved template sync list`.
         id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// How `paved service create` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CreateOutputFormat {
+    /// Progress lines, then `created NAME` and the clone command (a dry run: the file paths).
+    Text,
+    /// JSON: the finished task; with --dry-run or --no-wait, the server's answer.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Create a service from a golden path: a new git repository, registered in the catalog
+    ///
+    /// The server checks everything first (name, owner, template, inputs) and refuses with
+    /// every problem named; then a task renders the template, commits the files to a new
+    /// repository on branch `main`, registers its `catalog-info.yaml` and records the
+    /// service. If a step fails, what the task did is undone and the step is named.
+    ///
+    /// Inputs come from a YAML or JSON mapping (--inputs FILE), with --input KEY=VALUE on top;
+    /// values are read as YAML, so `port=8080` is a number. See them with
+    /// `paved template show web-service`. Pipeline inputs choose the CI, e.g.
+    /// `--pipeline-input provider=gitlab-ci`.
+    ///
+    /// Steps are printed on stderr as they start and finish. Exit code 0 when the service is
+    /// created, 1 when the request is refused or the task fails.
+    ///
+    /// Examples:
+    ///   paved service create orders --template web-service --owner group:default/team-a
+    ///   paved service create billing --template web-service@1 --owner team-a --system payments \
+    ///       --input port=8080 --pipeline-input provider=gitlab-ci
+    ///   paved service create orders --template web-service@1.0 --owner team-a --dry-run
+    ///   paved service create orders --template web-service --owner team-a --no-wait
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The service's name: 1-63 letters and digits separated by `-`, `_` or `.`.
+        name: String,
+        /// The service template: `NAME`, `NAME@MAJOR` or `NAME@MAJOR.MINOR`; without a
+        /// version, the recommended one.
+        #[arg(long, value_name = "NAME[@MAJOR[.MINOR]]")]
+        template: String,
+        /// The owning Group, which must be in the catalog: `group:default/team-a` or `team-a`.
+        #[arg(long, value_name = "REF")]
+        owner: String,
+        /// The System the Component belongs to; by default one named after the service is
+        /// created with it.
+        #[arg(long)]
+        system: Option<String>,
+        /// The Component's lifecycle, e.g. `production`; by default `experimental`.
+        #[arg(long)]
+        lifecycle: Option<String>,
+        /// A one-line description of the service.
+        #[arg(long)]
+        description: Option<String>,
+        /// The environment of the service's first instance; by default `dev`.
+        #[arg(long)]
+        environment: Option<String>,
+        /// One input, `KEY=VALUE`, over the --inputs file; the value is read as YAML. Repeatable.
+        #[arg(long = "input", value_name = "KEY=VALUE")]
+        input: Vec<String>,
+        /// A YAML or JSON file with the inputs, a mapping of input names to values.
+        #[arg(long, value_name = "FILE")]
+        inputs: Option<PathBuf>,
+        /// One pipeline input, `KEY=VALUE` read as YAML, e.g. `provider=gitlab-ci`. Repeatable.
+        #[arg(long = "pipeline-input", value_name = "KEY=VALUE")]
+        pipeline_input: Vec<String>,
+        /// Also push the new repository here (a bare repository's path or `file://` URL);
+        /// its `main` branch must not exist yet.
+        #[arg(long, value_name = "URL")]
+        repository_url: Option<String>,
+        /// Check and render everything, print the repository's files, create nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the task's id and return at once instead of following it.
+        #[arg(long, conflicts_with = "dry_run")]
+        no_wait: bool,
+        #[arg(short, long, value_enum, default_value_t = CreateOutputFormat::Text)]
+        output: CreateOutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the services Paved created: owner, template, version and repository.
+    ///
+    /// Example: paved service list -o json
+    List {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show one service and its spec (the `paved.yaml` of its repository).
+    ///
+    /// Example: paved service show orders
+    Show {
+        /// The service's name.
+        name: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Print the log of a task, such as the one `paved service create --no-wait` started
+    ///
+    /// Without --follow, the log so far and the task's state are printed (exit code 0
+    /// whatever the state). With --follow, new lines are printed as they come until the task
+    /// ends; the exit code is then 0 when it succeeded and 1 when it failed.
+    ///
+    /// Examples:
+    ///   paved service task 0b6f3a4e-5d1c-4c2a-9d8e-2f1a7c3b9e10
+    ///   paved service task 0b6f3a4e-5d1c-4c2a-9d8e-2f1a7c3b9e10 --follow
+    #[command(verbatim_doc_comment)]
+    Task {
+        /// The task's id, as `paved service create` printed it.
+        id: String,
+        /// Stream the log until the task ends.
+        #[arg(long)]
+        follow: bool,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
         #[command(flatten)]
         server: ServerArgs,
     },

@@ -579,13 +579,15 @@ impl Scaffolder {
             "cloneUrl": clone_url,
             "entityRef": format!("component:default/{}", request.name),
         });
+        // The last line comes before the task ends: readers stop at the end.
+        self.event(id, "record", "step", &format!("recording service `{}`", request.name))
+            .await;
         self.inner
             .store
             .complete_service_task(id, &result.to_string(), &service, now)
             .await
             .map_err(|error| failure("record")(error.to_string()))?;
-        self.event(id, "record", "done", &format!("service `{}` created", request.name))
-            .await;
+        self.inner.events.send_modify(|seq| *seq += 1);
         Ok(())
     }
 

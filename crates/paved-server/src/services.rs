@@ -190,8 +190,10 @@ pub async fn task_events(
                     return None;
                 }
                 watch.borrow_and_update();
-                let events = scaffolder.task_events(&id, after).await.unwrap_or_default();
+                // The task before its lines: a task writes its last line before it ends, so
+                // a task seen ended here has all its lines in the read that follows.
                 let task = scaffolder.task(&id).await.ok();
+                let events = scaffolder.task_events(&id, after).await.unwrap_or_default();
                 let mut batch = Vec::new();
                 for event in events {
                     after = event.seq;

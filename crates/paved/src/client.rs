@@ -75,6 +75,19 @@ impl Client {
             .map(|_| ())
     }
 
+    /// Opens a stream of server-sent events (`text/event-stream`), read as it arrives.
+    pub async fn events(&self, path: &str) -> anyhow::Result<EventStream> {
+        let request = self
+            .http
+            .get(self.url(path))
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        let response = self.send_checked(request).await?;
+        Ok(EventStream {
+            response,
+            parser: EventParser::default(),
+        })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server)
     }
@@ -115,6 +128,94 @@ impl Client {
     }
 }
 
+/// One server-sent event: its type (`message` when the server names none) and its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSentEvent {
+    pub event: String,
+    pub data: String,
+}
+
+/// A response body read chunk by chunk as server-sent events.
+pub struct EventStream {
+    response: reqwest::Response,
+    parser: EventParser,
+}
+
+impl EventStream {
+    /// The next event; `None` once the server closed the stream.
+    pub async fn next(&mut self) -> anyhow::Result<Option<ServerSentEvent>> {
+        loop {
+            if let Some(event) = self.parser.next_event() {
+                return Ok(Some(event));
+            }
+            match self
+                .response
+                .chunk()
+                .await
+                .context("reading the server's event stream")?
+            {
+                Some(chunk) => self.parser.push(&chunk),
+                // An event cut off by the end of the stream is dropped, as browsers do.
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// The `text/event-stream` format: `field: value` lines, an event ends at a blank line.
+/// Chunks may split lines, and even UTF-8 characters, anywhere.
+#[derive(Debug, Default)]
+struct EventParser {
+    /// Bytes not yet ending in a newline.
+    buffer: Vec<u8>,
+    event: Option<String>,
+    data: Option<String>,
+}
+
+impl EventParser {
+    fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next complete event in what was pushed, if any.
+    fn next_event(&mut self) -> Option<ServerSentEvent> {
+        while let Some(end) = self.buffer.iter().position(|byte| *byte == b'\n') {
+            let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches('\n').trim_end_matches('\r');
+            if line.is_empty() {
+                let event = self.event.take();
+                // An event without data is not dispatched (keep-alives are comments anyway).
+                if let Some(data) = self.data.take() {
+                    return Some(ServerSentEvent {
+                        event: event.unwrap_or_else(|| "message".to_owned()),
+                        data,
+                    });
+                }
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => self.event = Some(value.to_owned()),
+                "data" => match &mut self.data {
+                    Some(data) => {
+                        data.push('\n');
+                        data.push_str(value);
+                    }
+                    None => self.data = Some(value.to_owned()),
+                },
+                // `id` and `retry` matter to reconnecting browsers only.
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
 async fn check(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
     if response.status().is_success() {
         return Ok(response);
@@ -147,4 +248,41 @@ fn read_token(data_dir: &Path) -> Option<String> {
         .ok()
         .map(|token| token.trim().to_owned())
         .filter(|token| !token.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(event: &str, data: &str) -> ServerSentEvent {
+        ServerSentEvent {
+            event: event.to_owned(),
+            data: data.to_owned(),
+        }
+    }
+
+    #[test]
+    fn server_sent_events_are_parsed_across_chunks() {
+        let stream = "event: log\ndata: {\"a\":1}\n\n:\n\nevent: log\r\ndata:x\r\ndata: y\r\n\r\n\
+                      data: é\n\nevent: end\ndata: {}\n\nevent: cut\ndata: off";
+        let expected = vec![
+            event("log", "{\"a\":1}"),
+            event("log", "x\ny"),
+            event("message", "é"),
+            event("end", "{}"),
+        ];
+        // Every split point, including inside the two bytes of `é`.
+        for split in 0..=stream.len() {
+            let (first, second) = stream.as_bytes().split_at(split);
+            let mut parser = EventParser::default();
+            let mut events = Vec::new();
+            for chunk in [first, second] {
+                parser.push(chunk);
+                while let Some(event) = parser.next_event() {
+                    events.push(event);
+                }
+            }
+            assert_eq!(events, expected, "split at {split}");
+        }
+    }
 }

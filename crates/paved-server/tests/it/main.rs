@@ -5,5 +5,6 @@ mod catalog_smoke;
 mod common;
 mod locations;
 mod queries;
+mod services;
 mod system;
 mod templates;

@@ -1,6 +1,8 @@
 //! The input matrix: every built-in template with its defaults, a maximal case (big tasks,
 //! several environment variables and secrets, autoscaling, non-default ports and paths) and a
-//! minimal one (no tasks, optional parts off), under varied names.
+//! minimal one (no tasks, optional parts off), under varied names. The service templates'
+//! cases cover both CI providers: the default (no pipeline inputs), GitLab CI (maximal) and
+//! GitHub Actions named explicitly (minimal).
 
 use serde_json::{Value, json};
 
@@ -15,6 +17,17 @@ pub const TEMPLATES: &[&str] = &[
     "scheduled-job",
 ];
 
+/// The service templates: the ones with a pipeline and an app skeleton.
+pub const SERVICE_TEMPLATES: &[&str] = &[
+    "web-service",
+    "backend-service",
+    "worker-service",
+    "scheduled-job",
+];
+
+/// The CI providers of the service templates' `pipeline-schema.yaml`, the default first.
+pub const PROVIDERS: &[&str] = &["github-actions", "gitlab-ci"];
+
 /// One render of one template.
 #[derive(Debug)]
 pub struct Case {
@@ -22,6 +35,18 @@ pub struct Case {
     pub name: &'static str,
     pub names: Names,
     pub inputs: Value,
+    /// The pipeline inputs; `None` renders with the pipeline schema's defaults.
+    pub pipeline_inputs: Option<Value>,
+}
+
+impl Case {
+    /// The CI provider this case renders the pipeline for.
+    pub fn provider(&self) -> &str {
+        self.pipeline_inputs
+            .as_ref()
+            .and_then(|inputs| inputs["provider"].as_str())
+            .unwrap_or(PROVIDERS[0])
+    }
 }
 
 const DEFAULT_NAMES: Names = Names {
@@ -73,6 +98,7 @@ pub fn matrix() -> Vec<Case> {
             name,
             names,
             inputs,
+            pipeline_inputs: None,
         })
     };
 
@@ -231,5 +257,14 @@ pub fn matrix() -> Vec<Case> {
             "maximum_event_age_seconds": 60,
         }),
     );
+    for case in &mut cases {
+        if SERVICE_TEMPLATES.contains(&case.template) {
+            case.pipeline_inputs = match case.name {
+                "maximal" => Some(json!({"provider": "gitlab-ci"})),
+                "minimal" => Some(json!({"provider": "github-actions"})),
+                _ => None,
+            };
+        }
+    }
     cases
 }

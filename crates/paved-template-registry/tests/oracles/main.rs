@@ -8,9 +8,15 @@
 //!   catch a broken task definition;
 //! - checkov 3.3: every failed security check is listed, with a reason, in the template's
 //!   README under `## checkov exceptions`, and every listed exception still happens;
-//! - JSON Schema 2020-12 (Python's `jsonschema`): the schemas are valid, accept the matrix's
-//!   inputs and refuse invalid ones such as a CPU/memory pair Fargate does not offer;
-//! - the service templates' app skeletons pass their own unit tests once rendered.
+//! - JSON Schema 2020-12 (Python's `jsonschema`): the schemas (instance and pipeline) are
+//!   valid, accept the matrix's inputs and refuse invalid ones such as a CPU/memory pair Fargate
+//!   does not offer or an unknown CI provider;
+//! - each service template's pipeline is exactly the CI file of the chosen provider (GitHub
+//!   Actions or GitLab CI), YAML that runs the unit tests and builds the image;
+//! - the service templates' app skeletons, rendered with their pipeline into the repository the
+//!   scaffolder creates, are complete (the Dockerfile's files exist) and pass their own unit
+//!   tests; the worker's loop consumes a real SQS API (moto, with botocore's request checks)
+//!   and stops on SIGTERM (`worker_check.py`).
 //!
 //! `PAVED_ORACLES_KEEP=1` keeps the rendered files (their directories are printed).
 //! Each tool runs once, over every rendered case. A missing tool fails the test.
@@ -25,7 +31,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use cases::{Case, TEMPLATES, matrix};
+use cases::{Case, PROVIDERS, SERVICE_TEMPLATES, TEMPLATES, matrix};
 use render::render_builtin;
 use tools::{helper, oracle, run, shown};
 
@@ -34,7 +40,12 @@ fn render_matrix(dir: &Path) -> Vec<(Case, PathBuf)> {
     matrix()
         .into_iter()
         .map(|case| {
-            let files = render_builtin(case.template, &case.names, case.inputs.clone());
+            let files = render_builtin(
+                case.template,
+                &case.names,
+                case.inputs.clone(),
+                case.pipeline_inputs.clone(),
+            );
             let infrastructure: Vec<_> = files
                 .iter()
                 .filter(|f| f.path.starts_with("infrastructure/"))
@@ -553,19 +564,59 @@ fn invalid_inputs() -> Vec<(&'static str, Value, &'static str)> {
     invalid
 }
 
+/// Pipeline inputs every service template's pipeline schema must refuse: (inputs, why).
+fn invalid_pipeline_inputs() -> Vec<(Value, &'static str)> {
+    vec![
+        (json!({"provider": "jenkins"}), "a CI provider the template has no file for"),
+        (json!({"provider": "GitLab-CI"}), "a provider in the wrong case"),
+        (json!({"provider": ""}), "an empty provider"),
+        (json!({"provider": 1}), "a provider that is not a string"),
+        (json!({"unknown": true}), "an unknown pipeline input"),
+    ]
+}
+
+/// The key of a service template's pipeline schema in `schema_check.py`'s request.
+fn pipeline_key(template: &str) -> String {
+    format!("{template} (pipeline)")
+}
+
 #[test]
 fn schemas_accept_the_matrix_and_refuse_invalid_inputs() {
     let templates = render::templates_dir();
-    let valid: Vec<Value> = matrix()
+    let cases = matrix();
+    let mut valid: Vec<Value> = cases
         .iter()
         .map(|case| json!({"template": case.template, "name": case.name, "inputs": case.inputs}))
         .collect();
-    let invalid: Vec<Value> = invalid_inputs()
+    let mut invalid: Vec<Value> = invalid_inputs()
         .into_iter()
         .map(|(template, inputs, why)| json!({"template": template, "name": why, "inputs": inputs}))
         .collect();
+    let mut schemas: serde_json::Map<String, Value> = TEMPLATES
+        .iter()
+        .map(|t| (t.to_string(), json!(templates.join(t).join("schema.yaml"))))
+        .collect();
+    for template in SERVICE_TEMPLATES {
+        let key = pipeline_key(template);
+        schemas.insert(
+            key.clone(),
+            json!(templates.join(template).join("pipeline-schema.yaml")),
+        );
+        valid.extend(
+            cases
+                .iter()
+                .filter(|case| case.template == *template)
+                .map(|case| json!({"template": key, "name": case.name, "inputs": case.pipeline_inputs.clone().unwrap_or_else(|| json!({}))})),
+        );
+        valid.extend(PROVIDERS.iter().map(
+            |provider| json!({"template": key, "name": provider, "inputs": {"provider": provider}}),
+        ));
+        invalid.extend(invalid_pipeline_inputs().into_iter().map(
+            |(inputs, why)| json!({"template": key, "name": why, "inputs": inputs}),
+        ));
+    }
     let request = json!({
-        "schemas": TEMPLATES.iter().map(|t| (t.to_string(), json!(templates.join(t).join("schema.yaml")))).collect::<serde_json::Map<_, _>>(),
+        "schemas": schemas,
         "valid": valid,
         "invalid": invalid,
     });
@@ -583,10 +634,325 @@ fn schemas_accept_the_matrix_and_refuse_invalid_inputs() {
 }
 
 // ------------------------------------------------------------------------------------------
+// Pipelines
+
+/// The CI file a provider's pipeline is, at the new repository's root.
+fn ci_file(provider: &str) -> &'static str {
+    match provider {
+        "github-actions" => ".github/workflows/ci.yml",
+        "gitlab-ci" => ".gitlab-ci.yml",
+        other => panic!("no CI file known for provider `{other}`"),
+    }
+}
+
+/// A YAML mapping's entries, or none.
+fn entries(value: &Value) -> Vec<(&String, &Value)> {
+    value
+        .as_object()
+        .map(|map| map.iter().collect())
+        .unwrap_or_default()
+}
+
+/// The strings of a YAML list, or none.
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// What is wrong with a rendered CI file (parsed), for `provider` and service `service`: it must
+/// run the unit tests, then build the image tagged with the service's name in lower case, for
+/// pull or merge requests and pushes to the service's branch (`main` here).
+fn ci_problems(provider: &str, ci: &Value, service: &str) -> Vec<String> {
+    let build = format!("docker build --tag {} .", json!(service.to_lowercase()));
+    let tests = "python -m unittest -v";
+    let mut problems = Vec::new();
+    let mut commands = Vec::new();
+    match provider {
+        "github-actions" => {
+            if strings(&ci["on"]["push"]["branches"]) != ["main"] {
+                problems.push(format!("on.push.branches is not [main]: {}", ci["on"]));
+            }
+            if ci["on"].get("pull_request").is_none() {
+                problems.push(format!("no on.pull_request: {}", ci["on"]));
+            }
+            for (_, job) in entries(&ci["jobs"]) {
+                let steps = job["steps"].as_array().cloned().unwrap_or_default();
+                if !steps.iter().any(|step| {
+                    step["uses"]
+                        .as_str()
+                        .is_some_and(|uses| uses.starts_with("actions/checkout@"))
+                }) {
+                    problems.push("a job does not check the repository out".to_owned());
+                }
+                commands.extend(
+                    steps
+                        .iter()
+                        .filter_map(|step| step["run"].as_str().map(str::to_owned)),
+                );
+            }
+        }
+        "gitlab-ci" => {
+            let rules: Vec<&str> = ci["workflow"]["rules"]
+                .as_array()
+                .map(|rules| rules.iter().filter_map(|r| r["if"].as_str()).collect())
+                .unwrap_or_default();
+            let expected = [
+                r#"$CI_PIPELINE_SOURCE == "merge_request_event""#,
+                r#"$CI_COMMIT_BRANCH == "main""#,
+            ];
+            if rules != expected {
+                problems.push(format!("workflow.rules are {rules:?}, expected {expected:?}"));
+            }
+            let stages = strings(&ci["stages"]);
+            // Jobs in the order their stages run.
+            let mut jobs: Vec<(&String, &Value)> = entries(ci)
+                .into_iter()
+                .filter(|(_, job)| job.get("script").is_some())
+                .collect();
+            jobs.sort_by_key(|(_, job)| {
+                stages
+                    .iter()
+                    .position(|stage| job["stage"].as_str() == Some(stage))
+                    .unwrap_or(usize::MAX)
+            });
+            for (name, job) in jobs {
+                let stage = job["stage"].as_str().unwrap_or("test");
+                if !stages.contains(&stage) {
+                    problems.push(format!("job {name}: stage {stage} is not in stages {stages:?}"));
+                }
+                let script = strings(&job["script"]);
+                if script.iter().any(|command| command.starts_with("docker ")) {
+                    let dind = job["services"].as_array().is_some_and(|services| {
+                        services.iter().any(|service| {
+                            service
+                                .as_str()
+                                .or(service["name"].as_str())
+                                .is_some_and(|image| image.starts_with("docker:") && image.ends_with("-dind"))
+                        })
+                    });
+                    if !dind || !job["image"].as_str().is_some_and(|i| i.starts_with("docker:")) {
+                        problems.push(format!(
+                            "job {name} runs docker without a docker image and a docker:*-dind service"
+                        ));
+                    }
+                }
+                commands.extend(script.into_iter().map(str::to_owned));
+            }
+        }
+        other => problems.push(format!("unknown provider {other}")),
+    }
+    let position = |wanted: &str| commands.iter().position(|command| command == wanted);
+    match (position(tests), position(&build)) {
+        (Some(t), Some(b)) if t < b => {}
+        found => problems.push(format!(
+            "expected `{tests}`, then `{build}`; found them at {found:?} in {commands:?}"
+        )),
+    }
+    problems
+}
+
+/// Every service case of the matrix renders exactly one pipeline file, the CI file of its
+/// provider, and it is YAML that runs the tests and builds the image; the pipeline schemas
+/// offer both providers, GitHub Actions by default.
+#[test]
+fn pipelines_follow_the_provider() {
+    let mut problems = Vec::new();
+    let mut rendered: BTreeSet<(&str, String)> = BTreeSet::new();
+    for case in matrix()
+        .iter()
+        .filter(|case| SERVICE_TEMPLATES.contains(&case.template))
+    {
+        let label = format!("{}/{} ({})", case.template, case.name, case.provider());
+        let files = render_builtin(
+            case.template,
+            &case.names,
+            case.inputs.clone(),
+            case.pipeline_inputs.clone(),
+        );
+        let pipeline: Vec<(&str, &str)> = files
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix("pipeline/")
+                    .map(|path| (path, f.contents.as_str()))
+            })
+            .collect();
+        let paths: Vec<&str> = pipeline.iter().map(|(path, _)| *path).collect();
+        let expected = ci_file(case.provider());
+        if paths != [expected] {
+            problems.push(format!("{label}: pipeline files {paths:?}, expected [{expected}]"));
+            continue;
+        }
+        match serde_saphyr::from_str::<Value>(pipeline[0].1) {
+            Ok(ci) => problems.extend(
+                ci_problems(case.provider(), &ci, case.names.service)
+                    .into_iter()
+                    .map(|problem| format!("{label}: {expected}: {problem}")),
+            ),
+            Err(err) => problems.push(format!("{label}: {expected} is not YAML: {err}")),
+        }
+        rendered.insert((case.template, case.provider().to_owned()));
+    }
+    for template in SERVICE_TEMPLATES {
+        for provider in PROVIDERS {
+            if !rendered.contains(&(*template, provider.to_string())) {
+                problems.push(format!("{template}: no case renders the {provider} pipeline"));
+            }
+        }
+        let path = render::templates_dir()
+            .join(template)
+            .join("pipeline-schema.yaml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
+        let schema: Value = serde_saphyr::from_str(&text)
+            .unwrap_or_else(|err| panic!("{} is not YAML: {err}", path.display()));
+        let provider = &schema["properties"]["provider"];
+        if strings(&provider["enum"]) != PROVIDERS || provider["default"] != json!(PROVIDERS[0]) {
+            problems.push(format!(
+                "{}: provider must be one of {PROVIDERS:?}, by default {}: {provider}",
+                path.display(),
+                PROVIDERS[0]
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "pipeline problems:\n{}",
+        problems.join("\n")
+    );
+}
+
+// ------------------------------------------------------------------------------------------
 // Skeletons
 
-/// The service templates' app skeletons pass their own unit tests once rendered, and their CI
-/// workflow is YAML.
+/// The files of a new service's repository from `template`, besides its CI file and what the
+/// scaffolder adds (`catalog-info.yaml`, `paved.yaml`), sorted.
+fn repository_files(template: &str) -> Vec<&'static str> {
+    match template {
+        "web-service" | "backend-service" => vec![
+            ".dockerignore",
+            "Dockerfile",
+            "README.md",
+            "app.py",
+            "test_app.py",
+        ],
+        "worker-service" => vec![
+            ".dockerignore",
+            "Dockerfile",
+            "README.md",
+            "app.py",
+            "requirements.txt",
+            "test_app.py",
+        ],
+        "scheduled-job" => vec![
+            ".dockerignore",
+            "Dockerfile",
+            "README.md",
+            "job.py",
+            "test_job.py",
+        ],
+        other => panic!("{other} has no skeleton"),
+    }
+}
+
+/// Writes a rendered template's `skeleton/**` and `pipeline/**` into `dir` with those prefixes
+/// stripped, as the scaffolder does; returns the repository's paths, sorted.
+fn scaffold(dir: &Path, files: &[paved_template::RenderedFile]) -> Vec<String> {
+    let mut paths = Vec::new();
+    for file in files {
+        let Some(path) = file
+            .path
+            .strip_prefix("skeleton/")
+            .or_else(|| file.path.strip_prefix("pipeline/"))
+        else {
+            continue;
+        };
+        assert!(
+            !paths.iter().any(|p| p == path),
+            "{path} is in both skeleton/ and pipeline/"
+        );
+        let target = dir.join(path);
+        std::fs::create_dir_all(target.parent().expect("a parent")).expect("create a directory");
+        std::fs::write(&target, &file.contents).expect("write a repository file");
+        paths.push(path.to_owned());
+    }
+    paths.sort();
+    paths
+}
+
+/// Whether `name` matches a `.dockerignore` pattern (`*` wildcards only, as the skeletons use).
+fn docker_ignored(patterns: &[&str], name: &str) -> bool {
+    patterns.iter().any(|pattern| match pattern.split_once('*') {
+        Some((prefix, suffix)) => {
+            name.len() >= prefix.len() + suffix.len()
+                && name.starts_with(prefix)
+                && name.ends_with(suffix)
+        }
+        None => name == *pattern,
+    })
+}
+
+/// What would break `docker build` or the container: a `COPY` source missing from the
+/// repository or left out of the build context by `.dockerignore`, or a `CMD` running a Python
+/// file the image does not copy.
+fn dockerfile_problems(dir: &Path) -> Vec<String> {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let ignore = read(".dockerignore");
+    let patterns: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let dockerfile = read("Dockerfile");
+    let mut problems = Vec::new();
+    let mut copied = Vec::new();
+    let mut cmd = None;
+    for line in dockerfile.lines().map(str::trim) {
+        if let Some(args) = line.strip_prefix("COPY ") {
+            let args: Vec<&str> = args
+                .split_whitespace()
+                .filter(|a| !a.starts_with("--"))
+                .collect();
+            for source in &args[..args.len().saturating_sub(1)] {
+                if !dir.join(source).is_file() {
+                    problems.push(format!("COPY {source}: not in the repository"));
+                } else if docker_ignored(&patterns, source) {
+                    problems.push(format!("COPY {source}: excluded by .dockerignore"));
+                }
+                copied.push(source.to_string());
+            }
+        } else if let Some(args) = line.strip_prefix("CMD ") {
+            cmd = serde_json::from_str::<Vec<String>>(args).ok();
+        }
+    }
+    match cmd {
+        Some(cmd) => {
+            for script in cmd.iter().filter(|arg| arg.ends_with(".py")) {
+                if !copied.contains(script) {
+                    problems.push(format!("CMD runs {script}, which the image does not copy"));
+                }
+            }
+        }
+        None => problems.push("no CMD in the exec (JSON) form".to_owned()),
+    }
+    problems
+}
+
+/// How many tests `python -m unittest` ran, from its summary line.
+fn tests_ran(stderr: &str) -> Option<usize> {
+    stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("Ran "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+}
+
+/// Every service template, with each CI provider, renders (skeleton and pipeline, prefixes
+/// stripped) into a complete repository: the expected files and one CI file, a README naming
+/// the service, its CI file and how to run the tests, a Dockerfile whose files are there; and
+/// its unit tests pass.
 #[test]
 fn skeletons_pass_their_own_tests() {
     let python = oracle("py/bin/python");
@@ -595,46 +961,99 @@ fn skeletons_pass_their_own_tests() {
         service: "payments-api",
         instance: "dev",
     };
-    let mut checked = 0;
-    for template in TEMPLATES {
-        let files = render_builtin(template, &names, json!({}));
-        let skeleton: Vec<_> = files
-            .iter()
-            .filter(|f| f.path.starts_with("skeleton/"))
-            .collect();
-        if skeleton.is_empty() {
-            continue;
-        }
-        checked += 1;
-        let dir = tempdir();
-        for file in &skeleton {
-            let path = dir.path().join(file.path.trim_start_matches("skeleton/"));
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a directory");
-            std::fs::write(&path, &file.contents).expect("write a skeleton file");
-        }
-        for file in files.iter().filter(|f| f.path.starts_with("pipeline/")) {
-            let parsed: Result<Value, _> = serde_saphyr::from_str(&file.contents);
-            assert!(
-                parsed.is_ok(),
-                "{template}: {} is not YAML: {parsed:?}",
-                file.path
+    let mut checked = BTreeSet::new();
+    for template in SERVICE_TEMPLATES {
+        for provider in PROVIDERS {
+            let label = format!("{template} ({provider})");
+            let files = render_builtin(
+                template,
+                &names,
+                json!({}),
+                Some(json!({ "provider": provider })),
             );
+            let dir = tempdir();
+            let repository = scaffold(dir.path(), &files);
+            let mut expected = repository_files(template);
+            expected.push(ci_file(provider));
+            expected.sort_unstable();
+            assert_eq!(repository, expected, "{label}: the repository's files");
+
+            let readme = std::fs::read_to_string(dir.path().join("README.md")).expect("a README");
+            for wanted in [
+                "# payments-api\n",
+                ci_file(provider),
+                "python3 -m unittest",
+            ] {
+                assert!(
+                    readme.contains(wanted),
+                    "{label}: README.md does not mention {wanted:?}:\n{readme}"
+                );
+            }
+            let other = PROVIDERS.iter().find(|p| *p != provider).expect("two providers");
+            assert!(
+                !readme.contains(ci_file(other)),
+                "{label}: README.md mentions the other provider's {}:\n{readme}",
+                ci_file(other)
+            );
+            let problems = dockerfile_problems(dir.path());
+            assert!(
+                problems.is_empty(),
+                "{label}: Dockerfile problems:\n{}",
+                problems.join("\n")
+            );
+
+            let mut command = Command::new(&python);
+            command
+                .args(["-m", "unittest", "-v"])
+                .current_dir(dir.path())
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .env_remove("QUEUE_URL");
+            let output = run(command);
+            let ran = tests_ran(&String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.status.success() && ran.is_some_and(|ran| ran >= 3),
+                "{label}: the skeleton's tests fail or did not run (ran {ran:?})\n{}",
+                shown(&output)
+            );
+            let kind = if repository.iter().any(|p| p == "job.py") {
+                "job"
+            } else {
+                "app"
+            };
+            checked.insert((*template, kind));
         }
-        let mut command = Command::new(&python);
-        command
-            .args(["-m", "unittest", "-v"])
-            .current_dir(dir.path())
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        let output = run(command);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success() && stderr.contains("Ran 3 tests"),
-            "{template}: the skeleton's tests fail or did not run\n{}",
-            shown(&output)
-        );
     }
+    let kinds: BTreeSet<&str> = checked.iter().map(|(_, kind)| *kind).collect();
+    assert_eq!(
+        checked.len(),
+        SERVICE_TEMPLATES.len(),
+        "every service template has a skeleton: {checked:?}"
+    );
+    assert_eq!(kinds, BTreeSet::from(["app", "job"]), "both skeleton kinds");
+}
+
+/// The worker skeleton's `main()` consumes a real SQS API (moto in process, botocore checking
+/// the requests): handled messages are deleted, a refused one reaches the dead-letter queue,
+/// and SIGTERM ends the loop with status 0.
+#[test]
+fn worker_skeleton_consumes_a_queue() {
+    let names = render::Names {
+        environment: "dev",
+        service: "payments-worker",
+        instance: "dev",
+    };
+    let files = render_builtin("worker-service", &names, json!({}), None);
+    let dir = tempdir();
+    scaffold(dir.path(), &files);
+    let mut command = Command::new(oracle("py/bin/python"));
+    command
+        .arg(helper("worker_check.py"))
+        .arg(dir.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let output = run(command);
     assert!(
-        checked >= 2,
-        "web-service and backend-service have skeletons"
+        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "OK",
+        "the worker skeleton against SQS (moto)\n{}",
+        shown(&output)
     );
 }

@@ -21,8 +21,13 @@ pub struct Names {
 }
 
 /// Renders built-in template `name` (`infrastructure/`, `pipeline/`, `skeleton/`) with
-/// `instance_inputs` for `names`.
-pub fn render_builtin(name: &str, names: &Names, instance_inputs: Value) -> Vec<RenderedFile> {
+/// `instance_inputs` and `pipeline_inputs` (`None`: the pipeline schema's defaults) for `names`.
+pub fn render_builtin(
+    name: &str,
+    names: &Names,
+    instance_inputs: Value,
+    pipeline_inputs: Option<Value>,
+) -> Vec<RenderedFile> {
     let files = builtin::files(name).unwrap_or_else(|| panic!("no built-in template `{name}`"));
     let bundle = Bundle::parse(files)
         .unwrap_or_else(|problems| panic!("{name} does not parse: {problems:?}"));
@@ -32,7 +37,7 @@ pub fn render_builtin(name: &str, names: &Names, instance_inputs: Value) -> Vec<
             version: "1.0".to_owned(),
         },
         inputs: instance_inputs,
-        pipeline_inputs: None,
+        pipeline_inputs,
         context: RenderContext {
             environment: EnvironmentContext {
                 name: names.environment.to_owned(),

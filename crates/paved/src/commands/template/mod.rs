@@ -24,7 +24,7 @@ use crate::client::ClientError;
 use crate::output::emit;
 
 /// Splits `NAME[@VERSION]`.
-fn split_selector(text: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_selector(text: &str) -> (&str, Option<&str>) {
     match text.split_once('@') {
         Some((name, version)) => (name, Some(version)),
         None => (text, None),
@@ -49,7 +49,7 @@ fn exact_version(text: &str) -> (&str, &str) {
 }
 
 /// Ends the program as clap does for a bad argument: the message, the usage, exit code 2.
-fn usage_error(message: impl std::fmt::Display) -> ! {
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> ! {
     use clap::CommandFactory as _;
     paved_cli::Cli::command()
         .error(clap::error::ErrorKind::ValueValidation, message)
@@ -57,7 +57,7 @@ fn usage_error(message: impl std::fmt::Display) -> ! {
 }
 
 /// Prints `error: MESSAGE` and returns a refusal (exit code 1).
-fn refuse(message: impl std::fmt::Display) -> Failure {
+pub(crate) fn refuse(message: impl std::fmt::Display) -> Failure {
     eprintln!("error: {message}");
     Failure::Refused
 }
@@ -67,7 +67,7 @@ fn refuse(message: impl std::fmt::Display) -> Failure {
 ///
 /// `file_prefix` is put before problem files, so that a bundle read from a directory names
 /// files as the caller sees them.
-fn report_problems(error: anyhow::Error, what: &str, file_prefix: Option<&Path>) -> Failure {
+pub(crate) fn report_problems(error: anyhow::Error, what: &str, file_prefix: Option<&Path>) -> Failure {
     let Some(ClientError::Api {
         status,
         code,
@@ -135,7 +135,7 @@ fn problem_line(problem: &Problem, label: &str, file_prefix: Option<&Path>) -> S
 }
 
 /// Prints `value` as JSON or YAML; for the table format, `text` prints instead.
-fn print_or_text<T: Serialize>(
+pub(crate) fn print_or_text<T: Serialize>(
     format: OutputFormat,
     value: &T,
     text: impl FnOnce(),
@@ -190,12 +190,12 @@ fn read_mapping(path: &Path, what: &str) -> Result<Map<String, Value>, Failure> 
     }
 }
 
-fn plural(count: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// `2025-01-31T10:20:30.123Z` as `2025-01-31 10:20`; other text as it is.
-fn short_time(timestamp: &str) -> String {
+pub(crate) fn short_time(timestamp: &str) -> String {
     match (timestamp.get(..10), timestamp.get(11..16)) {
         (Some(date), Some(time)) if timestamp.as_bytes().get(10) == Some(&b'T') => {
             format!("{date} {time}")

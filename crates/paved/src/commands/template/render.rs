@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use paved_api::{RenderTemplateRequest, RenderTemplateResponse};
 use paved_cli::{RenderOutputFormat, ServerArgs};
 use paved_template::bundle::RenderContext;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::Failure;
 use crate::client::Client;
@@ -41,18 +41,7 @@ pub async fn run(
             "`{template}` is not a template: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR"
         ));
     }
-    let mut inputs = match &options.inputs {
-        Some(path) => read_mapping(path, "inputs")?,
-        None => serde_json::Map::new(),
-    };
-    for pair in &options.input {
-        let Some((key, value)) = pair.split_once('=').filter(|(key, _)| !key.is_empty()) else {
-            usage_error(format_args!(
-                "`--input {pair}`: give KEY=VALUE, such as `--input port=8080`"
-            ));
-        };
-        inputs.insert(key.to_owned(), input_value(value));
-    }
+    let inputs = read_inputs(options.inputs.as_deref(), &options.input, "--input port=8080")?;
     let pipeline_inputs = match &options.pipeline_inputs {
         Some(path) => Some(Value::Object(read_mapping(path, "pipeline inputs")?)),
         None => None,
@@ -75,6 +64,30 @@ pub async fn run(
         None => print_files(&response, format),
         Some(out) => write_files(&response, out, format),
     }
+}
+
+/// Inputs as the commands that take them read them: the mapping in `file` (YAML or JSON),
+/// then each `KEY=VALUE` of `pairs` on top, its value read as YAML. `example` is the flag
+/// with a value, such as `--input port=8080`, for the usage error of a pair without `=`.
+pub(crate) fn read_inputs(
+    file: Option<&Path>,
+    pairs: &[String],
+    example: &str,
+) -> Result<Map<String, Value>, Failure> {
+    let mut inputs = match file {
+        Some(path) => read_mapping(path, "inputs")?,
+        None => Map::new(),
+    };
+    let flag = example.split_once(' ').map_or(example, |(flag, _)| flag);
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=').filter(|(key, _)| !key.is_empty()) else {
+            usage_error(format_args!(
+                "`{flag} {pair}`: give KEY=VALUE, such as `{example}`"
+            ));
+        };
+        inputs.insert(key.to_owned(), input_value(value));
+    }
+    Ok(inputs)
 }
 
 /// A `--input` value read as YAML, so `8080` is a number and `[a, b]` a list; an empty value

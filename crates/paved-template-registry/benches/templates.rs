@@ -14,12 +14,36 @@ use paved_template_registry::{RegisterRequest, Registry, RegistryConfig, builtin
 use serde_json::json;
 
 fn main() {
+    parse_builtin();
     render_builtin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     runtime.block_on(register_versions());
+}
+
+fn parse_builtin() {
+    let files = builtin::files("web-service").expect("a built-in");
+    let mut parse = Vec::new();
+    let mut trial = Vec::new();
+    let mut pack = Vec::new();
+    for _ in 0..100 {
+        let started = Instant::now();
+        let bundle = Bundle::parse(files.clone()).expect("it parses");
+        parse.push(started.elapsed());
+        let started = Instant::now();
+        std::hint::black_box(bundle.trial_render(&Limits::default()));
+        trial.push(started.elapsed());
+        let started = Instant::now();
+        std::hint::black_box(
+            paved_template_registry::source::pack_tar_gz(&files).expect("it packs"),
+        );
+        pack.push(started.elapsed());
+    }
+    report("parse and check web-service bundle", &mut parse);
+    report("trial render web-service bundle", &mut trial);
+    report("pack web-service bundle (.tar.gz)", &mut pack);
 }
 
 fn render_builtin() {

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use paved_cli::{
-    CatalogCommand, Cli, Command, LocationsCommand, TemplateCommand, TemplateSyncCommand,
+    CatalogCommand, Cli, Command, LocationsCommand, ServiceCommand, TemplateCommand,
+    TemplateSyncCommand,
 };
 
 /// Failure kinds that map to exit codes.
@@ -116,6 +117,59 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             },
         },
         Command::Template(command) => run_template(command).await,
+        Command::Service(command) => run_service(command).await,
+    }
+}
+
+async fn run_service(command: ServiceCommand) -> Result<(), Failure> {
+    use commands::service;
+    match command {
+        ServiceCommand::Create {
+            name,
+            template,
+            owner,
+            system,
+            lifecycle,
+            description,
+            environment,
+            input,
+            inputs,
+            pipeline_input,
+            repository_url,
+            dry_run,
+            no_wait,
+            output,
+            server,
+        } => {
+            let options = service::create::CreateOptions {
+                name,
+                template,
+                owner,
+                system,
+                lifecycle,
+                description,
+                environment,
+                input,
+                inputs,
+                pipeline_input,
+                repository_url,
+                dry_run,
+                no_wait,
+            };
+            service::create::run(&server, options, output).await
+        }
+        ServiceCommand::List { output, server } => service::list::run(&server, output).await,
+        ServiceCommand::Show {
+            name,
+            output,
+            server,
+        } => service::show::run(&server, &name, output).await,
+        ServiceCommand::Task {
+            id,
+            follow,
+            output,
+            server,
+        } => service::task::run(&server, &id, follow, output).await,
     }
 }
 

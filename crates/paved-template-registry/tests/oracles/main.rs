@@ -567,8 +567,14 @@ fn invalid_inputs() -> Vec<(&'static str, Value, &'static str)> {
 /// Pipeline inputs every service template's pipeline schema must refuse: (inputs, why).
 fn invalid_pipeline_inputs() -> Vec<(Value, &'static str)> {
     vec![
-        (json!({"provider": "jenkins"}), "a CI provider the template has no file for"),
-        (json!({"provider": "GitLab-CI"}), "a provider in the wrong case"),
+        (
+            json!({"provider": "jenkins"}),
+            "a CI provider the template has no file for",
+        ),
+        (
+            json!({"provider": "GitLab-CI"}),
+            "a provider in the wrong case",
+        ),
         (json!({"provider": ""}), "an empty provider"),
         (json!({"provider": 1}), "a provider that is not a string"),
         (json!({"unknown": true}), "an unknown pipeline input"),
@@ -611,9 +617,11 @@ fn schemas_accept_the_matrix_and_refuse_invalid_inputs() {
         valid.extend(PROVIDERS.iter().map(
             |provider| json!({"template": key, "name": provider, "inputs": {"provider": provider}}),
         ));
-        invalid.extend(invalid_pipeline_inputs().into_iter().map(
-            |(inputs, why)| json!({"template": key, "name": why, "inputs": inputs}),
-        ));
+        invalid.extend(
+            invalid_pipeline_inputs()
+                .into_iter()
+                .map(|(inputs, why)| json!({"template": key, "name": why, "inputs": inputs})),
+        );
     }
     let request = json!({
         "schemas": schemas,
@@ -703,7 +711,9 @@ fn ci_problems(provider: &str, ci: &Value, service: &str) -> Vec<String> {
                 r#"$CI_COMMIT_BRANCH == "main""#,
             ];
             if rules != expected {
-                problems.push(format!("workflow.rules are {rules:?}, expected {expected:?}"));
+                problems.push(format!(
+                    "workflow.rules are {rules:?}, expected {expected:?}"
+                ));
             }
             let stages = strings(&ci["stages"]);
             // Jobs in the order their stages run.
@@ -720,7 +730,9 @@ fn ci_problems(provider: &str, ci: &Value, service: &str) -> Vec<String> {
             for (name, job) in jobs {
                 let stage = job["stage"].as_str().unwrap_or("test");
                 if !stages.contains(&stage) {
-                    problems.push(format!("job {name}: stage {stage} is not in stages {stages:?}"));
+                    problems.push(format!(
+                        "job {name}: stage {stage} is not in stages {stages:?}"
+                    ));
                 }
                 let script = strings(&job["script"]);
                 if script.iter().any(|command| command.starts_with("docker ")) {
@@ -729,10 +741,16 @@ fn ci_problems(provider: &str, ci: &Value, service: &str) -> Vec<String> {
                             service
                                 .as_str()
                                 .or(service["name"].as_str())
-                                .is_some_and(|image| image.starts_with("docker:") && image.ends_with("-dind"))
+                                .is_some_and(|image| {
+                                    image.starts_with("docker:") && image.ends_with("-dind")
+                                })
                         })
                     });
-                    if !dind || !job["image"].as_str().is_some_and(|i| i.starts_with("docker:")) {
+                    if !dind
+                        || !job["image"]
+                            .as_str()
+                            .is_some_and(|i| i.starts_with("docker:"))
+                    {
                         problems.push(format!(
                             "job {name} runs docker without a docker image and a docker:*-dind service"
                         ));
@@ -782,7 +800,9 @@ fn pipelines_follow_the_provider() {
         let paths: Vec<&str> = pipeline.iter().map(|(path, _)| *path).collect();
         let expected = ci_file(case.provider());
         if paths != [expected] {
-            problems.push(format!("{label}: pipeline files {paths:?}, expected [{expected}]"));
+            problems.push(format!(
+                "{label}: pipeline files {paths:?}, expected [{expected}]"
+            ));
             continue;
         }
         match serde_saphyr::from_str::<Value>(pipeline[0].1) {
@@ -798,7 +818,9 @@ fn pipelines_follow_the_provider() {
     for template in SERVICE_TEMPLATES {
         for provider in PROVIDERS {
             if !rendered.contains(&(*template, provider.to_string())) {
-                problems.push(format!("{template}: no case renders the {provider} pipeline"));
+                problems.push(format!(
+                    "{template}: no case renders the {provider} pipeline"
+                ));
             }
         }
         let path = render::templates_dir()
@@ -884,14 +906,16 @@ fn scaffold(dir: &Path, files: &[paved_template::RenderedFile]) -> Vec<String> {
 
 /// Whether `name` matches a `.dockerignore` pattern (`*` wildcards only, as the skeletons use).
 fn docker_ignored(patterns: &[&str], name: &str) -> bool {
-    patterns.iter().any(|pattern| match pattern.split_once('*') {
-        Some((prefix, suffix)) => {
-            name.len() >= prefix.len() + suffix.len()
-                && name.starts_with(prefix)
-                && name.ends_with(suffix)
-        }
-        None => name == *pattern,
-    })
+    patterns
+        .iter()
+        .any(|pattern| match pattern.split_once('*') {
+            Some((prefix, suffix)) => {
+                name.len() >= prefix.len() + suffix.len()
+                    && name.starts_with(prefix)
+                    && name.ends_with(suffix)
+            }
+            None => name == *pattern,
+        })
 }
 
 /// What would break `docker build` or the container: a `COPY` source missing from the
@@ -979,17 +1003,16 @@ fn skeletons_pass_their_own_tests() {
             assert_eq!(repository, expected, "{label}: the repository's files");
 
             let readme = std::fs::read_to_string(dir.path().join("README.md")).expect("a README");
-            for wanted in [
-                "# payments-api\n",
-                ci_file(provider),
-                "python3 -m unittest",
-            ] {
+            for wanted in ["# payments-api\n", ci_file(provider), "python3 -m unittest"] {
                 assert!(
                     readme.contains(wanted),
                     "{label}: README.md does not mention {wanted:?}:\n{readme}"
                 );
             }
-            let other = PROVIDERS.iter().find(|p| *p != provider).expect("two providers");
+            let other = PROVIDERS
+                .iter()
+                .find(|p| *p != provider)
+                .expect("two providers");
             assert!(
                 !readme.contains(ci_file(other)),
                 "{label}: README.md mentions the other provider's {}:\n{readme}",

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Checks the built-in templates' input schemas with Python's `jsonschema` (draft 2020-12).
+"""Checks the built-in templates' input schemas, the instance ones (`schema.yaml`) and the
+service templates' pipeline ones (`pipeline-schema.yaml`), with Python's `jsonschema` (draft
+2020-12).
 
 Usage: schema_check.py REQUEST.json, where the request is
-    {"schemas": {TEMPLATE: PATH-TO-schema.yaml},
-     "valid":   [{"template": T, "name": N, "inputs": {...}}, ...],
-     "invalid": [{"template": T, "name": WHY, "inputs": {...}}, ...]}
+    {"schemas": {NAME: PATH-TO-SCHEMA},     # NAME: a template, or "TEMPLATE (pipeline)"
+     "valid":   [{"template": NAME, "name": N, "inputs": {...}}, ...],
+     "invalid": [{"template": NAME, "name": WHY, "inputs": {...}}, ...]}
 
 - every schema is a valid 2020-12 schema, an object schema at the top, whose every input
   (nested ones too) has a `title` and a `description`, and whose `ui:order` names each

@@ -1,0 +1,167 @@
+//! `paved service create NAME`: asks the server to create a service from a template, then
+//! follows the task that does it (or, with --dry-run, prints the files it would commit).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use paved_api::{CreateServiceBody, CreateServiceResponse, Task};
+use paved_cli::{CreateOutputFormat, ServerArgs};
+use serde_json::Value;
+
+use crate::Failure;
+use crate::client::Client;
+use crate::commands::service::follow;
+use crate::commands::template::register::absolute_local_repository;
+use crate::commands::template::render::read_inputs;
+use crate::commands::template::{plural, report_problems, split_selector, usage_error};
+use crate::output::emit;
+
+/// The flags of `paved service create`, as given.
+pub struct CreateOptions {
+    pub name: String,
+    pub template: String,
+    pub owner: String,
+    pub system: Option<String>,
+    pub lifecycle: Option<String>,
+    pub description: Option<String>,
+    pub environment: Option<String>,
+    /// `KEY=VALUE` each.
+    pub input: Vec<String>,
+    pub inputs: Option<PathBuf>,
+    /// `KEY=VALUE` each.
+    pub pipeline_input: Vec<String>,
+    pub repository_url: Option<String>,
+    pub dry_run: bool,
+    pub no_wait: bool,
+}
+
+pub async fn run(
+    server: &ServerArgs,
+    options: CreateOptions,
+    format: CreateOutputFormat,
+) -> Result<(), Failure> {
+    let (template_name, version) = split_selector(&options.template);
+    if template_name.is_empty() || version.is_some_and(str::is_empty) {
+        usage_error(format_args!(
+            "`--template {}`: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR, such as `web-service@1`",
+            options.template
+        ));
+    }
+    let inputs = read_inputs(
+        options.inputs.as_deref(),
+        &options.input,
+        "--input port=8080",
+    )?;
+    let pipeline_inputs = if options.pipeline_input.is_empty() {
+        None
+    } else {
+        let pipeline_inputs = read_inputs(
+            None,
+            &options.pipeline_input,
+            "--pipeline-input provider=gitlab-ci",
+        )?;
+        Some(Value::Object(pipeline_inputs))
+    };
+    let name = options.name;
+    let body = CreateServiceBody {
+        name: name.clone(),
+        template: options.template,
+        owner: options.owner,
+        system: options.system,
+        lifecycle: options.lifecycle,
+        description: options.description,
+        environment: options.environment,
+        inputs: Value::Object(inputs),
+        pipeline_inputs,
+        // A relative path is the caller's; the server would read it from its own directory.
+        repository_url: options
+            .repository_url
+            .as_deref()
+            .map(absolute_local_repository),
+        dry_run: options.dry_run,
+    };
+    let client = Client::new(server);
+    let response: CreateServiceResponse = client
+        .post("/api/services", &body)
+        .await
+        .map_err(|error| report_problems(error, &format!("service `{name}` was not created"), None))?;
+    if response.dry_run {
+        return print_dry_run(&name, &body.template, &response, format);
+    }
+    let task_id = response
+        .task_id
+        .clone()
+        .context("the server accepted the service but named no task")?;
+    if options.no_wait {
+        match format {
+            CreateOutputFormat::Json => emit(to_json(&response)?),
+            CreateOutputFormat::Text => {
+                emit(&task_id);
+                eprintln!("follow it: paved service task {task_id} --follow");
+            }
+        }
+        return Ok(());
+    }
+    let task = follow(&client, &task_id).await?;
+    print_outcome(&task, &response.clone_url, format)
+}
+
+/// Prints a finished task: `created NAME` and how to clone it, or the failed step (exit 1).
+fn print_outcome(
+    task: &Task,
+    clone_url: &str,
+    format: CreateOutputFormat,
+) -> Result<(), Failure> {
+    if format == CreateOutputFormat::Json {
+        emit(to_json(task)?);
+    }
+    let result = task.result.as_ref();
+    match task.state.as_str() {
+        "succeeded" => {
+            if format == CreateOutputFormat::Text {
+                let name = result
+                    .and_then(|result| result["service"].as_str())
+                    .unwrap_or_default();
+                let clone_url = result
+                    .and_then(|result| result["cloneUrl"].as_str())
+                    .unwrap_or(clone_url);
+                emit(format_args!("created {name}"));
+                emit(format_args!("clone it: git clone {clone_url}"));
+            }
+            Ok(())
+        }
+        state => {
+            let error = task.error.as_deref().unwrap_or("no reason was recorded");
+            eprintln!("error: task `{}` {state}: {error}", task.id);
+            Err(Failure::Refused)
+        }
+    }
+}
+
+fn print_dry_run(
+    name: &str,
+    template: &str,
+    response: &CreateServiceResponse,
+    format: CreateOutputFormat,
+) -> Result<(), Failure> {
+    match format {
+        CreateOutputFormat::Json => emit(to_json(response)?),
+        CreateOutputFormat::Text => {
+            let (template_name, _) = split_selector(template);
+            emit(format_args!(
+                "dry run: service `{name}` from {template_name}@{}: {}; nothing was created",
+                response.template_version,
+                plural(response.files.len(), "file", "files")
+            ));
+            for file in &response.files {
+                emit(format_args!("  {}", file.path));
+            }
+            emit(format_args!("clone URL: {}", response.clone_url));
+        }
+    }
+    Ok(())
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
+    Ok(serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?)
+}

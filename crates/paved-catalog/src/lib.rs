@@ -217,8 +217,12 @@ impl Catalog {
         query::facets(&self.index(), facets, filter)
     }
 
+    /// The registered locations. Locations of entities Paved provides itself (type `paved`)
+    /// are not registered by anyone and are left out.
     pub async fn locations(&self) -> Result<Vec<LocationRow>, CatalogError> {
-        Ok(self.inner.store.locations().await?)
+        let mut locations = self.inner.store.locations().await?;
+        locations.retain(|location| location.location_type != ingest::PROVIDED_LOCATION_TYPE);
+        Ok(locations)
     }
 
     pub async fn location(&self, id: &LocationId) -> Result<LocationRow, CatalogError> {
@@ -326,16 +330,8 @@ impl Catalog {
         entities: Vec<Value>,
     ) -> Result<Vec<Problem>, CatalogError> {
         let location_type = ingest::PROVIDED_LOCATION_TYPE;
-        let existing = self
-            .inner
-            .store
-            .locations()
-            .await?
-            .into_iter()
-            .find(|location| {
-                location.location_type == location_type && location.target == provider
-            });
-        let location = match existing {
+        let store = &self.inner.store;
+        let location = match store.location_by_target(location_type, provider).await? {
             Some(location) => location,
             None => {
                 let new = NewLocation {
@@ -344,18 +340,12 @@ impl Catalog {
                     target: provider.to_owned(),
                     created_at: now_millis(),
                 };
-                match self.inner.store.insert_location(&new).await {
+                match store.insert_location(&new).await {
                     Ok(location) => location,
                     // Another replica created it first.
-                    Err(StoreError::LocationExists { .. }) => self
-                        .inner
-                        .store
-                        .locations()
+                    Err(StoreError::LocationExists { .. }) => store
+                        .location_by_target(location_type, provider)
                         .await?
-                        .into_iter()
-                        .find(|location| {
-                            location.location_type == location_type && location.target == provider
-                        })
                         .ok_or_else(|| CatalogError::Task("provided location vanished".into()))?,
                     Err(error) => return Err(error.into()),
                 }

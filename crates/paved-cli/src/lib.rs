@@ -507,53 +507,7 @@ pub enum ServiceCommand {
     ///   paved service create orders --template web-service@1.0 --owner team-a --dry-run
     ///   paved service create orders --template web-service --owner team-a --no-wait
     #[command(verbatim_doc_comment)]
-    Create {
-        /// The service's name: 1-63 letters and digits separated by `-`, `_` or `.`.
-        name: String,
-        /// The service template: `NAME`, `NAME@MAJOR` or `NAME@MAJOR.MINOR`; without a
-        /// version, the recommended one.
-        #[arg(long, value_name = "NAME[@MAJOR[.MINOR]]")]
-        template: String,
-        /// The owning Group, which must be in the catalog: `group:default/team-a` or `team-a`.
-        #[arg(long, value_name = "REF")]
-        owner: String,
-        /// The System the Component belongs to; by default one named after the service is
-        /// created with it.
-        #[arg(long)]
-        system: Option<String>,
-        /// The Component's lifecycle, e.g. `production`; by default `experimental`.
-        #[arg(long)]
-        lifecycle: Option<String>,
-        /// A one-line description of the service.
-        #[arg(long)]
-        description: Option<String>,
-        /// The environment of the service's first instance; by default `dev`.
-        #[arg(long)]
-        environment: Option<String>,
-        /// One input, `KEY=VALUE`, over the --inputs file; the value is read as YAML. Repeatable.
-        #[arg(long = "input", value_name = "KEY=VALUE")]
-        input: Vec<String>,
-        /// A YAML or JSON file with the inputs, a mapping of input names to values.
-        #[arg(long, value_name = "FILE")]
-        inputs: Option<PathBuf>,
-        /// One pipeline input, `KEY=VALUE` read as YAML, e.g. `provider=gitlab-ci`. Repeatable.
-        #[arg(long = "pipeline-input", value_name = "KEY=VALUE")]
-        pipeline_input: Vec<String>,
-        /// Also push the new repository here (a bare repository's path or `file://` URL);
-        /// its `main` branch must not exist yet.
-        #[arg(long, value_name = "URL")]
-        repository_url: Option<String>,
-        /// Check and render everything, print the repository's files, create nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the task's id and return at once instead of following it.
-        #[arg(long, conflicts_with = "dry_run")]
-        no_wait: bool,
-        #[arg(short, long, value_enum, default_value_t = CreateOutputFormat::Text)]
-        output: CreateOutputFormat,
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Create(Box<ServiceCreateArgs>),
     /// List the services Paved created: owner, template, version and repository.
     ///
     /// Example: paved service list -o json
@@ -595,4 +549,54 @@ pub enum ServiceCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+}
+
+/// The arguments of `paved service create` (boxed in [`ServiceCommand`]: there are many).
+#[derive(Debug, Args)]
+pub struct ServiceCreateArgs {
+    /// The service's name: 1-63 letters and digits separated by `-`, `_` or `.`.
+    pub name: String,
+    /// The service template: `NAME`, `NAME@MAJOR` or `NAME@MAJOR.MINOR`; without a
+    /// version, the recommended one.
+    #[arg(long, value_name = "NAME[@MAJOR[.MINOR]]")]
+    pub template: String,
+    /// The owning Group, which must be in the catalog: `group:default/team-a` or `team-a`.
+    #[arg(long, value_name = "REF")]
+    pub owner: String,
+    /// The System the Component belongs to; by default one named after the service is
+    /// created with it.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// The Component's lifecycle, e.g. `production`; by default `experimental`.
+    #[arg(long)]
+    pub lifecycle: Option<String>,
+    /// A one-line description of the service.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The environment of the service's first instance; by default `dev`.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// One input, `KEY=VALUE`, over the --inputs file; the value is read as YAML. Repeatable.
+    #[arg(long = "input", value_name = "KEY=VALUE")]
+    pub input: Vec<String>,
+    /// A YAML or JSON file with the inputs, a mapping of input names to values.
+    #[arg(long, value_name = "FILE")]
+    pub inputs: Option<PathBuf>,
+    /// One pipeline input, `KEY=VALUE` read as YAML, e.g. `provider=gitlab-ci`. Repeatable.
+    #[arg(long = "pipeline-input", value_name = "KEY=VALUE")]
+    pub pipeline_input: Vec<String>,
+    /// Also push the new repository here (a bare repository's path or `file://` URL);
+    /// its `main` branch must not exist yet.
+    #[arg(long, value_name = "URL")]
+    pub repository_url: Option<String>,
+    /// Check and render everything, print the repository's files, create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the task's id and return at once instead of following it.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub no_wait: bool,
+    #[arg(short, long, value_enum, default_value_t = CreateOutputFormat::Text)]
+    pub output: CreateOutputFormat,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }

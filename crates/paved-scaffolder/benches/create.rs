@@ -10,6 +10,10 @@ use paved_store::{Store, StoreConfig};
 use paved_template_registry::{Registry, RegistryConfig};
 use serde_json::json;
 
+/// The allocator of the `paved` binary, so figures match what it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -102,11 +102,7 @@ fn catalog_info(request: &CreateServiceRequest, template_version: &str, clone_ur
             "spec": { "owner": request.owner },
         }));
     }
-    documents
-        .iter()
-        .map(yaml)
-        .collect::<Vec<_>>()
-        .join("---\n")
+    documents.iter().map(yaml).collect::<Vec<_>>().join("---\n")
 }
 
 fn service_spec(request: &CreateServiceRequest, template_version: &str) -> String {

@@ -26,8 +26,8 @@ use std::time::Duration;
 use paved_catalog::{Catalog, CatalogError};
 use paved_model::entity_ref::{EntityRef, RefDefaults};
 use paved_store::{ServiceRow, Store, StoreError, TaskEventRow, TaskRow, now_millis};
-use paved_template::bundle::{RenderContext, ServiceContext, ServiceInstanceContext};
 use paved_template::bundle::{EnvironmentContext, TemplateKind};
+use paved_template::bundle::{RenderContext, ServiceContext, ServiceInstanceContext};
 use paved_template_registry::{
     Registry, RegistryError, RenderInput, VersionSelector, parse_template_selector,
 };
@@ -254,8 +254,13 @@ impl Scaffolder {
             }
             Err(error) => return Err(error.into()),
         }
-        self.event(&task.id, "accepted", "info", &format!("creating service `{}`", plan.request.name))
-            .await;
+        self.event(
+            &task.id,
+            "accepted",
+            "info",
+            &format!("creating service `{}`", plan.request.name),
+        )
+        .await;
         let runner = self.clone();
         let id = task.id.clone();
         tokio::spawn(async move { runner.run_task(&id).await });
@@ -436,7 +441,12 @@ impl Scaffolder {
         let leased = self
             .inner
             .store
-            .lease_task(id, &self.inner.config.replica, now, now + LEASE.as_millis() as i64)
+            .lease_task(
+                id,
+                &self.inner.config.replica,
+                now,
+                now + LEASE.as_millis() as i64,
+            )
             .await;
         match leased {
             Ok(true) => {}
@@ -472,16 +482,12 @@ impl Scaffolder {
         }
     }
 
-    async fn steps(
-        &self,
-        id: &str,
-        plan: &TaskPlan,
-        undo: &mut Undo,
-    ) -> Result<(), StepFailure> {
+    async fn steps(&self, id: &str, plan: &TaskPlan, undo: &mut Undo) -> Result<(), StepFailure> {
         let request = &plan.request;
         let failure = |step: &'static str| move |reason: String| StepFailure { step, reason };
 
-        self.event(id, "render", "step", "rendering the template").await;
+        self.event(id, "render", "step", "rendering the template")
+            .await;
         let (version, files) = self
             .render(request, Some(&plan.template_version))
             .await
@@ -490,12 +496,17 @@ impl Scaffolder {
             id,
             "render",
             "done",
-            &format!("{} files from {}@{version}", files.len(), request.template_name()),
+            &format!(
+                "{} files from {}@{version}",
+                files.len(),
+                request.template_name()
+            ),
         )
         .await;
         self.crash_point("render");
 
-        self.event(id, "repository", "step", "creating the repository").await;
+        self.event(id, "repository", "step", "creating the repository")
+            .await;
         let path = self.repository_path(&request.name);
         let message = format!(
             "Create {} from {}@{version}\n\nPaved-Task: {id}\n",
@@ -525,14 +536,24 @@ impl Scaffolder {
             "done",
             &format!(
                 "{} {}",
-                if created { "committed to" } else { "found this task's commit in" },
+                if created {
+                    "committed to"
+                } else {
+                    "found this task's commit in"
+                },
                 self.clone_url(request)
             ),
         )
         .await;
         self.crash_point("repository");
 
-        self.event(id, "catalog", "step", "registering the repository in the catalog").await;
+        self.event(
+            id,
+            "catalog",
+            "step",
+            "registering the repository in the catalog",
+        )
+        .await;
         let target = format!(
             "{}#ref={BRANCH}&path=catalog-info.yaml",
             request
@@ -557,8 +578,13 @@ impl Scaffolder {
             }
             Err(error) => return Err(failure("catalog")(error.to_string())),
         }
-        self.event(id, "catalog", "done", &format!("component:default/{} is in the catalog", request.name))
-            .await;
+        self.event(
+            id,
+            "catalog",
+            "done",
+            &format!("component:default/{} is in the catalog", request.name),
+        )
+        .await;
         self.crash_point("catalog");
 
         let now = now_millis();
@@ -580,8 +606,13 @@ impl Scaffolder {
             "entityRef": format!("component:default/{}", request.name),
         });
         // The last line comes before the task ends: readers stop at the end.
-        self.event(id, "record", "step", &format!("recording service `{}`", request.name))
-            .await;
+        self.event(
+            id,
+            "record",
+            "step",
+            &format!("recording service `{}`", request.name),
+        )
+        .await;
         self.inner
             .store
             .complete_service_task(id, &result.to_string(), &service, now)
@@ -623,8 +654,15 @@ impl Scaffolder {
                     };
                 }
                 paved_git::init_bare(&path).map_err(|error| error.to_string())?;
-                paved_git::commit_files(&path, BRANCH, &files, &message, "Paved", "paved@localhost")
-                    .map_err(|error| error.to_string())?;
+                paved_git::commit_files(
+                    &path,
+                    BRANCH,
+                    &files,
+                    &message,
+                    "Paved",
+                    "paved@localhost",
+                )
+                .map_err(|error| error.to_string())?;
                 Ok(true)
             }
         })

@@ -6,9 +6,9 @@ use paved_api::{ApiProblem, ErrorBody, ErrorResponse, ErrorStatus};
 use paved_catalog::CatalogError;
 use paved_catalog::filter::FilterError;
 use paved_catalog::query::CursorError;
+use paved_scaffolder::ScaffolderError;
 use paved_store::StoreError;
 use paved_template::bundle::RenderFailure;
-use paved_scaffolder::ScaffolderError;
 use paved_template_registry::RegistryError;
 
 #[derive(Debug, thiserror::Error)]
@@ -137,7 +137,9 @@ fn registry_problems(error: &RegistryError) -> Vec<ApiProblem> {
         }
         RegistryError::Incompatible { problems, .. } => problems
             .iter()
-            .map(|problem| input_problem(&problem.input, problem.rule.to_string(), &problem.message))
+            .map(|problem| {
+                input_problem(&problem.input, problem.rule.to_string(), &problem.message)
+            })
             .collect(),
         RegistryError::Render(RenderFailure::Inputs { problems, .. }) => problems
             .iter()

@@ -200,9 +200,12 @@ pub async fn task_events(
                     let json = serde_json::to_string(&event_view(event)).unwrap_or_default();
                     batch.push(Event::default().event("log").data(json));
                 }
-                if let Some(task) = task.filter(|task| matches!(task.state.as_str(), "succeeded" | "failed")) {
+                if let Some(task) =
+                    task.filter(|task| matches!(task.state.as_str(), "succeeded" | "failed"))
+                {
                     // Every line written before the end was read above.
-                    let json = serde_json::to_string(&task_view(task, Vec::new())).unwrap_or_default();
+                    let json =
+                        serde_json::to_string(&task_view(task, Vec::new())).unwrap_or_default();
                     batch.push(Event::default().event("end").data(json));
                     finished = true;
                 }

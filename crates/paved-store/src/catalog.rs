@@ -168,6 +168,19 @@ impl Store {
         rows.into_iter().map(location_from).collect()
     }
 
+    /// The location with this type and target, if registered.
+    pub async fn location_by_target(
+        &self,
+        location_type: &str,
+        target: &str,
+    ) -> Result<Option<LocationRow>, StoreError> {
+        let sql =
+            format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE type = $1 AND target = $2");
+        let row: Option<LocationTuple> = with_pool!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(location_type).bind(target).fetch_optional(pool).await)?;
+        row.map(location_from).transpose()
+    }
+
     pub async fn location(&self, id: &LocationId) -> Result<Option<LocationRow>, StoreError> {
         let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1");
         let row: Option<LocationTuple> = with_pool!(self, pool =>

@@ -6,8 +6,11 @@ use serde_json::{Map, Value, json};
 
 use crate::TemplateInfo;
 
-/// The catalog provider name: the entities live under location `paved:templates`.
-pub const PROVIDER: &str = "templates";
+/// The catalog provider of one template's entity: it lives under location
+/// `paved:templates/NAME`.
+pub fn provider(template: &str) -> String {
+    format!("templates/{template}")
+}
 
 /// Annotation: `environment` or `service`.
 pub const KIND_ANNOTATION: &str = "paved.dev/template-kind";

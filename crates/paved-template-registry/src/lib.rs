@@ -495,7 +495,7 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert((name, version, row.digest.clone()), Arc::new(bundle));
         drop(_registering);
-        self.update_catalog().await?;
+        self.update_catalog(&registered.template).await?;
         Ok(registered)
     }
 
@@ -558,7 +558,7 @@ impl Registry {
                 reason,
             )
             .await?;
-        self.update_catalog().await?;
+        self.update_catalog(name).await?;
         self.resolve(name, VersionSelector::Exact(version)).await
     }
 
@@ -591,14 +591,16 @@ impl Registry {
         })
     }
 
-    /// Writes the catalog's Template entities from the registry's current state.
-    pub async fn update_catalog(&self) -> Result<(), RegistryError> {
-        let templates = self.list().await?;
-        let entities = templates.iter().map(entity::template_entity).collect();
+    /// Writes the catalog's Template entity of one template from the registry's current
+    /// state. Each template is its own provided location (`paved:templates/NAME`), so a
+    /// change reads and writes that template only.
+    pub async fn update_catalog(&self, name: &str) -> Result<(), RegistryError> {
+        let info = self.get(name).await?;
+        let entities = vec![entity::template_entity(&info)];
         let problems = self
             .inner
             .catalog
-            .provide_entities(entity::PROVIDER, entities)
+            .provide_entities(&entity::provider(name), entities)
             .await?;
         for problem in problems {
             tracing::warn!(%problem, "a template's catalog entity is not valid");

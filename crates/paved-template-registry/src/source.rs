@@ -348,7 +348,7 @@ pub fn pack_tar_gz(files: &[BundleFile]) -> Result<Vec<u8>, SourceError> {
     let encoder = flate2::GzBuilder::new()
         .mtime(0)
         .operating_system(255)
-        .write(Vec::new(), Compression::default());
+        .write(Vec::new(), Compression::fast());
     let mut builder = tar::Builder::new(encoder);
     for file in sorted {
         let mut header = tar::Header::new_gnu();

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paved_catalog::{Catalog, CatalogConfig};
-use paved_server::AppState;
 use paved_scaffolder::ScaffolderConfig;
+use paved_server::AppState;
 use paved_store::{Store, StoreConfig};
 use paved_template_registry::RegistryConfig;
 use serde_json::Value;

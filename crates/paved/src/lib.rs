@@ -124,40 +124,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 async fn run_service(command: ServiceCommand) -> Result<(), Failure> {
     use commands::service;
     match command {
-        ServiceCommand::Create {
-            name,
-            template,
-            owner,
-            system,
-            lifecycle,
-            description,
-            environment,
-            input,
-            inputs,
-            pipeline_input,
-            repository_url,
-            dry_run,
-            no_wait,
-            output,
-            server,
-        } => {
-            let options = service::create::CreateOptions {
-                name,
-                template,
-                owner,
-                system,
-                lifecycle,
-                description,
-                environment,
-                input,
-                inputs,
-                pipeline_input,
-                repository_url,
-                dry_run,
-                no_wait,
-            };
-            service::create::run(&server, options, output).await
-        }
+        ServiceCommand::Create(args) => service::create::run(*args).await,
         ServiceCommand::List { output, server } => service::list::run(&server, output).await,
         ServiceCommand::Show {
             name,

@@ -74,14 +74,26 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
     let accepted = server.post("/api/services", request("payments")).await;
     assert_eq!(accepted.status, 202, "{}", accepted.text);
     assert_eq!(accepted.body["templateVersion"], "1.0");
-    let task = accepted.body["taskId"].as_str().expect("a task id").to_owned();
-    let clone_url = accepted.body["cloneUrl"].as_str().expect("a clone URL").to_owned();
+    let task = accepted.body["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
+    let clone_url = accepted.body["cloneUrl"]
+        .as_str()
+        .expect("a clone URL")
+        .to_owned();
 
     let (logs, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "succeeded", "{end}\n{logs:#?}");
     let steps: Vec<String> = logs
         .iter()
-        .map(|log| format!("{} {}", log["step"].as_str().unwrap_or_default(), log["level"].as_str().unwrap_or_default()))
+        .map(|log| {
+            format!(
+                "{} {}",
+                log["step"].as_str().unwrap_or_default(),
+                log["level"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(
         steps,
@@ -103,7 +115,10 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
     let (_, message) = paved_git::branch_tip(std::path::Path::new(path), "main")
         .expect("the repository opens")
         .expect("main exists");
-    assert!(message.contains(&format!("Paved-Task: {task}")), "{message}");
+    assert!(
+        message.contains(&format!("Paved-Task: {task}")),
+        "{message}"
+    );
     let snapshot = paved_git::read_tree(
         &server.data.dir.path().join("git-cache"),
         path,
@@ -112,12 +127,27 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
         1 << 20,
     )
     .expect("the repository reads");
-    let paths: Vec<&str> = snapshot.files.iter().map(|file| file.path.as_str()).collect();
-    for expected in ["app.py", "test_app.py", "Dockerfile", "catalog-info.yaml", "paved.yaml"] {
-        assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+    let paths: Vec<&str> = snapshot
+        .files
+        .iter()
+        .map(|file| file.path.as_str())
+        .collect();
+    for expected in [
+        "app.py",
+        "test_app.py",
+        "Dockerfile",
+        "catalog-info.yaml",
+        "paved.yaml",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
     }
     assert!(
-        paths.iter().all(|path| !path.starts_with("infrastructure/")),
+        paths
+            .iter()
+            .all(|path| !path.starts_with("infrastructure/")),
         "infrastructure stays with Paved: {paths:?}"
     );
 
@@ -171,7 +201,10 @@ async fn dry_run_returns_the_files_and_creates_nothing(backend: Backend) {
         .filter_map(|file| file["path"].as_str())
         .collect();
     for expected in ["app.py", "Dockerfile", "catalog-info.yaml", "paved.yaml"] {
-        assert!(files.contains(&expected), "{expected} missing from {files:?}");
+        assert!(
+            files.contains(&expected),
+            "{expected} missing from {files:?}"
+        );
     }
     let catalog_info = dry.body["files"]
         .as_array()
@@ -186,7 +219,14 @@ async fn dry_run_returns_the_files_and_creates_nothing(backend: Backend) {
             .contains("paved.dev/template: web-service@1.0"),
         "{catalog_info}"
     );
-    assert!(!server.data.dir.path().join("repositories/orders.git").exists());
+    assert!(
+        !server
+            .data
+            .dir
+            .path()
+            .join("repositories/orders.git")
+            .exists()
+    );
     let services = server.get("/api/services").await;
     assert_eq!(services.body["items"], json!([]));
     let component = server
@@ -200,11 +240,27 @@ async fn bad_requests_are_refused_before_any_task(backend: Backend) {
     let cases = [
         (json!({"inputs": {"port": 70000}}), 400, "invalid_inputs"),
         (json!({"owner": "team-nobody"}), 400, "unknown_owner"),
-        (json!({"owner": "user:default/someone"}), 400, "unknown_owner"),
+        (
+            json!({"owner": "user:default/someone"}),
+            400,
+            "unknown_owner",
+        ),
         (json!({"name": "Not A Name"}), 400, "invalid_request"),
-        (json!({"template": "ecs-environment"}), 400, "invalid_request"),
-        (json!({"template": "no-such-template"}), 404, "template_not_found"),
-        (json!({"template": "web-service@7"}), 404, "no_published_version"),
+        (
+            json!({"template": "ecs-environment"}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"template": "no-such-template"}),
+            404,
+            "template_not_found",
+        ),
+        (
+            json!({"template": "web-service@7"}),
+            404,
+            "no_published_version",
+        ),
     ];
     for (change, status, code) in cases {
         let mut body = request("billing");
@@ -213,7 +269,11 @@ async fn bad_requests_are_refused_before_any_task(backend: Backend) {
         }
         let refused = server.post("/api/services", body).await;
         assert_eq!(refused.status, status, "{change}: {}", refused.text);
-        assert_eq!(refused.body["error"]["code"], code, "{change}: {}", refused.text);
+        assert_eq!(
+            refused.body["error"]["code"], code,
+            "{change}: {}",
+            refused.text
+        );
     }
     let invalid = server
         .post("/api/services", {
@@ -252,17 +312,24 @@ async fn a_failed_step_leaves_nothing_behind(backend: Backend) {
     body["repositoryUrl"] = json!(remote.display().to_string());
     let accepted = server.post("/api/services", body).await;
     assert_eq!(accepted.status, 202, "{}", accepted.text);
-    let task = accepted.body["taskId"].as_str().expect("a task id").to_owned();
+    let task = accepted.body["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
     let (logs, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "failed", "{end}");
     let error = end["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("step `repository` failed"), "{error}");
-    assert!(
-        logs.iter().any(|log| log["level"] == "error"),
-        "{logs:#?}"
-    );
+    assert!(logs.iter().any(|log| log["level"] == "error"), "{logs:#?}");
     // Nothing remains: no repository, no entity, no service; the remote is untouched.
-    assert!(!server.data.dir.path().join("repositories/ledger.git").exists());
+    assert!(
+        !server
+            .data
+            .dir
+            .path()
+            .join("repositories/ledger.git")
+            .exists()
+    );
     let component = server
         .get("/api/catalog/entities/by-name/component/default/ledger")
         .await;
@@ -276,7 +343,10 @@ async fn a_failed_step_leaves_nothing_behind(backend: Backend) {
     // The name is free again.
     let retried = server.post("/api/services", request("ledger")).await;
     assert_eq!(retried.status, 202, "{}", retried.text);
-    let task = retried.body["taskId"].as_str().expect("a task id").to_owned();
+    let task = retried.body["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
     let (_, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "succeeded", "{end}");
 }

@@ -208,10 +208,8 @@ impl Bundle {
             .file("README.md")
             .and_then(|file| String::from_utf8(file.bytes.clone()).ok());
         let mut problems = Vec::new();
-        for file in bundle.jinja_files() {
-            for error in crate::check_syntax(std::slice::from_ref(&file)) {
-                problems.push(render_problem(&error));
-            }
+        for error in crate::check_syntax(&bundle.jinja_files()) {
+            problems.push(render_problem(&error));
         }
         if problems.is_empty() {
             problems.extend(variables::check(&bundle));

@@ -6,10 +6,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use paved_catalog::CatalogConfig;
 use paved_cli::{LogFormat, UpArgs};
+use paved_scaffolder::ScaffolderConfig;
 use paved_server::AppState;
 use paved_server::auth::generate_token;
 use paved_store::{Store, StoreConfig};
-use paved_scaffolder::ScaffolderConfig;
 use paved_template_registry::RegistryConfig;
 use tokio::sync::watch;
 

@@ -1,7 +1,8 @@
 //! Integration tests of the `paved` binary: `paved catalog validate` against Backstage's own
-//! validator, and `paved up` with the catalog commands talking to it.
+//! validator, and `paved up` with the catalog, template and service commands talking to it.
 
 mod backstage;
+mod services;
 mod templates;
 mod up;
 mod validate;

@@ -1,11 +1,9 @@
 //! `paved service create NAME`: asks the server to create a service from a template, then
 //! follows the task that does it (or, with --dry-run, prints the files it would commit).
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 use paved_api::{CreateServiceBody, CreateServiceResponse, Task};
-use paved_cli::{CreateOutputFormat, ServerArgs};
+use paved_cli::{CreateOutputFormat, ServiceCreateArgs};
 use serde_json::Value;
 
 use crate::Failure;
@@ -16,75 +14,58 @@ use crate::commands::template::render::read_inputs;
 use crate::commands::template::{plural, report_problems, split_selector, usage_error};
 use crate::output::emit;
 
-/// The flags of `paved service create`, as given.
-pub struct CreateOptions {
-    pub name: String,
-    pub template: String,
-    pub owner: String,
-    pub system: Option<String>,
-    pub lifecycle: Option<String>,
-    pub description: Option<String>,
-    pub environment: Option<String>,
-    /// `KEY=VALUE` each.
-    pub input: Vec<String>,
-    pub inputs: Option<PathBuf>,
-    /// `KEY=VALUE` each.
-    pub pipeline_input: Vec<String>,
-    pub repository_url: Option<String>,
-    pub dry_run: bool,
-    pub no_wait: bool,
-}
-
-pub async fn run(
-    server: &ServerArgs,
-    options: CreateOptions,
-    format: CreateOutputFormat,
-) -> Result<(), Failure> {
-    let (template_name, version) = split_selector(&options.template);
+pub async fn run(args: ServiceCreateArgs) -> Result<(), Failure> {
+    let ServiceCreateArgs {
+        name,
+        template,
+        owner,
+        system,
+        lifecycle,
+        description,
+        environment,
+        input,
+        inputs,
+        pipeline_input,
+        repository_url,
+        dry_run,
+        no_wait,
+        output: format,
+        server,
+    } = args;
+    let (template_name, version) = split_selector(&template);
     if template_name.is_empty() || version.is_some_and(str::is_empty) {
         usage_error(format_args!(
-            "`--template {}`: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR, such as `web-service@1`",
-            options.template
+            "`--template {template}`: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR, such as \
+             `web-service@1`"
         ));
     }
-    let inputs = read_inputs(
-        options.inputs.as_deref(),
-        &options.input,
-        "--input port=8080",
-    )?;
-    let pipeline_inputs = if options.pipeline_input.is_empty() {
+    let inputs = read_inputs(inputs.as_deref(), &input, "--input port=8080")?;
+    let pipeline_inputs = if pipeline_input.is_empty() {
         None
     } else {
-        let pipeline_inputs = read_inputs(
-            None,
-            &options.pipeline_input,
-            "--pipeline-input provider=gitlab-ci",
-        )?;
+        let pipeline_inputs =
+            read_inputs(None, &pipeline_input, "--pipeline-input provider=gitlab-ci")?;
         Some(Value::Object(pipeline_inputs))
     };
-    let name = options.name;
     let body = CreateServiceBody {
         name: name.clone(),
-        template: options.template,
-        owner: options.owner,
-        system: options.system,
-        lifecycle: options.lifecycle,
-        description: options.description,
-        environment: options.environment,
+        template,
+        owner,
+        system,
+        lifecycle,
+        description,
+        environment,
         inputs: Value::Object(inputs),
         pipeline_inputs,
         // A relative path is the caller's; the server would read it from its own directory.
-        repository_url: options
-            .repository_url
-            .as_deref()
-            .map(absolute_local_repository),
-        dry_run: options.dry_run,
+        repository_url: repository_url.as_deref().map(absolute_local_repository),
+        dry_run,
     };
-    let client = Client::new(server);
-    let response: CreateServiceResponse = client
-        .post("/api/services", &body)
-        .await
-        .map_err(|error| report_problems(error, &format!("service `{name}` was not created"), None))?;
+    let client = Client::new(&server);
+    let response: CreateServiceResponse =
+        client.post("/api/services", &body).await.map_err(|error| {
+            report_problems(error, &format!("service `{name}` was not created"), None)
+        })?;
     if response.dry_run {
         return print_dry_run(&name, &body.template, &response, format);
     }
@@ -92,7 +73,7 @@ pub async fn run(
         .task_id
         .clone()
         .context("the server accepted the service but named no task")?;
-    if options.no_wait {
+    if no_wait {
         match format {
             CreateOutputFormat::Json => emit(to_json(&response)?),
             CreateOutputFormat::Text => {
@@ -107,11 +88,7 @@ pub async fn run(
 }
 
 /// Prints a finished task: `created NAME` and how to clone it, or the failed step (exit 1).
-fn print_outcome(
-    task: &Task,
-    clone_url: &str,
-    format: CreateOutputFormat,
-) -> Result<(), Failure> {
+fn print_outcome(task: &Task, clone_url: &str, format: CreateOutputFormat) -> Result<(), Failure> {
     if format == CreateOutputFormat::Json {
         emit(to_json(task)?);
     }

@@ -158,7 +158,11 @@ mod tests {
                 "✓ render: 12 files from web-service@1.0",
             ),
             (
-                event("repository", "error", "step `repository` failed: push refused"),
+                event(
+                    "repository",
+                    "error",
+                    "step `repository` failed: push refused",
+                ),
                 "✗ repository: push refused",
             ),
         ];

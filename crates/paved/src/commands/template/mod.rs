@@ -67,7 +67,11 @@ pub(crate) fn refuse(message: impl std::fmt::Display) -> Failure {
 ///
 /// `file_prefix` is put before problem files, so that a bundle read from a directory names
 /// files as the caller sees them.
-pub(crate) fn report_problems(error: anyhow::Error, what: &str, file_prefix: Option<&Path>) -> Failure {
+pub(crate) fn report_problems(
+    error: anyhow::Error,
+    what: &str,
+    file_prefix: Option<&Path>,
+) -> Failure {
     let Some(ClientError::Api {
         status,
         code,

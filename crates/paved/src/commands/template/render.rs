@@ -41,7 +41,11 @@ pub async fn run(
             "`{template}` is not a template: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR"
         ));
     }
-    let inputs = read_inputs(options.inputs.as_deref(), &options.input, "--input port=8080")?;
+    let inputs = read_inputs(
+        options.inputs.as_deref(),
+        &options.input,
+        "--input port=8080",
+    )?;
     let pipeline_inputs = match &options.pipeline_inputs {
         Some(path) => Some(Value::Object(read_mapping(path, "pipeline inputs")?)),
         None => None,

@@ -47,7 +47,9 @@ const BRANCH: &str = "main";
 pub struct ScaffolderConfig {
     /// Bare repositories of new services: `<dir>/<name>.git`.
     pub repositories_dir: PathBuf,
-    /// This replica's name, for task leases.
+    /// This replica's name, for task leases. Stable across restarts of the same replica
+    /// (`paved up` keeps it in the data directory), so a restarted replica takes its own
+    /// unfinished tasks back at once instead of waiting for their leases to expire.
     pub replica: String,
     /// User name and password (or token) for pushing to remote repositories; from the
     /// environment, never stored.
@@ -267,15 +269,38 @@ impl Scaffolder {
         Ok(Created::Task { task, clone_url })
     }
 
-    /// Picks up every unfinished task whose lease is free (after a crash or a restart).
+    /// Picks up every unfinished task this replica may take: its own (after a crash or a
+    /// restart) and those whose lease expired (another replica died).
     pub async fn resume(&self) -> Result<usize, ScaffolderError> {
-        let tasks = self.inner.store.unfinished_tasks(now_millis()).await?;
+        let tasks = self
+            .inner
+            .store
+            .unfinished_tasks(now_millis(), &self.inner.config.replica)
+            .await?;
         let count = tasks.len();
         for task in tasks {
             let runner = self.clone();
             tokio::spawn(async move { runner.run_task(&task.id).await });
         }
         Ok(count)
+    }
+
+    /// Resumes tasks every lease period until `shutdown` resolves, so the tasks of a replica
+    /// that died are finished by another.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let mut ticker = tokio::time::interval(LEASE);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(error) = self.resume().await {
+                tracing::warn!(%error, "cannot resume unfinished tasks");
+            }
+        }
     }
 
     pub async fn task(&self, id: &str) -> Result<TaskRow, ScaffolderError> {

@@ -120,15 +120,19 @@ impl Store {
         Ok(row.map(task_from))
     }
 
-    /// Tasks not finished whose lease is free (never taken, or expired): what a replica picks
-    /// up at start, or after another replica died.
-    pub async fn unfinished_tasks(&self, now: i64) -> Result<Vec<TaskRow>, StoreError> {
+    /// Tasks not finished that `replica` may take: never leased, lease expired, or leased by
+    /// `replica` itself (a replica restarted after a crash takes its own tasks back at once).
+    pub async fn unfinished_tasks(
+        &self,
+        now: i64,
+        replica: &str,
+    ) -> Result<Vec<TaskRow>, StoreError> {
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM tasks WHERE state IN ('pending', 'running') \
-             AND (lease_until IS NULL OR lease_until < $1) ORDER BY created_at"
+             AND (lease_until IS NULL OR lease_until < $1 OR lease_owner = $2) ORDER BY created_at"
         );
         let rows: Vec<TaskTuple> = with_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).fetch_all(pool).await)?;
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(replica).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(task_from).collect())
     }
 
@@ -159,18 +163,15 @@ impl Store {
         level: &str,
         message: &str,
     ) -> Result<i64, StoreError> {
-        let seq = with_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
-            let (seq,): (i64,) = sqlx::query_as(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1",
-            ).bind(task_id).fetch_one(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO task_events (task_id, seq, at, step, level, message) VALUES ($1, $2, $3, $4, $5, $6)",
-            ).bind(task_id).bind(seq).bind(at).bind(step).bind(level).bind(message)
-            .execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(seq)
-        }.await)?;
+        // One statement, so the next number is taken under the write lock: a separate SELECT
+        // would have to upgrade a read transaction, which SQLite refuses under concurrent writes.
+        let (seq,): (i64,) = with_pool!(self, pool => sqlx::query_as(
+            "INSERT INTO task_events (task_id, seq, at, step, level, message) \
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM task_events WHERE task_id = $1 \
+             RETURNING seq",
+        )
+        .bind(task_id).bind(at).bind(step).bind(level).bind(message)
+        .fetch_one(pool).await)?;
         Ok(seq)
     }
 

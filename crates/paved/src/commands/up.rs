@@ -47,7 +47,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let scaffolder_config = ScaffolderConfig {
         repositories_dir: data_dir.join("repositories"),
-        replica: format!("paved-{}", std::process::id()),
+        replica: replica_id(&data_dir)?,
         // Credentials for pushing new repositories to remotes: from the environment only.
         git_credentials: match (
             std::env::var("PAVED_GIT_USERNAME"),
@@ -89,6 +89,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let stopped = stopped.clone();
         tokio::spawn(async move { catalog.run(stop_requested(stopped)).await })
     };
+    let task_resumer = {
+        let scaffolder = state.scaffolder.clone();
+        let stopped = stopped.clone();
+        tokio::spawn(async move { scaffolder.run(stop_requested(stopped)).await })
+    };
     let template_sync = {
         let registry = state.registry.clone();
         let stopped = stopped.clone();
@@ -109,6 +114,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     background.await.context("stopping the refresh loop")?;
     template_sync.await.context("stopping template sync")?;
+    task_resumer.await.context("stopping the task resumer")?;
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())
@@ -141,6 +147,23 @@ async fn wait_for_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// This replica's identity, kept in the data directory so a restart is the same replica and
+/// takes its own unfinished tasks back. Written through a temporary file.
+fn replica_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("replica-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_owned());
+    }
+    let id = format!("replica-{}", uuid::Uuid::new_v4());
+    let temporary = data_dir.join(".replica-id.tmp");
+    std::fs::write(&temporary, &id)
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .with_context(|| format!("writing `{}`", path.display()))?;
+    Ok(id)
 }
 
 /// Writes the admin token readable by its owner only, through a temporary file so a crash

@@ -537,23 +537,7 @@ fn service_task_resumes_after_a_crash() {
     let repository = data_dir.join("repositories/orders.git");
     assert!(repository.is_dir(), "the repository step ran: {log}");
 
-    // FIXME: a restart should resume the task at once, but it does not: the crashed process
-    // still holds the task's lease (60 seconds, under a replica name made of its pid) and
-    // `Scaffolder::resume` runs only at start, so nothing ever picks the task up. Until a
-    // restarted replica takes over, the lease is expired by hand below, as a restart more
-    // than 60 seconds after the crash would find it.
-    let server = Up::start(dir.path(), &data_dir, &[]);
-    assert!(
-        !server.log().contains("resuming unfinished tasks"),
-        "{}",
-        server.log()
-    );
-    let task = service_ok(&server, &["task", &task_id, "-o", "json"]).json();
-    assert_eq!(task["state"], "running", "{task}");
-    let status = server.terminate();
-    assert_eq!(status.code(), Some(0), "{status}");
-    expire_task_leases(&data_dir.join("paved.db"));
-
+    // The restarted replica (same data directory, same replica id) takes its task back at once.
     let server = Up::start(dir.path(), &data_dir, &[]);
     assert!(
         server.log().contains("resuming unfinished tasks"),
@@ -645,17 +629,6 @@ fn service_help_mentions_the_key_flags() {
     ]));
     assert_eq!(usage.code, Some(2), "{usage}");
     assert!(usage.stderr.contains("give KEY=VALUE"), "{usage}");
-}
-
-/// Ends every task lease in the SQLite store, as if its holder had been gone long enough.
-#[track_caller]
-fn expire_task_leases(database: &Path) {
-    let script = "import sqlite3, sys\n\
-                  connection = sqlite3.connect(sys.argv[1])\n\
-                  connection.execute('UPDATE tasks SET lease_until = 0 WHERE lease_until IS NOT NULL')\n\
-                  connection.commit()\n";
-    let result = run(Command::new("python3").args(["-c", script]).arg(database));
-    assert_eq!(result.code, Some(0), "{result}");
 }
 
 /// `paved service task ID --follow`, killed with a failure if it has not ended by

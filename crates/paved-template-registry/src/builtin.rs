@@ -67,6 +67,8 @@ impl Registry {
                 .await?,
             );
         }
+        // Started replicas show the built-ins in the catalog at once.
+        self.catalog_written().await;
         Ok(registered)
     }
 }

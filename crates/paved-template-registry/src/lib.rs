@@ -157,19 +157,78 @@ struct Inner {
     /// One registration at a time in this replica; across replicas the store's primary key
     /// refuses a second version with the same number.
     registering: tokio::sync::Mutex<()>,
+    /// One catalog write at a time, each reading the template's state inside the lock, so
+    /// the last write is always of the latest state.
+    writing_catalog: tokio::sync::Mutex<()>,
+    /// Templates whose catalog entity is to be rewritten by the background writer.
+    catalog_queue: tokio::sync::mpsc::UnboundedSender<String>,
+    /// How many queued rewrites were asked for, and how many are done.
+    catalog_asked: std::sync::atomic::AtomicU64,
+    catalog_done: tokio::sync::watch::Sender<u64>,
 }
 
 impl Registry {
-    /// A registry over `store`, keeping `catalog`'s Template entities in step.
+    /// A registry over `store`, keeping `catalog`'s Template entities in step. Must be called
+    /// inside a tokio runtime: it starts the background writer of catalog entities.
     pub fn new(store: Store, catalog: Catalog, config: RegistryConfig) -> Registry {
-        Registry {
+        let (catalog_queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let registry = Registry {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 config,
                 bundles: Mutex::new(HashMap::new()),
                 registering: tokio::sync::Mutex::new(()),
+                writing_catalog: tokio::sync::Mutex::new(()),
+                catalog_queue,
+                catalog_asked: std::sync::atomic::AtomicU64::new(0),
+                catalog_done: tokio::sync::watch::channel(0).0,
             }),
+        };
+        // The writer holds only a weak handle, so dropping the last registry stops it.
+        let weak = Arc::downgrade(&registry.inner);
+        tokio::spawn(async move {
+            while let Some(first) = queued.recv().await {
+                // A burst of registrations becomes one write per template.
+                let mut names = std::collections::BTreeSet::from([first]);
+                let mut taken = 1;
+                while let Ok(name) = queued.try_recv() {
+                    names.insert(name);
+                    taken += 1;
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                let registry = Registry { inner };
+                for name in names {
+                    if let Err(error) = registry.update_catalog(&name).await {
+                        tracing::warn!(template = %name, %error, "cannot update a template's catalog entity");
+                    }
+                }
+                registry
+                    .inner
+                    .catalog_done
+                    .send_modify(|done| *done += taken);
+            }
+        });
+        registry
+    }
+
+    /// Waits until every catalog write asked for before this call is done.
+    pub async fn catalog_written(&self) {
+        let asked = self
+            .inner
+            .catalog_asked
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let mut done = self.inner.catalog_done.subscribe();
+        let _ = done.wait_for(|done| *done >= asked).await;
+    }
+
+    /// Asks the background writer to rewrite a template's catalog entity.
+    pub(crate) fn queue_catalog_update(&self, name: &str) {
+        self.inner
+            .catalog_asked
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.inner.catalog_queue.send(name.to_owned()).is_err() {
+            tracing::warn!(template = name, "the catalog writer has stopped");
         }
     }
 
@@ -495,7 +554,9 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert((name, version, row.digest.clone()), Arc::new(bundle));
         drop(_registering);
-        self.update_catalog(&registered.template).await?;
+        // The catalog's view follows in the background (milliseconds): registration is done
+        // once stored, and a burst of registrations becomes one catalog write per template.
+        self.queue_catalog_update(&registered.template);
         Ok(registered)
     }
 
@@ -595,6 +656,7 @@ impl Registry {
     /// state. Each template is its own provided location (`paved:templates/NAME`), so a
     /// change reads and writes that template only.
     pub async fn update_catalog(&self, name: &str) -> Result<(), RegistryError> {
+        let _writing = self.inner.writing_catalog.lock().await;
         let info = self.get(name).await?;
         let entities = vec![entity::template_entity(&info)];
         let problems = self

@@ -136,7 +136,9 @@ impl Registry {
         Ok(outcome)
     }
 
-    /// Syncs every source every interval until `shutdown` resolves.
+    /// Syncs every source every interval until `shutdown` resolves. Each round also rewrites
+    /// every template's catalog entity, so a replica's view catches up with writes another
+    /// replica raced with.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         let mut ticker = tokio::time::interval(self.config().sync_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -145,6 +147,14 @@ impl Registry {
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = ticker.tick() => {}
+            }
+            match self.store().templates().await {
+                Ok(templates) => {
+                    for template in templates {
+                        self.queue_catalog_update(&template.name);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot list templates"),
             }
             let syncs = match self.syncs().await {
                 Ok(syncs) => syncs,

@@ -31,7 +31,7 @@ mod render;
 pub mod schema;
 
 pub use error::{Location, PathProblem, RenderError};
-pub use render::{check_syntax, render_files, undeclared_variables};
+pub use render::{analyse, check_syntax, render_files, undeclared_variables};
 
 /// Limits for one render.
 ///

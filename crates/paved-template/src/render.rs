@@ -75,9 +75,17 @@ pub fn render_files(
 /// error, not just the first. Templated paths are checked for syntax, plain paths for being
 /// allowed output paths.
 pub fn check_syntax(files: &[TemplateFile]) -> Vec<RenderError> {
+    analyse(files).0
+}
+
+/// [`check_syntax`], plus, for every file whose text compiles, the variables it reads that it
+/// does not set itself ([`undeclared_variables`]), each template compiled once.
+pub fn analyse(files: &[TemplateFile]) -> (Vec<RenderError>, BTreeMap<String, BTreeSet<String>>) {
     let limits = Limits::default();
     let env = environment(&limits);
+    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     let mut errors = Vec::new();
+    let mut variables = BTreeMap::new();
     for file in files {
         if is_templated(&file.path) {
             if let Err(err) = env.template_from_named_str(&file.path, &file.path) {
@@ -90,33 +98,41 @@ pub fn check_syntax(files: &[TemplateFile]) -> Vec<RenderError> {
                 problem,
             });
         }
-        if let Err(err) = env.template_from_named_str(&file.path, &file.text) {
-            errors.push(RenderError::from_minijinja(
+        match env.template_from_named_str(&file.path, &file.text) {
+            Ok(template) => {
+                variables.insert(file.path.clone(), undeclared(&template, &globals));
+            }
+            Err(err) => errors.push(RenderError::from_minijinja(
                 &err, &file.path, false, &limits,
-            ));
+            )),
         }
     }
-    errors
+    (errors, variables)
 }
 
-/// The variables `file` reads that it does not set itself, with nested attribute lookups
-/// (`service_instance.inputs.port`), minus the sandbox's global functions (`range`, `dict`,
-/// ...). A static analysis: both branches of an `if` count.
-pub fn undeclared_variables(file: &TemplateFile) -> Result<BTreeSet<String>, RenderError> {
-    let limits = Limits::default();
-    let env = environment(&limits);
-    let template = env
-        .template_from_named_str(&file.path, &file.text)
-        .map_err(|err| RenderError::from_minijinja(&err, &file.path, false, &limits))?;
-    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
-    Ok(template
+fn undeclared(
+    template: &minijinja::Template<'_, '_>,
+    globals: &BTreeSet<&str>,
+) -> BTreeSet<String> {
+    template
         .undeclared_variables(true)
         .into_iter()
         .filter(|name| {
             let root = name.split('.').next().unwrap_or(name);
             !globals.contains(root)
         })
-        .collect())
+        .collect()
+}
+
+/// The variables `file` reads that it does not set itself, with nested attribute lookups
+/// (`service_instance.inputs.port`), minus the sandbox's global functions (`range`, `dict`,
+/// ...). A static analysis: both branches of an `if` count.
+pub fn undeclared_variables(file: &TemplateFile) -> Result<BTreeSet<String>, RenderError> {
+    let (mut errors, mut variables) = analyse(std::slice::from_ref(file));
+    match variables.remove(&file.path) {
+        Some(names) => Ok(names),
+        None => Err(errors.remove(0)),
+    }
 }
 
 /// The sandbox: strict undefined, no auto-escaping, no loader, fuel and recursion limits, and

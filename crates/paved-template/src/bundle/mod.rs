@@ -207,12 +207,10 @@ impl Bundle {
         bundle.readme = bundle
             .file("README.md")
             .and_then(|file| String::from_utf8(file.bytes.clone()).ok());
-        let mut problems = Vec::new();
-        for error in crate::check_syntax(&bundle.jinja_files()) {
-            problems.push(render_problem(&error));
-        }
+        let (errors, variables) = crate::analyse(&bundle.jinja_files());
+        let mut problems: Vec<Problem> = errors.iter().map(render_problem).collect();
         if problems.is_empty() {
-            problems.extend(variables::check(&bundle));
+            problems.extend(variables::check(&bundle, &variables));
         }
         if problems.is_empty() {
             Ok(bundle)

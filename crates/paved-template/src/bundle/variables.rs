@@ -2,15 +2,19 @@
 //! the render context, and every `inputs.X` must be an input the schema declares. This is what
 //! refuses a bundle with a misspelt variable before anyone renders it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use paved_model::problem::Problem;
 
 use super::context::{known_attributes, roots};
 use super::{Bundle, TemplateKind};
 
-/// Every unknown variable of every Jinja file of `bundle`.
-pub(super) fn check(bundle: &Bundle) -> Vec<Problem> {
+/// Every unknown variable of every Jinja file of `bundle`; `variables` holds what each file
+/// reads ([`crate::analyse`]).
+pub(super) fn check(
+    bundle: &Bundle,
+    variables: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<Problem> {
     let instance_inputs: BTreeSet<&str> = bundle.schema.input_names().collect();
     let pipeline_inputs: Option<BTreeSet<&str>> = bundle
         .pipeline_schema
@@ -18,15 +22,14 @@ pub(super) fn check(bundle: &Bundle) -> Vec<Problem> {
         .map(|schema| schema.input_names().collect());
     let mut problems = Vec::new();
     for file in bundle.jinja_files() {
-        let names = match crate::undeclared_variables(&file) {
-            Ok(names) => names,
+        let Some(names) = variables.get(&file.path) else {
             // Syntax errors are reported by the syntax check.
-            Err(_) => continue,
+            continue;
         };
         for name in names {
             let Some(message) = unknown(
                 bundle.kind,
-                &name,
+                name,
                 &instance_inputs,
                 pipeline_inputs.as_ref(),
             ) else {
@@ -35,7 +38,7 @@ pub(super) fn check(bundle: &Bundle) -> Vec<Problem> {
             problems.push(Problem {
                 file: Some(file.path.clone()),
                 document_index: None,
-                line: line_of(&file.text, &name),
+                line: line_of(&file.text, name),
                 field: None,
                 rule: "unknown-variable".to_owned(),
                 message,

@@ -84,8 +84,8 @@ fn version_view(version: &VersionInfo, recommended: Option<Version>) -> Template
                 major: compatible.major,
             })
             .collect(),
-        schema: version.schema.clone(),
-        pipeline_schema: version.pipeline_schema.clone(),
+        schema: (*version.schema).clone(),
+        pipeline_schema: version.pipeline_schema.as_deref().cloned(),
         created_at: timestamp(version.created_at).unwrap_or_default(),
         published_at: version.published_at.and_then(timestamp),
         withdrawn_at: version.withdrawn_at.and_then(timestamp),

@@ -26,6 +26,14 @@ fn main() {
         }
         return;
     }
+    if std::env::var("PAVED_BENCH_PROFILE").as_deref() == Ok("register") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(register_versions());
+        return;
+    }
     parse_builtin();
     render_builtin();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -46,7 +46,7 @@ pub fn template_entity(info: &TemplateInfo) -> Value {
         })
         .or_else(|| info.versions.last());
     let mut parameters = shown
-        .map(|version| version.schema.clone())
+        .map(|version| (*version.schema).clone())
         .unwrap_or_else(|| json!({ "type": "object" }));
     if let Value::Object(schema) = &mut parameters {
         // Backstage's form renders one page per parameter object; `title` names the page.

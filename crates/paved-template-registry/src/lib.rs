@@ -38,6 +38,9 @@ pub use crate::error::RegistryError;
 use crate::source::SourceLimits;
 pub use crate::version::{Version, VersionSelector, VersionStatus, parse_template_selector};
 
+/// How long the catalog writer gathers changed templates before writing their entities.
+const CATALOG_DEBOUNCE: Duration = Duration::from_millis(25);
+
 /// The owner of a template whose bundle names none.
 pub const DEFAULT_OWNER: &str = "group:default/platform";
 
@@ -74,8 +77,9 @@ pub struct VersionInfo {
     pub source: String,
     pub description: String,
     pub compatible_environments: Vec<CompatibleEnvironment>,
-    pub schema: Value,
-    pub pipeline_schema: Option<Value>,
+    /// Shared: a stored version's schemas never change, so each is parsed once per process.
+    pub schema: Arc<Value>,
+    pub pipeline_schema: Option<Arc<Value>>,
     pub created_at: i64,
     pub published_at: Option<i64>,
     pub withdrawn_at: Option<i64>,
@@ -154,6 +158,8 @@ struct Inner {
     config: RegistryConfig,
     /// Parsed bundles by template, version and digest; bundles never change once stored.
     bundles: Mutex<HashMap<(String, Version, String), Arc<Bundle>>>,
+    /// Parsed schemas (instance, pipeline) by template, version and digest, for the same reason.
+    schemas: Mutex<HashMap<(String, Version, String), ParsedSchemas>>,
     /// One registration at a time in this replica; across replicas the store's primary key
     /// refuses a second version with the same number.
     registering: tokio::sync::Mutex<()>,
@@ -178,6 +184,7 @@ impl Registry {
                 catalog,
                 config,
                 bundles: Mutex::new(HashMap::new()),
+                schemas: Mutex::new(HashMap::new()),
                 registering: tokio::sync::Mutex::new(()),
                 writing_catalog: tokio::sync::Mutex::new(()),
                 catalog_queue,
@@ -189,7 +196,9 @@ impl Registry {
         let weak = Arc::downgrade(&registry.inner);
         tokio::spawn(async move {
             while let Some(first) = queued.recv().await {
-                // A burst of registrations becomes one write per template.
+                // A burst of registrations (a sync, a script) becomes one write per template:
+                // the writer gathers what arrives within a short debounce window.
+                tokio::time::sleep(CATALOG_DEBOUNCE).await;
                 let mut names = std::collections::BTreeSet::from([first]);
                 let mut taken = 1;
                 while let Ok(name) = queued.try_recv() {
@@ -248,7 +257,7 @@ impl Registry {
             versions
                 .entry(row.template.clone())
                 .or_default()
-                .push(version_info(&row)?);
+                .push(self.version_info(&row)?);
         }
         Ok(templates
             .into_iter()
@@ -277,7 +286,7 @@ impl Registry {
             .template_versions(Some(name))
             .await?
             .iter()
-            .map(version_info)
+            .map(|row| self.version_info(row))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(TemplateInfo {
             recommended: recommended(&versions),
@@ -440,7 +449,7 @@ impl Registry {
         if let Some(latest) = in_major.iter().max_by_key(|version| version.minor)
             && latest.digest == digest
         {
-            let mut info = version_info(latest)?;
+            let mut info = self.version_info(latest)?;
             if publish && !dry_run && info.status == VersionStatus::Draft {
                 drop(_registering);
                 info = self.publish(&name, info.version).await?;
@@ -464,7 +473,8 @@ impl Registry {
             .filter(|version| version.status != VersionStatus::Withdrawn.as_str())
             .max_by_key(|version| version.minor)
         {
-            check_compatible(&name, version, previous, &bundle)?;
+            let previous_info = self.version_info(previous)?;
+            check_compatible(&name, version, &previous_info, &bundle)?;
         }
 
         let now = now_millis();
@@ -522,7 +532,7 @@ impl Registry {
             withdrawn_at: None,
             withdrawn_reason: None,
         };
-        let info = version_info(&row)?;
+        let info = self.version_info(&row)?;
         let registered = Registered {
             template: name.clone(),
             kind: bundle.kind,
@@ -701,26 +711,18 @@ fn template_name(bundle: &Bundle, overrides: &TemplateOverrides) -> Result<Strin
 fn check_compatible(
     name: &str,
     version: Version,
-    previous: &TemplateVersionRow,
+    previous: &VersionInfo,
     bundle: &Bundle,
 ) -> Result<(), RegistryError> {
-    let parse = |text: &str| {
-        serde_json::from_str::<Value>(text)
-            .map_err(|error| RegistryError::Internal(format!("stored schema: {error}")))
-    };
-    let old = parse(&previous.schema)?;
-    let mut problems = schema::compatibility(&old, bundle.schema.json());
+    let mut problems = schema::compatibility(&previous.schema, bundle.schema.json());
     let empty = serde_json::json!({ "type": "object" });
-    let old_pipeline = match &previous.pipeline_schema {
-        Some(text) => parse(text)?,
-        None => empty.clone(),
-    };
+    let old_pipeline = previous.pipeline_schema.as_deref().unwrap_or(&empty);
     let new_pipeline = bundle
         .pipeline_schema
         .as_ref()
         .map_or(&empty, |schema| schema.json());
     problems.extend(
-        schema::compatibility(&old_pipeline, new_pipeline)
+        schema::compatibility(old_pipeline, new_pipeline)
             .into_iter()
             .map(|mut problem| {
                 problem.message = format!("pipeline {}", problem.message);
@@ -733,7 +735,7 @@ fn check_compatible(
     Err(RegistryError::Incompatible {
         template: name.to_owned(),
         version,
-        previous: Version::new(previous.major, previous.minor),
+        previous: previous.version,
         problems,
     })
 }
@@ -754,38 +756,70 @@ fn enum_text<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-fn version_info(row: &TemplateVersionRow) -> Result<VersionInfo, RegistryError> {
-    let corrupt = |what: &str, error: String| {
-        RegistryError::Store(StoreError::Corrupt {
-            table: "template_versions",
-            message: format!(
-                "{what} of `{}` {}.{}: {error}",
-                row.template, row.major, row.minor
-            ),
+/// A version's instance and pipeline schemas, parsed.
+type ParsedSchemas = (Arc<Value>, Option<Arc<Value>>);
+
+impl Registry {
+    /// A stored version row with its state and schemas parsed (schemas from the cache).
+    fn version_info(&self, row: &TemplateVersionRow) -> Result<VersionInfo, RegistryError> {
+        let corrupt = |what: &str, error: String| {
+            RegistryError::Store(StoreError::Corrupt {
+                table: "template_versions",
+                message: format!(
+                    "{what} of `{}` {}.{}: {error}",
+                    row.template, row.major, row.minor
+                ),
+            })
+        };
+        let key = (
+            row.template.clone(),
+            Version::new(row.major, row.minor),
+            row.digest.clone(),
+        );
+        let cached = self
+            .inner
+            .schemas
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .cloned();
+        let (schema, pipeline_schema) = match cached {
+            Some(parsed) => parsed,
+            None => {
+                let schema: Value = serde_json::from_str(&row.schema)
+                    .map_err(|error| corrupt("schema", error.to_string()))?;
+                let pipeline_schema: Option<Value> = row
+                    .pipeline_schema
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|error| corrupt("pipeline schema", error.to_string()))?;
+                let parsed = (Arc::new(schema), pipeline_schema.map(Arc::new));
+                self.inner
+                    .schemas
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(key, parsed.clone());
+                parsed
+            }
+        };
+        Ok(VersionInfo {
+            version: Version::new(row.major, row.minor),
+            status: VersionStatus::parse(&row.status)
+                .ok_or_else(|| corrupt("status", row.status.clone()))?,
+            format: row.format.clone(),
+            engine: row.engine.clone(),
+            digest: row.digest.clone(),
+            source: row.source.clone(),
+            description: row.description.clone(),
+            compatible_environments: serde_json::from_str(&row.compatible_environments)
+                .map_err(|error| corrupt("compatible environments", error.to_string()))?,
+            schema,
+            pipeline_schema,
+            created_at: row.created_at,
+            published_at: row.published_at,
+            withdrawn_at: row.withdrawn_at,
+            withdrawn_reason: row.withdrawn_reason.clone(),
         })
-    };
-    Ok(VersionInfo {
-        version: Version::new(row.major, row.minor),
-        status: VersionStatus::parse(&row.status)
-            .ok_or_else(|| corrupt("status", row.status.clone()))?,
-        format: row.format.clone(),
-        engine: row.engine.clone(),
-        digest: row.digest.clone(),
-        source: row.source.clone(),
-        description: row.description.clone(),
-        compatible_environments: serde_json::from_str(&row.compatible_environments)
-            .map_err(|error| corrupt("compatible environments", error.to_string()))?,
-        schema: serde_json::from_str(&row.schema)
-            .map_err(|error| corrupt("schema", error.to_string()))?,
-        pipeline_schema: row
-            .pipeline_schema
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|error| corrupt("pipeline schema", error.to_string()))?,
-        created_at: row.created_at,
-        published_at: row.published_at,
-        withdrawn_at: row.withdrawn_at,
-        withdrawn_reason: row.withdrawn_reason.clone(),
-    })
+    }
 }

@@ -560,53 +560,46 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
 
 /// A `.tar.gz` of raw entries (no path checks: this is the attacker's side), base64.
 fn tar_gz(entries: &[(&str, &[u8])]) -> String {
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    for (path, contents) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
-        // `set_path` refuses `..`; write the name bytes directly, as a hostile tool would.
-        let name = &mut header.as_old_mut().name;
-        name[..path.len()].copy_from_slice(path.as_bytes());
-        header.set_cksum();
-        builder.append(&header, *contents).expect("append");
-    }
-    let archive = builder.into_inner().expect("tar").finish().expect("gzip");
-    base64::engine::general_purpose::STANDARD.encode(archive)
+    archive(|builder| {
+        for (path, contents) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o644);
+            // `set_path` refuses `..`; write the name bytes directly, as a hostile tool would.
+            let name = &mut header.as_old_mut().name;
+            name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_cksum();
+            builder.append(&header, *contents).expect("append");
+        }
+    })
 }
 
 /// An archive holding one file of `size` zero bytes (it compresses to ~100 KB), streamed so
 /// the test never holds it.
 fn big_archive(size: u64) -> String {
+    archive(|builder| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header
+            .set_path("infrastructure/big.yaml")
+            .expect("a plain path");
+        header.set_cksum();
+        builder
+            .append(&header, std::io::Read::take(std::io::repeat(0), size))
+            .expect("append");
+    })
+}
+
+/// A gzip-compressed tar archive filled by `fill`, base64.
+fn archive(fill: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<Vec<u8>>>)) -> String {
     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::fast(),
     ));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(size);
-    header.set_mode(0o644);
-    header
-        .set_path("infrastructure/big.yaml")
-        .expect("a plain path");
-    header.set_cksum();
-    builder
-        .append(&header, std::io::repeat(0).take_bytes(size))
-        .expect("append");
+    fill(&mut builder);
     let archive = builder.into_inner().expect("tar").finish().expect("gzip");
     base64::engine::general_purpose::STANDARD.encode(archive)
-}
-
-trait TakeBytes {
-    fn take_bytes(self, size: u64) -> std::io::Take<std::io::Repeat>;
-}
-
-impl TakeBytes for std::io::Repeat {
-    fn take_bytes(self, size: u64) -> std::io::Take<std::io::Repeat> {
-        std::io::Read::take(self, size)
-    }
 }
 
 async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {

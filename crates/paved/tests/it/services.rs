@@ -50,17 +50,13 @@ fn add_group(server: &Up, dir: &Path) {
 /// `paved service ARGS` against `server`, with its admin token.
 #[track_caller]
 fn service(server: &Up, args: &[&str]) -> Run {
-    let mut full = vec!["service"];
-    full.extend_from_slice(args);
-    server.cli(&full, &[])
+    server.group("service", args)
 }
 
 /// The same, expected to succeed.
 #[track_caller]
 fn service_ok(server: &Up, args: &[&str]) -> Run {
-    let result = service(server, args);
-    assert_eq!(result.code, Some(0), "paved service {args:?}: {result}");
-    result
+    server.group_ok("service", args)
 }
 
 /// `paved service create NAME --template web-service --owner group:default/team-a ARGS`.

@@ -13,17 +13,13 @@ use crate::{Run, paved, run};
 /// `paved template ARGS` against `server`, with its admin token.
 #[track_caller]
 fn template(server: &Up, args: &[&str]) -> Run {
-    let mut full = vec!["template"];
-    full.extend_from_slice(args);
-    server.cli(&full, &[])
+    server.group("template", args)
 }
 
 /// The same, expected to succeed.
 #[track_caller]
 fn template_ok(server: &Up, args: &[&str]) -> Run {
-    let result = template(server, args);
-    assert_eq!(result.code, Some(0), "paved template {args:?}: {result}");
-    result
+    server.group_ok("template", args)
 }
 
 /// `paved template init ARGS` (offline), expected to succeed.

@@ -349,6 +349,22 @@ impl Up {
             .arg(&self.data_dir))
     }
 
+    /// `paved GROUP ARGS` (`paved template list`, ...) against this server.
+    #[track_caller]
+    pub(crate) fn group(&self, group: &str, args: &[&str]) -> Run {
+        let mut full = vec![group];
+        full.extend_from_slice(args);
+        self.cli(&full, &[])
+    }
+
+    /// The same, expected to succeed.
+    #[track_caller]
+    pub(crate) fn group_ok(&self, group: &str, args: &[&str]) -> Run {
+        let result = self.group(group, args);
+        assert_eq!(result.code, Some(0), "paved {group} {args:?}: {result}");
+        result
+    }
+
     /// The same, run from `work_dir`.
     #[track_caller]
     pub(crate) fn cli_in(&self, work_dir: &Path, args: &[&str]) -> Run {

@@ -26,7 +26,8 @@ use std::time::Duration;
 use paved_catalog::{Catalog, CatalogError};
 use paved_model::entity_ref::{EntityRef, RefDefaults};
 use paved_store::{ServiceRow, Store, StoreError, TaskEventRow, TaskRow, now_millis};
-use paved_template::bundle::{EnvironmentContext, TemplateKind};
+use paved_template::Limits;
+use paved_template::bundle::{EnvironmentContext, RenderRequest, TemplateKind, TemplateVersionRef};
 use paved_template::bundle::{RenderContext, ServiceContext, ServiceInstanceContext};
 use paved_template_registry::{
     Registry, RegistryError, RenderInput, VersionSelector, parse_template_selector,
@@ -224,7 +225,12 @@ impl Scaffolder {
         let mut request = request;
         request.owner = self.check_owner(&request.owner)?;
         self.check_name(&request).await?;
-        let (template_version, files) = self.render(&request, None).await?;
+        let Rendered {
+            template_version,
+            files,
+            repository_url,
+        } = self.render(&request, None).await?;
+        request.repository_url = repository_url;
         let clone_url = self.clone_url(&request);
         if dry_run {
             return Ok(Created::DryRun {
@@ -390,7 +396,7 @@ impl Scaffolder {
         &self,
         request: &CreateServiceRequest,
         recorded_version: Option<&str>,
-    ) -> Result<(String, Vec<RepositoryFile>), ScaffolderError> {
+    ) -> Result<Rendered, ScaffolderError> {
         let selector = match recorded_version {
             Some(version) => version.parse().map_err(RegistryError::from)?,
             None => {
@@ -408,42 +414,56 @@ impl Scaffolder {
                 info.template.kind
             )));
         }
-        let exact = VersionSelector::Exact(version.version);
-        let rendered = self
-            .inner
-            .registry
-            .render(
-                name,
-                exact,
-                RenderInput {
-                    inputs: request.inputs.clone(),
-                    pipeline_inputs: request.pipeline_inputs.clone(),
-                    context: RenderContext {
-                        environment: EnvironmentContext {
-                            name: request.environment.clone(),
-                            ..EnvironmentContext::default()
-                        },
-                        service: ServiceContext {
-                            name: request.name.clone(),
-                            repository_id: request.name.clone(),
-                            ..ServiceContext::default()
-                        },
-                        service_instance: ServiceInstanceContext {
-                            name: request.environment.clone(),
-                        },
-                        ..RenderContext::default()
-                    },
+        let input = RenderInput {
+            inputs: request.inputs.clone(),
+            pipeline_inputs: request.pipeline_inputs.clone(),
+            context: RenderContext {
+                environment: EnvironmentContext {
+                    name: request.environment.clone(),
+                    ..EnvironmentContext::default()
                 },
-            )
-            .await?;
+                service: ServiceContext {
+                    name: request.name.clone(),
+                    repository_id: request.name.clone(),
+                    ..ServiceContext::default()
+                },
+                service_instance: ServiceInstanceContext {
+                    name: request.environment.clone(),
+                },
+                ..RenderContext::default()
+            },
+        };
+        // The call's repository URL, or else the template's (`spec.repositoryUrl`).
+        let mut request = request.clone();
+        if request.repository_url.is_none() {
+            let bundle = self.inner.registry.bundle(name, &version).await?;
+            let render_request = RenderRequest {
+                template: TemplateVersionRef {
+                    name: name.to_owned(),
+                    version: version.version.to_string(),
+                },
+                inputs: input.inputs.clone(),
+                pipeline_inputs: input.pipeline_inputs.clone(),
+                context: input.context.clone(),
+            };
+            request.repository_url = bundle
+                .render_repository_url(&render_request, &Limits::default())
+                .map_err(RegistryError::from)?;
+        }
+        let exact = VersionSelector::Exact(version.version);
+        let rendered = self.inner.registry.render(name, exact, input).await?;
         let template_version = version.version.to_string();
         let files = files::repository_files(
-            request,
+            &request,
             &template_version,
-            &self.clone_url(request),
+            &self.clone_url(&request),
             &rendered.files,
         );
-        Ok((template_version, files))
+        Ok(Rendered {
+            template_version,
+            files,
+            repository_url: request.repository_url,
+        })
     }
 
     async fn event(&self, task: &str, step: &str, level: &str, message: &str) {
@@ -513,7 +533,11 @@ impl Scaffolder {
 
         self.event(id, "render", "step", "rendering the template")
             .await;
-        let (version, files) = self
+        let Rendered {
+            template_version: version,
+            files,
+            ..
+        } = self
             .render(request, Some(&plan.template_version))
             .await
             .map_err(|error| failure("render")(error.to_string()))?;
@@ -728,6 +752,14 @@ impl Scaffolder {
         }
         self.inner.events.send_modify(|seq| *seq += 1);
     }
+}
+
+/// A request rendered: the exact version, the repository's files, and where the repository
+/// is pushed (the call's URL or the template's), if anywhere.
+struct Rendered {
+    template_version: String,
+    files: Vec<RepositoryFile>,
+    repository_url: Option<String>,
 }
 
 /// What a run created, to remove if a later step fails.

@@ -10,6 +10,7 @@ both_backends!(
     dry_run_returns_the_files_and_creates_nothing,
     bad_requests_are_refused_before_any_task,
     a_failed_step_leaves_nothing_behind,
+    a_template_can_name_where_repositories_are_pushed,
 );
 
 const TEAM: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n";
@@ -349,4 +350,62 @@ async fn a_failed_step_leaves_nothing_behind(backend: Backend) {
         .to_owned();
     let (_, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "succeeded", "{end}");
+}
+
+async fn a_template_can_name_where_repositories_are_pushed(backend: Backend) {
+    use base64::Engine as _;
+    let server = server(backend).await;
+    let remotes = server.data.dir.path().join("remotes");
+    let manifest = format!(
+        "apiVersion: paved.dev/v1\nkind: ServiceTemplate\nmetadata:\n  name: pushed\nspec:\n  \
+         compatibleEnvironments:\n    - template: ecs-environment\n      major: 1\n  \
+         repositoryUrl: '{}/{{{{ service.name }}}}.git'\n",
+        remotes.display()
+    );
+    let files = vec![
+        paved_template::bundle::BundleFile::new("paved-template.yaml", manifest),
+        paved_template::bundle::BundleFile::new("schema.yaml", "type: object\nproperties: {}\n"),
+        paved_template::bundle::BundleFile::new(
+            "infrastructure/cloudformation.yaml",
+            "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n",
+        ),
+        paved_template::bundle::BundleFile::new("skeleton/README.md", "# {{ service.name }}\n"),
+    ];
+    let archive = base64::engine::general_purpose::STANDARD
+        .encode(paved_template_registry::source::pack_tar_gz(&files).expect("the bundle packs"));
+    let registered = server
+        .post(
+            "/api/templates/versions",
+            json!({"source": {"type": "archive", "data": archive}, "publish": true}),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let remote = remotes.join("inventory.git");
+    paved_git::init_bare(&remote).expect("the remote exists");
+
+    let accepted = server
+        .post(
+            "/api/services",
+            json!({"name": "inventory", "template": "pushed", "owner": "team-a"}),
+        )
+        .await;
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+    assert_eq!(accepted.body["cloneUrl"], remote.display().to_string());
+    let task = accepted.body["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
+    let (_, end) = follow(&server, &task).await;
+    assert_eq!(end["state"], "succeeded", "{end}");
+    let (_, message) = paved_git::branch_tip(&remote, "main")
+        .expect("the remote opens")
+        .expect("main was pushed");
+    assert!(message.contains(&task), "{message}");
+    let component = server
+        .get("/api/catalog/entities/by-name/component/default/inventory")
+        .await;
+    assert_eq!(
+        component.body["metadata"]["annotations"]["backstage.io/source-location"],
+        format!("url:{}", remote.display())
+    );
 }

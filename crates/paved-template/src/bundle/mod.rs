@@ -24,6 +24,9 @@ pub use context::{
     EnvironmentContext, RenderContext, ServiceContext, ServiceInstanceContext, TemplateVersionRef,
 };
 
+/// How problems name the manifest's repository URL template.
+const REPOSITORY_URL_FIELD: &str = "paved-template.yaml#spec.repositoryUrl";
+
 /// One file of a bundle as read from its source: a normalised, `/`-separated relative path and
 /// its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +133,9 @@ pub struct Bundle {
     /// Service templates only; empty for environment templates and for Proton bundles, which
     /// declare compatibility at registration.
     pub compatible_environments: Vec<CompatibleEnvironment>,
+    /// Where new service repositories are pushed (Paved manifests, `spec.repositoryUrl`), a
+    /// Jinja string over the render context: `/srv/git/{{ service.name }}.git`.
+    pub repository_url: Option<String>,
     /// The inputs of the environment or service instance.
     pub schema: InputSchema,
     /// The pipeline's inputs, if the bundle has a pipeline with inputs.
@@ -207,10 +213,12 @@ impl Bundle {
         bundle.readme = bundle
             .file("README.md")
             .and_then(|file| String::from_utf8(file.bytes.clone()).ok());
-        let (errors, variables) = crate::analyse(&bundle.jinja_files());
+        let mut files = bundle.jinja_files();
+        files.extend(bundle.repository_url_template());
+        let (errors, variables) = crate::analyse(&files);
         let mut problems: Vec<Problem> = errors.iter().map(render_problem).collect();
         if problems.is_empty() {
-            problems.extend(variables::check(&bundle, &variables));
+            problems.extend(variables::check(&bundle, &files, &variables));
         }
         if problems.is_empty() {
             Ok(bundle)
@@ -315,6 +323,45 @@ impl Bundle {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// The repository URL of new services (`spec.repositoryUrl`), rendered over the same
+    /// context as the files, or `None` when the bundle sets none.
+    pub fn render_repository_url(
+        &self,
+        request: &RenderRequest,
+        limits: &Limits,
+    ) -> Result<Option<String>, RenderFailure> {
+        let Some(template) = self.repository_url_template() else {
+            return Ok(None);
+        };
+        let inputs =
+            self.schema
+                .validate(&request.inputs)
+                .map_err(|problems| RenderFailure::Inputs {
+                    namespace: "inputs",
+                    problems,
+                })?;
+        let empty = serde_json::Value::Object(serde_json::Map::new());
+        let context = context::build(
+            self.kind,
+            &request.template,
+            &request.context,
+            &inputs,
+            request.pipeline_inputs.as_ref().unwrap_or(&empty),
+        );
+        let rendered = crate::render_files(std::slice::from_ref(&template), &context, limits)?;
+        Ok(rendered
+            .into_iter()
+            .next()
+            .map(|file| file.contents.trim().to_owned()))
+    }
+
+    /// `spec.repositoryUrl` as a template, named after where it is.
+    fn repository_url_template(&self) -> Option<TemplateFile> {
+        self.repository_url
+            .as_ref()
+            .map(|url| TemplateFile::new(REPOSITORY_URL_FIELD, url.clone()))
     }
 
     /// The files rendered with Jinja, as the renderer takes them.

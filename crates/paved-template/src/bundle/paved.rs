@@ -90,6 +90,7 @@ pub(super) fn parse(files: Vec<BundleFile>) -> Result<Bundle, Vec<Problem>> {
             engine: manifest.engine,
             metadata: manifest.metadata,
             compatible_environments: manifest.compatible_environments,
+            repository_url: manifest.repository_url,
             schema,
             pipeline_schema: pipeline_schema.flatten(),
             readme: None,
@@ -148,6 +149,7 @@ struct Manifest {
     engine: Engine,
     metadata: BundleMetadata,
     compatible_environments: Vec<CompatibleEnvironment>,
+    repository_url: Option<String>,
 }
 
 impl Manifest {
@@ -241,8 +243,14 @@ impl Manifest {
         };
         let mut engine = Engine::Cloudformation;
         let mut compatible_environments = Vec::new();
+        let mut repository_url = None;
         if let Some(spec) = spec {
-            reader.only(spec, "spec", &["infrastructure", "compatibleEnvironments"]);
+            reader.only(
+                spec,
+                "spec",
+                &["infrastructure", "compatibleEnvironments", "repositoryUrl"],
+            );
+            repository_url = reader.string(spec, "spec", "repositoryUrl", false);
             if let Some(infrastructure) = spec.get("infrastructure")
                 && let Some(infrastructure) =
                     reader.object(Some(infrastructure), "spec.infrastructure")
@@ -291,6 +299,7 @@ impl Manifest {
             engine,
             metadata: metadata?,
             compatible_environments,
+            repository_url,
         })
     }
 }

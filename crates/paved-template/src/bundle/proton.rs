@@ -121,6 +121,7 @@ pub(super) fn parse(files: Vec<BundleFile>) -> Result<Bundle, Vec<Problem>> {
             engine,
             metadata: BundleMetadata::default(),
             compatible_environments: Vec::new(),
+            repository_url: None,
             schema,
             pipeline_schema,
             readme: None,

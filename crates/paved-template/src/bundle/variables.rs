@@ -9,10 +9,11 @@ use paved_model::problem::Problem;
 use super::context::{known_attributes, roots};
 use super::{Bundle, TemplateKind};
 
-/// Every unknown variable of every Jinja file of `bundle`; `variables` holds what each file
-/// reads ([`crate::analyse`]).
+/// Every unknown variable of `files` (the bundle's Jinja files, and any Jinja string of its
+/// manifest); `variables` holds what each file reads ([`crate::analyse`]).
 pub(super) fn check(
     bundle: &Bundle,
+    files: &[crate::TemplateFile],
     variables: &BTreeMap<String, BTreeSet<String>>,
 ) -> Vec<Problem> {
     let instance_inputs: BTreeSet<&str> = bundle.schema.input_names().collect();
@@ -21,7 +22,7 @@ pub(super) fn check(
         .as_ref()
         .map(|schema| schema.input_names().collect());
     let mut problems = Vec::new();
-    for file in bundle.jinja_files() {
+    for file in files {
         let Some(names) = variables.get(&file.path) else {
             // Syntax errors are reported by the syntax check.
             continue;

@@ -623,7 +623,17 @@ impl Scaffolder {
                 }
             }
             Err(CatalogError::Store(StoreError::LocationExists { .. })) => {
-                // A previous run of this task registered it before a crash.
+                // A previous run of this task registered it before a crash: still ours.
+                let locations = self
+                    .inner
+                    .catalog
+                    .locations()
+                    .await
+                    .map_err(|error| failure("catalog")(error.to_string()))?;
+                undo.location = locations
+                    .into_iter()
+                    .find(|location| location.target == target)
+                    .map(|location| location.id);
             }
             Err(error) => return Err(failure("catalog")(error.to_string())),
         }
@@ -717,7 +727,9 @@ impl Scaffolder {
         })
         .await
         .map_err(|error| error.to_string())?;
-        if !existed && (outcome.is_ok() || path.exists()) {
+        // Ours to remove if a later step fails: created by this run, or by an earlier run of
+        // this task (its commit carries the task id), or left half-made by this run.
+        if outcome.is_ok() || (!existed && path.exists()) {
             undo.repository = Some(path);
         }
         outcome

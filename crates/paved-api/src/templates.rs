@@ -86,6 +86,10 @@ pub struct TemplateVersion {
     pub withdrawn_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn_reason: Option<String>,
+    /// The bundle's `README.md`; only `GET /api/templates/{name}/versions/{version}` returns
+    /// it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readme: Option<String>,
 }
 
 /// Where a bundle comes from.

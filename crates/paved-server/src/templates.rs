@@ -90,6 +90,7 @@ fn version_view(version: &VersionInfo, recommended: Option<Version>) -> Template
         published_at: version.published_at.and_then(timestamp),
         withdrawn_at: version.withdrawn_at.and_then(timestamp),
         withdrawn_reason: version.withdrawn_reason.clone(),
+        readme: None,
     }
 }
 
@@ -163,7 +164,11 @@ pub async fn get_version(
 ) -> Result<Json<TemplateVersion>, ApiError> {
     let found = state.registry.resolve(&name, selector(&version)?).await?;
     let info = state.registry.get(&name).await?;
-    Ok(Json(version_view(&found, info.recommended)))
+    let bundle = state.registry.bundle(&name, &found).await?;
+    Ok(Json(TemplateVersion {
+        readme: bundle.readme.clone(),
+        ..version_view(&found, info.recommended)
+    }))
 }
 
 /// Registers a version from an archive or a git repository. `201` when stored, `200` for a

@@ -807,6 +807,15 @@ async fn builtin_templates_are_registered_on_first_start(backend: Backend) {
     for item in list.body["items"].as_array().expect("items") {
         assert_eq!(item["recommendedVersion"], "1.0", "{item}");
     }
+    // A version's answer carries the bundle's README (here, with its checkov exceptions).
+    let version = server.get("/api/templates/ecs-environment/versions/1").await;
+    assert!(
+        version.body["readme"]
+            .as_str()
+            .is_some_and(|readme| readme.contains("## checkov exceptions")),
+        "{}",
+        version.text
+    );
     // An admin replaces a built-in by registering a new version; a restart leaves it alone.
     let server = server.restart().await;
     let detail = server.get("/api/templates/web-service").await;

@@ -35,19 +35,21 @@ pub async fn run(server: &ServerArgs, template: &str, format: OutputFormat) -> R
                 .get::<TemplateVersion>(&format!("/api/templates/{name}/versions/{selector}"))
                 .await?,
         ),
-        // The recommended version, or the latest when none is published yet.
-        None => {
-            let wanted = detail
-                .summary
-                .recommended_version
-                .as_ref()
-                .or(detail.summary.latest_version.as_ref());
-            detail
-                .versions
-                .iter()
-                .find(|version| Some(&version.version) == wanted)
-                .cloned()
-        }
+        // The recommended version, or the latest when none is published yet (fetched on its
+        // own, as only that answer carries the README).
+        None => match detail
+            .summary
+            .recommended_version
+            .as_ref()
+            .or(detail.summary.latest_version.as_ref())
+        {
+            Some(wanted) => Some(
+                client
+                    .get::<TemplateVersion>(&format!("/api/templates/{name}/versions/{wanted}"))
+                    .await?,
+            ),
+            None => None,
+        },
     };
     let shown = Shown {
         detail,
@@ -130,6 +132,12 @@ fn print_text(shown: &Shown) {
             }
             emit(table);
         }
+    }
+    if let Some(readme) = version.readme.as_deref().filter(|text| !text.trim().is_empty()) {
+        emit("");
+        emit(format_args!("README.md of {}:", version.version));
+        emit("");
+        emit(readme.trim_end());
     }
 }
 

@@ -13,10 +13,23 @@ use crate::{ApiError, AppState};
 
 const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
 
-/// Checks bearer tokens.
+/// Checks bearer tokens, and holds the secret that AWS SigV4 signatures (the `/ecs`
+/// endpoint) are checked with.
 #[derive(Debug)]
 pub struct Authenticator {
     admin_token_sha256: String,
+    /// The admin token itself, in memory only and only when the token given at start is the
+    /// stored one: SigV4 needs the secret, not its hash. Never stored, logged or printed.
+    sigv4_secret: Option<Redacted>,
+}
+
+/// A secret whose `Debug` prints nothing of it.
+pub(crate) struct Redacted(String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Redacted")
+    }
 }
 
 impl Authenticator {
@@ -30,12 +43,23 @@ impl Authenticator {
         let hash = sha256_hex(new_token);
         let stored = store.ensure_setting(ADMIN_TOKEN_SETTING, &hash).await?;
         let created = stored == hash;
+        if !created {
+            tracing::warn!(
+                "the admin token given at start is not the stored one; AWS SigV4 calls to `/ecs` are refused until `paved up` starts with it (PAVED_ADMIN_TOKEN or <data-dir>/admin-token)"
+            );
+        }
         Ok((
             Authenticator {
                 admin_token_sha256: stored,
+                sigv4_secret: created.then(|| Redacted(new_token.to_owned())),
             },
             created,
         ))
+    }
+
+    /// The SigV4 secret access key (the admin token), when this process knows it.
+    pub(crate) fn sigv4_secret(&self) -> Option<&str> {
+        self.sigv4_secret.as_ref().map(|secret| secret.0.as_str())
     }
 
     fn is_admin(&self, token: &str) -> bool {
@@ -90,6 +114,8 @@ pub enum Action {
     RunTemplateSync,
     RemoveTemplateSync,
     CreateService,
+    /// A mutation through the ECS endpoint, named by the engine (`ecs.create-cluster`).
+    Ecs(&'static str),
 }
 
 impl Action {
@@ -106,6 +132,7 @@ impl Action {
             Action::RunTemplateSync => "template-sync.run",
             Action::RemoveTemplateSync => "template-sync.delete",
             Action::CreateService => "service.create",
+            Action::Ecs(action) => action,
         }
     }
 }
@@ -172,15 +199,27 @@ pub async fn audit(
     target: &str,
     outcome: &Result<(), &ApiError>,
 ) {
+    let outcome = match outcome {
+        Ok(()) => "ok".to_owned(),
+        Err(error) => format!("error: {error}"),
+    };
+    record(state, caller.name(), action, target, outcome).await;
+}
+
+/// Records one audit event with an outcome already put in words (`ok` or `error: ...`).
+pub(crate) async fn record(
+    state: &AppState,
+    actor: &str,
+    action: Action,
+    target: &str,
+    outcome: String,
+) {
     let event = paved_store::AuditEvent {
         at: paved_store::now_millis(),
-        actor: caller.name().to_owned(),
+        actor: actor.to_owned(),
         action: action.as_str().to_owned(),
         target: target.to_owned(),
-        outcome: match outcome {
-            Ok(()) => "ok".to_owned(),
-            Err(error) => format!("error: {error}"),
-        },
+        outcome,
         details: "{}".to_owned(),
     };
     if let Err(error) = state.store.record_audit(&event).await {

@@ -1,5 +1,6 @@
 //! Paved's HTTP server: the catalog API (Backstage-compatible paths and shapes under
-//! `/api/catalog`), health, Prometheus metrics and the OpenAPI document.
+//! `/api/catalog`), templates and services, ECS's JSON protocol at `/ecs` (the engine), health,
+//! Prometheus metrics and the OpenAPI document.
 //!
 //! Handlers are thin: they extract, authorise, call `paved-catalog` and map the result. No SQL
 //! and no catalog logic live here. [`router`] builds every route; `paved up` and the tests both
@@ -7,10 +8,12 @@
 
 pub mod auth;
 pub(crate) mod catalog;
+mod ecs;
 mod error;
 mod metrics;
 mod openapi;
 mod services;
+mod sigv4;
 mod system;
 mod templates;
 
@@ -39,6 +42,8 @@ pub struct AppState {
     pub auth: Arc<auth::Authenticator>,
     pub registry: Registry,
     pub scaffolder: Scaffolder,
+    /// The engine's control plane, answering ECS's JSON protocol at `/ecs`.
+    pub engine: paved_engine::Engine,
 }
 
 impl AppState {
@@ -74,7 +79,9 @@ impl AppState {
         if resumed > 0 {
             tracing::info!(tasks = resumed, "resuming unfinished tasks");
         }
+        let engine = paved_engine::Engine::new(store.clone());
         let state = AppState {
+            engine,
             catalog,
             store,
             metrics: Arc::new(Metrics::default()),
@@ -102,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog::router())
         .merge(templates::router())
         .merge(services::router())
+        .merge(ecs::router())
         .merge(system::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

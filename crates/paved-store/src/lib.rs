@@ -12,6 +12,7 @@
 
 mod audit;
 mod catalog;
+mod engine;
 mod error;
 mod tasks;
 mod templates;
@@ -29,6 +30,7 @@ pub use crate::audit::AuditEvent;
 pub use crate::catalog::{
     EntityChanges, EntityRow, EntityWrite, LocationRow, LocationSync, NewLocation,
 };
+pub use crate::engine::{EcsClusterRow, EcsTaskDefinitionRow};
 pub use crate::error::StoreError;
 pub use crate::tasks::{ServiceRow, TaskEventRow, TaskRow};
 pub use crate::templates::{TemplateRow, TemplateSyncRow, TemplateVersionRow};

@@ -3,6 +3,7 @@
 mod backstage_oracle;
 mod catalog_smoke;
 mod common;
+mod ecs;
 mod locations;
 mod queries;
 mod services;

@@ -808,7 +808,9 @@ async fn builtin_templates_are_registered_on_first_start(backend: Backend) {
         assert_eq!(item["recommendedVersion"], "1.0", "{item}");
     }
     // A version's answer carries the bundle's README (here, with its checkov exceptions).
-    let version = server.get("/api/templates/ecs-environment/versions/1").await;
+    let version = server
+        .get("/api/templates/ecs-environment/versions/1")
+        .await;
     assert!(
         version.body["readme"]
             .as_str()

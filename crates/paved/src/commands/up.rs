@@ -30,8 +30,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let store = Store::open(&store_config)
         .await
         .context("opening the store")?;
+    // The token written at first start is read back, so this process knows the secret that
+    // AWS SigV4 calls to `/ecs` are signed with (the store keeps only its hash).
     let token = std::env::var("PAVED_ADMIN_TOKEN")
         .ok()
+        .or_else(|| std::fs::read_to_string(data_dir.join("admin-token")).ok())
         .filter(|token| !token.trim().is_empty())
         .unwrap_or_else(generate_token);
     let catalog_config = CatalogConfig {

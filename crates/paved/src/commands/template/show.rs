@@ -133,7 +133,11 @@ fn print_text(shown: &Shown) {
             emit(table);
         }
     }
-    if let Some(readme) = version.readme.as_deref().filter(|text| !text.trim().is_empty()) {
+    if let Some(readme) = version
+        .readme
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+    {
         emit("");
         emit(format_args!("README.md of {}:", version.version));
         emit("");

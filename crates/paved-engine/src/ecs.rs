@@ -1,0 +1,348 @@
+//! Amazon ECS's API shapes, with ECS's own field names (botocore's `ecs/2014-11-13` model),
+//! the engine's ARNs, and ECS's error types.
+//!
+//! Fields the engine does not model yet are kept in `extra` maps (serde `flatten`), so a
+//! task definition reads back with everything its client sent.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The region in every ARN the engine makes. The local engine has no regions; clients
+/// sign for `us-east-1` (any region signs, but ARNs always say this one).
+pub const REGION: &str = "us-east-1";
+/// The account in every ARN the engine makes (the placeholder account ECS emulators use).
+pub const ACCOUNT: &str = "000000000000";
+/// The cluster used when a call names none, as in ECS.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+pub const ACTIVE: &str = "ACTIVE";
+pub const INACTIVE: &str = "INACTIVE";
+
+/// `arn:aws:ecs:us-east-1:000000000000:cluster/NAME`.
+pub fn cluster_arn(name: &str) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{name}")
+}
+
+/// `arn:aws:ecs:us-east-1:000000000000:task-definition/FAMILY:REVISION`.
+pub fn task_definition_arn(family: &str, revision: i64) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision}")
+}
+
+/// The resource an ARN names: `(type, rest)`, e.g. `("cluster", "NAME")` or
+/// `("task-definition", "FAMILY:1")`. Any region and account are accepted.
+pub fn parse_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, _account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "ecs" {
+        return None;
+    }
+    resource.split_once('/')
+}
+
+/// One ECS tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSetting {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cluster {
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    pub status: String,
+    pub registered_container_instances_count: i64,
+    pub running_tasks_count: i64,
+    pub pending_tasks_count: i64,
+    pub active_services_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Vec<ClusterSetting>>,
+}
+
+/// `{arn, reason, detail}`, for each item of a bulk call that could not be answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub arn: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyValuePair {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    pub name: String,
+    pub value_from: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortMapping {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A container health check: `CMD` or `CMD-SHELL` and its timings (seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDependency {
+    pub container_name: String,
+    /// `START`, `COMPLETE`, `SUCCESS` or `HEALTHY`.
+    pub condition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogConfiguration {
+    pub log_driver: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One container of a task definition; fields not modelled are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDefinition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_mappings: Option<Vec<PortMapping>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub essential: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Vec<KeyValuePair>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<Secret>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<ContainerDependency>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_configuration: Option<LogConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A task definition as ECS returns it; fields not modelled are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDefinition {
+    pub task_definition_arn: String,
+    pub family: String,
+    pub revision: i64,
+    pub status: String,
+    pub container_definitions: Vec<ContainerDefinition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requires_compatibilities: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibilities: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+    /// Epoch seconds (botocore's timestamp format in the JSON protocol).
+    pub registered_at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deregistered_at: Option<f64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// RegisterTaskDefinition's request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterTaskDefinitionRequest {
+    pub family: String,
+    pub container_definitions: Vec<ContainerDefinition>,
+    #[serde(default)]
+    pub cpu: Option<String>,
+    #[serde(default)]
+    pub memory: Option<String>,
+    #[serde(default)]
+    pub network_mode: Option<String>,
+    #[serde(default)]
+    pub requires_compatibilities: Option<Vec<String>>,
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
+    #[serde(default)]
+    pub task_role_arn: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// ECS's error types, as `__type` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    ClientException,
+    InvalidParameterException,
+    ClusterNotFoundException,
+    ClusterContainsServicesException,
+    ResourceNotFoundException,
+    ServerException,
+    /// Not an ECS error but the JSON protocol's, for a target it does not know.
+    UnknownOperationException,
+    /// The JSON protocol's, for a body that is not JSON.
+    SerializationException,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::ClientException => "ClientException",
+            ErrorType::InvalidParameterException => "InvalidParameterException",
+            ErrorType::ClusterNotFoundException => "ClusterNotFoundException",
+            ErrorType::ClusterContainsServicesException => "ClusterContainsServicesException",
+            ErrorType::ResourceNotFoundException => "ResourceNotFoundException",
+            ErrorType::ServerException => "ServerException",
+            ErrorType::UnknownOperationException => "UnknownOperationException",
+            ErrorType::SerializationException => "SerializationException",
+        }
+    }
+
+    /// Whether the server, not the client, is at fault (HTTP 500).
+    pub fn is_server_fault(self) -> bool {
+        matches!(self, ErrorType::ServerException)
+    }
+}
+
+/// An error as ECS reports it: a type and a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", kind.as_str())]
+pub struct EcsError {
+    pub kind: ErrorType,
+    pub message: String,
+}
+
+impl EcsError {
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> EcsError {
+        EcsError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn client(message: impl Into<String>) -> EcsError {
+        EcsError::new(ErrorType::ClientException, message)
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> EcsError {
+        EcsError::new(ErrorType::InvalidParameterException, message)
+    }
+
+    pub fn cluster_not_found() -> EcsError {
+        EcsError::new(ErrorType::ClusterNotFoundException, "Cluster not found.")
+    }
+
+    /// The JSON body ECS's protocol answers with.
+    pub fn body(&self) -> Value {
+        serde_json::json!({"__type": self.kind.as_str(), "message": self.message})
+    }
+}
+
+impl From<paved_store::StoreError> for EcsError {
+    fn from(error: paved_store::StoreError) -> EcsError {
+        tracing::error!(%error, "engine store error");
+        EcsError::new(ErrorType::ServerException, "Server error.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            cluster_arn("a"),
+            "arn:aws:ecs:us-east-1:000000000000:cluster/a"
+        );
+        assert_eq!(
+            parse_arn(&task_definition_arn("web", 3)),
+            Some(("task-definition", "web:3"))
+        );
+        assert_eq!(parse_arn("arn:aws:s3:::bucket/x"), None);
+        assert_eq!(parse_arn("web:3"), None);
+    }
+
+    #[test]
+    fn unknown_container_fields_survive() {
+        let text = r#"{"name":"a","image":"b","ulimits":[{"name":"nofile","softLimit":1,"hardLimit":2}],"healthCheck":{"command":["CMD","true"],"startPeriod":5}}"#;
+        let container: ContainerDefinition = serde_json::from_str(text).expect("parses");
+        assert_eq!(
+            container.health_check.as_ref().and_then(|h| h.start_period),
+            Some(5)
+        );
+        let back: Value = serde_json::to_value(&container).expect("serialises");
+        let original: Value = serde_json::from_str(text).expect("parses");
+        assert_eq!(back, original);
+    }
+}

@@ -1,0 +1,130 @@
+//! `POST /ecs`: Amazon ECS's JSON protocol (`X-Amz-Target:
+//! AmazonEC2ContainerServiceV20141113.<Operation>`, `application/x-amz-json-1.1`), answered by
+//! `paved-engine`, so `aws ecs --endpoint-url http://HOST/ecs` and the AWS SDKs work.
+//!
+//! Every call must be signed with AWS SigV4 (access key id `paved`, the admin token as the
+//! secret; see [`crate::sigv4`]), reads included, as ECS requires. Mutations are audited with
+//! actor `admin` (or `invalid-signature` when refused). Errors take the protocol's shape:
+//! `{"__type": "ClientException", "message": "..."}`, HTTP 400 (500 for `ServerException`).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use paved_engine::{EcsError, ErrorType, Operation};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{self, Action};
+use crate::sigv4::{self, SignedRequest};
+
+/// The `X-Amz-Target` prefix of ECS operations.
+const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ecs", post(call))
+        .route("/ecs/", post(call))
+}
+
+async fn call(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let operation = target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(Operation::parse);
+    let signed = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        headers: &headers,
+        body: &body,
+    };
+    let now = jiff::Timestamp::now().as_second();
+    if let Err(refusal) = sigv4::verify(&signed, state.auth.sigv4_secret(), now) {
+        tracing::warn!(
+            kind = refusal.kind,
+            target,
+            "refused an unsigned or badly signed ECS call"
+        );
+        if let Some(action) = operation.and_then(Operation::audit_action) {
+            let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let target = operation
+                .map(|op| op.audit_target(&request))
+                .unwrap_or_default();
+            auth::record(
+                &state,
+                "invalid-signature",
+                Action::Ecs(action),
+                &target,
+                format!("error: {}", refusal.kind),
+            )
+            .await;
+        }
+        return respond(
+            StatusCode::BAD_REQUEST,
+            json!({"__type": refusal.kind, "message": refusal.message}),
+        );
+    }
+    let Some(operation) = operation else {
+        let error = EcsError::new(
+            ErrorType::UnknownOperationException,
+            format!("The operation `{target}` is not known to this endpoint."),
+        );
+        return error_response(&error);
+    };
+    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(error) => {
+                return error_response(&EcsError::new(
+                    ErrorType::SerializationException,
+                    format!("The request body is not JSON: {error}"),
+                ));
+            }
+        }
+    };
+    let audit_target = operation.audit_target(&request);
+    let result = state.engine.handle(operation, request).await;
+    if let Some(action) = operation.audit_action() {
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => format!("error: {error}"),
+        };
+        auth::record(&state, "admin", Action::Ecs(action), &audit_target, outcome).await;
+    }
+    match result {
+        Ok(response) => respond(StatusCode::OK, response),
+        Err(error) => error_response(&error),
+    }
+}
+
+fn error_response(error: &EcsError) -> Response {
+    let status = if error.kind.is_server_fault() {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    respond(status, error.body())
+}
+
+fn respond(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}

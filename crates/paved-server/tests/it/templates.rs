@@ -41,6 +41,15 @@ async fn register(server: &TestServer, body: Value) -> paved_test::TestResponse 
     server.post("/api/templates/versions", body).await
 }
 
+/// Registers a directory as it is, whatever the answer.
+async fn register_bundle(server: &TestServer, dir: &Path) -> paved_test::TestResponse {
+    register(
+        server,
+        json!({"source": {"type": "archive", "data": archive_of(dir)}}),
+    )
+    .await
+}
+
 /// Registers a directory, asserting the status.
 async fn register_dir(server: &TestServer, dir: &Path, extra: Value, status: u16) -> Value {
     let mut body = json!({ "source": { "type": "archive", "data": archive_of(dir) } });
@@ -398,11 +407,7 @@ async fn incompatible_minor_versions_are_refused_with_the_exact_change(backend: 
     let template = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n";
     for (name, schema, input, rule) in cases {
         let dir = paved_bundle(&server, name, schema, template);
-        let refused = register(
-            &server,
-            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
-        )
-        .await;
+        let refused = register_bundle(&server, &dir).await;
         assert_eq!(refused.status, 400, "{name}: {}", refused.text);
         assert_eq!(
             refused.body["error"]["code"], "incompatible_version",
@@ -450,11 +455,7 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ service.name }'\n",
     );
     let response = expect_refused(
-        register(
-            &server,
-            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
-        )
-        .await,
+        register_bundle(&server, &dir).await,
         "invalid_bundle",
         "syntax",
     );
@@ -471,11 +472,7 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ servce.name }}-{{ service_instance.inputs.prot }}'\n",
     );
     let response = expect_refused(
-        register(
-            &server,
-            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
-        )
-        .await,
+        register_bundle(&server, &dir).await,
         "invalid_bundle",
         "servce",
     );
@@ -494,11 +491,7 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         TEMPLATE,
     );
     let response = expect_refused(
-        register(
-            &server,
-            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
-        )
-        .await,
+        register_bundle(&server, &dir).await,
         "invalid_bundle",
         "schema.yaml",
     );
@@ -540,11 +533,7 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}\n",
     );
     let response = expect_refused(
-        register(
-            &server,
-            json!({"source": {"type": "archive", "data": archive_of(&dir)}}),
-        )
-        .await,
+        register_bundle(&server, &dir).await,
         "invalid_bundle",
         "render-fuel",
     );

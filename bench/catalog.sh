@@ -529,6 +529,14 @@ run_one() {
     healthy_s=$(awk -v a="$start_ns" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
     log "  healthy after ${healthy_s} s"
 
+    # What a fresh Paved already has in its catalog (the built-in templates' Template entities).
+    local builtin
+    builtin=$(curl -sS --max-time 5 "$base/api/catalog/entities/by-query?limit=1" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["totalItems"])') \
+        || die "cannot count the catalog's built-in entities"
+    expected=$((expected + builtin))
+    log "  $builtin built-in entities; expecting $expected in all"
+
     # Admin token (written on first start).
     deadline=$(($(now_ns) + 5 * 1000000000))
     until [[ -s "$data/admin-token" ]]; do

@@ -420,6 +420,14 @@ impl TestServer {
         TestServer::start_with(data).await
     }
 
+    /// The audit log, newest first (the last 100 events: more than any test writes).
+    pub async fn audit_log(&self) -> Vec<paved_store::AuditEvent> {
+        self.store
+            .recent_audit_events(100)
+            .await
+            .expect("the audit log reads")
+    }
+
     /// Writes an input file under the test's data directory and returns its path.
     pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
         let path = self.data.path(relative);

@@ -340,11 +340,7 @@ async fn aws_cli_manages_clusters_and_task_definitions(backend: Backend) {
     assert_eq!(tags["tags"], json!([{"key": "team", "value": "b"}]));
 
     // Mutations are audited as the admin.
-    let audit = server
-        .store
-        .recent_audit_events(50)
-        .await
-        .expect("the audit log reads");
+    let audit = server.audit_log().await;
     assert!(
         audit
             .iter()
@@ -564,11 +560,7 @@ async fn bad_signatures_are_refused_and_change_nothing(backend: Backend) {
         json!([])
     );
     assert_eq!(aws.ok(&["list-clusters"]).await["clusterArns"], json!([]));
-    let audit = server
-        .store
-        .recent_audit_events(50)
-        .await
-        .expect("the audit log reads");
+    let audit = server.audit_log().await;
     assert!(
         audit
             .iter()

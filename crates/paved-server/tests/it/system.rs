@@ -325,11 +325,7 @@ async fn mutations_are_audited(backend: Backend) {
     ];
     assert_eq!(statuses, [409, 200, 200, 401, 401, 204, 404]);
 
-    let events = server
-        .store
-        .recent_audit_events(20)
-        .await
-        .expect("the audit log");
+    let events = server.audit_log().await;
     let mut lines: Vec<String> = events
         .iter()
         .map(|event| {
@@ -363,11 +359,7 @@ async fn mutations_are_audited(backend: Backend) {
     // Reads are not audited.
     server.get("/api/catalog/locations").await;
     server.get("/api/catalog/entities/by-query").await;
-    let after = server
-        .store
-        .recent_audit_events(20)
-        .await
-        .expect("the audit log");
+    let after = server.audit_log().await;
     assert_eq!(after.len(), events.len());
 }
 
@@ -535,11 +527,7 @@ async fn wrong_tokens_are_refused(backend: Backend) {
     )
     .await;
     assert_eq!(accepted.status, 201, "{}", accepted.text);
-    let events = server
-        .store
-        .recent_audit_events(20)
-        .await
-        .expect("the audit log");
+    let events = server.audit_log().await;
     let lines: Vec<String> = events
         .iter()
         .rev()

@@ -741,11 +741,7 @@ async fn mutations_need_the_admin_token_and_are_audited(backend: Backend) {
         .await;
     assert_eq!(render.status, 200, "{}", render.text);
 
-    let events = server
-        .store
-        .recent_audit_events(10)
-        .await
-        .expect("the audit log reads");
+    let events = server.audit_log().await;
     let actions: Vec<(String, String, bool)> = events
         .iter()
         .map(|event| {

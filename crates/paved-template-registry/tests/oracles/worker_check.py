@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing",
@@ -55,24 +54,43 @@ def main(skeleton):
         os.environ["QUEUE_URL"] = queue
 
         outcome = {}
+        drained = threading.Event()
+        returned = threading.Event()
+        original_poll = app.poll_once
 
-        def watch():
-            deadline = time.monotonic() + DEADLINE_SECONDS
-            while time.monotonic() < deadline:
-                if counts(sqs, queue) == 0 and counts(sqs, dlq) == 1:
-                    break
-                time.sleep(0.2)
-            else:
-                outcome["timeout"] = (counts(sqs, queue), counts(sqs, dlq))
+        # The worker's own loop says when to look: after each poll, not on a timer.
+        # Once drained, the worker is stopped and its polls return at once, so it never waits
+        # in a long poll for the stop to be seen.
+        def watched_poll(client, url, *_args, **_kwargs):
+            if drained.is_set():
+                return 0
+            # Short polls: moto moves a message to the dead-letter queue during a receive that
+            # then returns nothing, and a long poll would sit out its 20 s on the empty queue.
+            handled = original_poll(client, url, wait_seconds=0)
+            if counts(sqs, queue) == 0 and counts(sqs, dlq) == 1:
+                drained.set()
+                stop_worker()
+            return handled
+
+        app.poll_once = watched_poll
+
+        def stop_worker():
             os.kill(os.getpid(), signal.SIGTERM)
-            # The worker may be in a long poll (20 s): one more message ends it.
-            sqs.send_message(QueueUrl=queue, MessageBody='{"order": 3}')
-            time.sleep(DEADLINE_SECONDS)
-            print("main() did not return after SIGTERM", flush=True)
-            os._exit(1)
 
-        threading.Thread(target=watch, daemon=True).start()
+        def watchdog():
+            if not drained.wait(DEADLINE_SECONDS):
+                outcome["timeout"] = (counts(sqs, queue), counts(sqs, dlq))
+                drained.set()
+                stop_worker()
+                # The worker may be in a long poll (20 s): one more message ends it.
+                sqs.send_message(QueueUrl=queue, MessageBody='{"order": 3}')
+            if not returned.wait(DEADLINE_SECONDS):
+                print("main() did not return after SIGTERM", flush=True)
+                os._exit(1)
+
+        threading.Thread(target=watchdog, daemon=True).start()
         status = app.main()
+        returned.set()
         if "timeout" in outcome:
             problems.append("the worker did not drain the queue in time: (queue, dead-letter queue) "
                             f"held {outcome['timeout']} messages, expected (0, 1)")

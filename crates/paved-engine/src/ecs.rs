@@ -239,6 +239,197 @@ pub struct RegisterTaskDefinitionRequest {
     pub extra: Map<String, Value>,
 }
 
+/// `arn:aws:ecs:us-east-1:000000000000:service/CLUSTER/NAME`.
+pub fn service_arn(cluster: &str, name: &str) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{name}")
+}
+
+/// `arn:aws:ecs:us-east-1:000000000000:task/CLUSTER/ID`.
+pub fn task_arn(cluster: &str, id: &str) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/{id}")
+}
+
+/// `arn:aws:ecs:us-east-1:000000000000:container/CLUSTER/TASK/NAME`.
+pub fn container_arn(cluster: &str, task: &str, name: &str) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:container/{cluster}/{task}/{name}")
+}
+
+pub const DRAINING: &str = "DRAINING";
+pub const PRIMARY: &str = "PRIMARY";
+pub const RUNNING: &str = "RUNNING";
+pub const STOPPED: &str = "STOPPED";
+pub const PROVISIONING: &str = "PROVISIONING";
+pub const PENDING: &str = "PENDING";
+pub const DEPROVISIONING: &str = "DEPROVISIONING";
+pub const IN_PROGRESS: &str = "IN_PROGRESS";
+pub const COMPLETED: &str = "COMPLETED";
+pub const FAILED: &str = "FAILED";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentCircuitBreaker {
+    pub enable: bool,
+    pub rollback: bool,
+}
+
+/// A service's `deploymentConfiguration`; fields not modelled are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentConfiguration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_circuit_breaker: Option<DeploymentCircuitBreaker>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum_percent: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_healthy_percent: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One of a service's `loadBalancers`: which container port the target group routes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_group_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<i64>,
+}
+
+/// One of a service's deployments (`PRIMARY`, or `ACTIVE` while its tasks drain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: i64,
+    pub pending_count: i64,
+    pub running_count: i64,
+    pub failed_tasks: i64,
+    pub created_at: f64,
+    pub updated_at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    pub rollout_state: String,
+    pub rollout_state_reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEvent {
+    pub id: String,
+    pub created_at: f64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentController {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A service as ECS returns it; request fields not modelled are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    pub service_arn: String,
+    pub service_name: String,
+    pub cluster_arn: String,
+    pub load_balancers: Vec<LoadBalancer>,
+    pub status: String,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub pending_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    pub task_definition: String,
+    pub deployment_configuration: DeploymentConfiguration,
+    pub deployments: Vec<Deployment>,
+    pub events: Vec<ServiceEvent>,
+    pub created_at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period_seconds: Option<i64>,
+    pub scheduling_strategy: String,
+    pub deployment_controller: DeploymentController,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkBinding {
+    #[serde(rename = "bindIP")]
+    pub bind_ip: String,
+    pub container_port: i64,
+    pub host_port: i64,
+    pub protocol: String,
+}
+
+/// One container of a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    pub container_arn: String,
+    pub task_arn: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub last_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub health_status: String,
+    pub network_bindings: Vec<NetworkBinding>,
+    /// The container's process id on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_id: Option<String>,
+}
+
+/// A task as ECS returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub task_arn: String,
+    pub cluster_arn: String,
+    pub task_definition_arn: String,
+    pub last_status: String,
+    pub desired_status: String,
+    pub containers: Vec<Container>,
+    pub created_at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopping_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_reason: Option<String>,
+    pub group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    pub health_status: String,
+    pub version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
 /// ECS's error types, as `__type` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorType {
@@ -247,6 +438,8 @@ pub enum ErrorType {
     ClusterNotFoundException,
     ClusterContainsServicesException,
     ResourceNotFoundException,
+    ServiceNotFoundException,
+    ServiceNotActiveException,
     ServerException,
     /// Not an ECS error but the JSON protocol's, for a target it does not know.
     UnknownOperationException,
@@ -262,6 +455,8 @@ impl ErrorType {
             ErrorType::ClusterNotFoundException => "ClusterNotFoundException",
             ErrorType::ClusterContainsServicesException => "ClusterContainsServicesException",
             ErrorType::ResourceNotFoundException => "ResourceNotFoundException",
+            ErrorType::ServiceNotFoundException => "ServiceNotFoundException",
+            ErrorType::ServiceNotActiveException => "ServiceNotActiveException",
             ErrorType::ServerException => "ServerException",
             ErrorType::UnknownOperationException => "UnknownOperationException",
             ErrorType::SerializationException => "SerializationException",
@@ -300,6 +495,10 @@ impl EcsError {
 
     pub fn cluster_not_found() -> EcsError {
         EcsError::new(ErrorType::ClusterNotFoundException, "Cluster not found.")
+    }
+
+    pub fn service_not_found() -> EcsError {
+        EcsError::new(ErrorType::ServiceNotFoundException, "Service not found.")
     }
 
     /// The JSON body ECS's protocol answers with.

@@ -5,6 +5,9 @@
 //! JSON protocol carries them, and returns the JSON response.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use paved_store::{EcsClusterRow, EcsTaskDefinitionRow, Store};
 use serde::de::DeserializeOwned;
@@ -15,6 +18,7 @@ use crate::ecs::{
     RegisterTaskDefinitionRequest, Tag, TaskDefinition, cluster_arn, parse_arn,
     task_definition_arn,
 };
+use crate::services::{paginate, with_next};
 use crate::validate;
 
 /// The ECS operations the engine answers.
@@ -32,10 +36,19 @@ pub enum Operation {
     TagResource,
     UntagResource,
     ListTagsForResource,
+    CreateService,
+    UpdateService,
+    DeleteService,
+    DescribeServices,
+    ListServices,
+    RunTask,
+    StopTask,
+    ListTasks,
+    DescribeTasks,
 }
 
 impl Operation {
-    const ALL: [Operation; 12] = [
+    const ALL: [Operation; 21] = [
         Operation::CreateCluster,
         Operation::DescribeClusters,
         Operation::ListClusters,
@@ -48,6 +61,15 @@ impl Operation {
         Operation::TagResource,
         Operation::UntagResource,
         Operation::ListTagsForResource,
+        Operation::CreateService,
+        Operation::UpdateService,
+        Operation::DeleteService,
+        Operation::DescribeServices,
+        Operation::ListServices,
+        Operation::RunTask,
+        Operation::StopTask,
+        Operation::ListTasks,
+        Operation::DescribeTasks,
     ];
 
     /// The operation ECS names `name` (`CreateCluster`), if the engine answers it.
@@ -71,6 +93,15 @@ impl Operation {
             Operation::TagResource => "TagResource",
             Operation::UntagResource => "UntagResource",
             Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::CreateService => "CreateService",
+            Operation::UpdateService => "UpdateService",
+            Operation::DeleteService => "DeleteService",
+            Operation::DescribeServices => "DescribeServices",
+            Operation::ListServices => "ListServices",
+            Operation::RunTask => "RunTask",
+            Operation::StopTask => "StopTask",
+            Operation::ListTasks => "ListTasks",
+            Operation::DescribeTasks => "DescribeTasks",
         }
     }
 
@@ -83,12 +114,21 @@ impl Operation {
             Operation::DeregisterTaskDefinition => "ecs.deregister-task-definition",
             Operation::TagResource => "ecs.tag-resource",
             Operation::UntagResource => "ecs.untag-resource",
+            Operation::CreateService => "ecs.create-service",
+            Operation::UpdateService => "ecs.update-service",
+            Operation::DeleteService => "ecs.delete-service",
+            Operation::RunTask => "ecs.run-task",
+            Operation::StopTask => "ecs.stop-task",
             Operation::DescribeClusters
             | Operation::ListClusters
             | Operation::DescribeTaskDefinition
             | Operation::ListTaskDefinitions
             | Operation::ListTaskDefinitionFamilies
-            | Operation::ListTagsForResource => return None,
+            | Operation::ListTagsForResource
+            | Operation::DescribeServices
+            | Operation::ListServices
+            | Operation::ListTasks
+            | Operation::DescribeTasks => return None,
         })
     }
 
@@ -99,9 +139,12 @@ impl Operation {
             Operation::CreateCluster => "clusterName",
             Operation::DeleteCluster => "cluster",
             Operation::RegisterTaskDefinition => "family",
-            Operation::DeregisterTaskDefinition | Operation::DescribeTaskDefinition => {
-                "taskDefinition"
-            }
+            Operation::DeregisterTaskDefinition
+            | Operation::DescribeTaskDefinition
+            | Operation::RunTask => "taskDefinition",
+            Operation::CreateService => "serviceName",
+            Operation::UpdateService | Operation::DeleteService => "service",
+            Operation::StopTask => "task",
             _ => "resourceArn",
         };
         request
@@ -115,7 +158,9 @@ impl Operation {
 /// The engine's control plane; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    store: Store,
+    pub(crate) store: Store,
+    /// Wakes this process's scheduler after a change, so it need not wait for its tick.
+    wake: Arc<Notify>,
 }
 
 /// A resource that carries tags.
@@ -126,7 +171,24 @@ enum Tagged {
 
 impl Engine {
     pub fn new(store: Store) -> Engine {
-        Engine { store }
+        Engine {
+            store,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Tells the scheduler that desired state changed.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when desired state changed in this process since the last call.
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
     }
 
     /// Runs one operation on its JSON request (`null` or `{}` for none).
@@ -145,7 +207,7 @@ impl Engine {
         match operation {
             Operation::CreateCluster => self.create_cluster(&request).await,
             Operation::DescribeClusters => self.describe_clusters(&request).await,
-            Operation::ListClusters => self.list_clusters().await,
+            Operation::ListClusters => self.list_clusters(&request).await,
             Operation::DeleteCluster => self.delete_cluster(&request).await,
             Operation::RegisterTaskDefinition => self.register_task_definition(request).await,
             Operation::DescribeTaskDefinition => self.describe_task_definition(&request).await,
@@ -157,6 +219,15 @@ impl Engine {
             Operation::TagResource => self.tag_resource(&request, true).await,
             Operation::UntagResource => self.tag_resource(&request, false).await,
             Operation::ListTagsForResource => self.list_tags_for_resource(&request).await,
+            Operation::CreateService => self.create_service(request).await,
+            Operation::UpdateService => self.update_service(request).await,
+            Operation::DeleteService => self.delete_service(&request).await,
+            Operation::DescribeServices => self.describe_services(&request).await,
+            Operation::ListServices => self.list_services(&request).await,
+            Operation::RunTask => self.run_task(&request).await,
+            Operation::StopTask => self.stop_task(&request).await,
+            Operation::ListTasks => self.list_tasks(&request).await,
+            Operation::DescribeTasks => self.describe_tasks(&request).await,
         }
     }
 
@@ -226,7 +297,7 @@ impl Engine {
         Ok(json!({"clusters": clusters, "failures": failures}))
     }
 
-    async fn list_clusters(&self) -> Result<Value, EcsError> {
+    async fn list_clusters(&self, request: &Value) -> Result<Value, EcsError> {
         let arns: Vec<String> = self
             .store
             .ecs_clusters(Some(ACTIVE))
@@ -234,7 +305,8 @@ impl Engine {
             .into_iter()
             .map(|row| row.arn)
             .collect();
-        Ok(json!({"clusterArns": arns}))
+        let (page, next) = paginate(arns, request, 100, 100)?;
+        Ok(with_next(json!({"clusterArns": page}), next))
     }
 
     async fn delete_cluster(&self, request: &Value) -> Result<Value, EcsError> {
@@ -293,7 +365,7 @@ impl Engine {
 
     /// The revision `reference` names: `FAMILY:REVISION`, its ARN, or `FAMILY` (the latest
     /// ACTIVE revision).
-    async fn find_task_definition(
+    pub(crate) async fn find_task_definition(
         &self,
         reference: &str,
     ) -> Result<EcsTaskDefinitionRow, EcsError> {
@@ -374,7 +446,8 @@ impl Engine {
         if descending {
             arns.reverse();
         }
-        Ok(json!({"taskDefinitionArns": arns}))
+        let (page, next) = paginate(arns, request, 100, 100)?;
+        Ok(with_next(json!({"taskDefinitionArns": page}), next))
     }
 
     async fn list_task_definition_families(&self, request: &Value) -> Result<Value, EcsError> {
@@ -502,11 +575,11 @@ fn cluster_from(row: &EcsClusterRow, with_tags: bool) -> Cluster {
     }
 }
 
-fn definition_from(row: &EcsTaskDefinitionRow) -> Result<TaskDefinition, EcsError> {
+pub(crate) fn definition_from(row: &EcsTaskDefinitionRow) -> Result<TaskDefinition, EcsError> {
     serde_json::from_str(&row.body).map_err(corrupt)
 }
 
-fn corrupt(error: serde_json::Error) -> EcsError {
+pub(crate) fn corrupt(error: serde_json::Error) -> EcsError {
     tracing::error!(%error, "a stored engine value does not parse");
     EcsError::new(ErrorType::ServerException, "Server error.")
 }
@@ -527,7 +600,7 @@ fn valid_cluster_name(name: &str) -> bool {
 }
 
 /// ECS's tag limits: at most 50, keys 1-128 characters, values up to 256, no `aws:` prefix.
-fn check_tags(tags: &[Tag]) -> Result<(), EcsError> {
+pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), EcsError> {
     if tags.len() > 50 {
         return Err(EcsError::invalid_parameter(
             "A resource can have at most 50 tags.",
@@ -568,12 +641,12 @@ fn compatibilities(request: &RegisterTaskDefinitionRequest) -> Vec<String> {
     list
 }
 
-fn seconds(millis: i64) -> f64 {
+pub(crate) fn seconds(millis: i64) -> f64 {
     millis as f64 / 1000.0
 }
 
 /// An optional request field, typed; a wrong type is a ClientException naming it.
-fn field<T: DeserializeOwned>(request: &Value, name: &str) -> Result<Option<T>, EcsError> {
+pub(crate) fn field<T: DeserializeOwned>(request: &Value, name: &str) -> Result<Option<T>, EcsError> {
     match request.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => serde_json::from_value(value.clone())
@@ -582,7 +655,7 @@ fn field<T: DeserializeOwned>(request: &Value, name: &str) -> Result<Option<T>, 
     }
 }
 
-fn optional_string<'a>(request: &'a Value, name: &str) -> Result<Option<&'a str>, EcsError> {
+pub(crate) fn optional_string<'a>(request: &'a Value, name: &str) -> Result<Option<&'a str>, EcsError> {
     match request.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
@@ -592,7 +665,7 @@ fn optional_string<'a>(request: &'a Value, name: &str) -> Result<Option<&'a str>
     }
 }
 
-fn required_string<'a>(request: &'a Value, name: &str) -> Result<&'a str, EcsError> {
+pub(crate) fn required_string<'a>(request: &'a Value, name: &str) -> Result<&'a str, EcsError> {
     optional_string(request, name)?
         .filter(|text| !text.is_empty())
         .ok_or_else(|| EcsError::invalid_parameter(format!("`{name}` must be specified.")))
@@ -627,7 +700,7 @@ mod tests {
         for operation in Operation::ALL {
             assert_eq!(Operation::parse(operation.name()), Some(operation));
         }
-        assert_eq!(Operation::parse("RunTask"), None);
+        assert_eq!(Operation::parse("RunTasks"), None);
         assert!(Operation::RegisterTaskDefinition.audit_action().is_some());
         assert!(Operation::ListClusters.audit_action().is_none());
     }

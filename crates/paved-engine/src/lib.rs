@@ -1,16 +1,25 @@
 //! Paved's engine: what runs workloads with Amazon ECS semantics.
 //!
-//! Today this is the control plane of the local engine: ECS clusters and task definitions
-//! (`family:revision`, ACTIVE or INACTIVE), kept in the store and answered in ECS's own
-//! shapes and errors ([`ecs`]), so the AWS CLI and SDKs work against `paved-server`'s `/ecs`
-//! endpoint. Services, tasks and the processes that run them come next.
+//! - [`Engine`] is ECS's control plane: clusters, task definitions (`family:revision`),
+//!   services with their deployments, and tasks, kept in the store and answered in ECS's own
+//!   shapes and errors ([`ecs`]), so the AWS CLI and SDKs work against `paved-server`'s `/ecs`
+//!   endpoint. Its calls write desired state only; any replica answers any call.
+//! - [`LocalEngine`] runs that desired state on this machine: the scheduler
+//!   (`scheduler.rs`, with ECS's rollout arithmetic in [`rollout`]) starts and stops tasks
+//!   through `paved-runtime` (containers as supervised process groups) and routes traffic
+//!   through `paved-balancer` (the local load balancer). One replica at a time runs it.
 //!
-//! Start reading at [`Engine::handle`].
+//! Start reading at [`Engine::handle`] and [`LocalEngine::pass`].
 
 pub mod ecs;
 mod engine;
+pub mod rollout;
+mod scheduler;
+mod services;
 mod validate;
 
 pub use crate::ecs::{EcsError, ErrorType};
 pub use crate::engine::{Engine, Operation};
+pub use crate::scheduler::{LoadBalancerConfig, LocalEngine, LocalEngineConfig, secret_name};
+pub use crate::services::{ServiceRecord, TaskRecord};
 pub use crate::validate::valid_family;

@@ -62,7 +62,7 @@ impl Authenticator {
         self.sigv4_secret.as_ref().map(|secret| secret.0.as_str())
     }
 
-    fn is_admin(&self, token: &str) -> bool {
+    pub(crate) fn is_admin(&self, token: &str) -> bool {
         let presented = sha256_hex(token);
         // Compare hashes in constant time with respect to their content.
         presented.len() == self.admin_token_sha256.len()

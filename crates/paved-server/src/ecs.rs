@@ -3,7 +3,8 @@
 //! `paved-engine`, so `aws ecs --endpoint-url http://HOST/ecs` and the AWS SDKs work.
 //!
 //! Every call must be signed with AWS SigV4 (access key id `paved`, the admin token as the
-//! secret; see [`crate::sigv4`]), reads included, as ECS requires. Mutations are audited with
+//! secret; see [`crate::sigv4`]) or carry the API's own `Authorization: Bearer TOKEN`, reads
+//! included, as ECS requires. Mutations are audited with
 //! actor `admin` (or `invalid-signature` when refused). Errors take the protocol's shape:
 //! `{"__type": "ClientException", "message": "..."}`, HTTP 400 (500 for `ServerException`).
 
@@ -52,7 +53,21 @@ async fn call(
         body: &body,
     };
     let now = jiff::Timestamp::now().as_second();
-    if let Err(refusal) = sigv4::verify(&signed, state.auth.sigv4_secret(), now) {
+    // The API's own credential (`Authorization: Bearer TOKEN`) is accepted as well as SigV4.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let verified = match bearer {
+        Some(token) if state.auth.is_admin(token) => Ok(()),
+        Some(_) => Err(sigv4::Refusal {
+            kind: "UnrecognizedClientException",
+            message: "The bearer token is not valid.".to_owned(),
+        }),
+        None => sigv4::verify(&signed, state.auth.sigv4_secret(), now),
+    };
+    if let Err(refusal) = verified {
         tracing::warn!(
             kind = refusal.kind,
             target,

@@ -44,6 +44,9 @@ pub struct AppState {
     pub scaffolder: Scaffolder,
     /// The engine's control plane, answering ECS's JSON protocol at `/ecs`.
     pub engine: paved_engine::Engine,
+    /// The local engine (scheduler, runtime, load balancer); its loop runs where
+    /// [`paved_engine::LocalEngine::run`] is called.
+    pub local: paved_engine::LocalEngine,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
         catalog_config: paved_catalog::CatalogConfig,
         registry_config: RegistryConfig,
         scaffolder_config: ScaffolderConfig,
+        engine_config: paved_engine::LocalEngineConfig,
         admin_token: &str,
     ) -> Result<(AppState, bool), paved_template_registry::RegistryError> {
         let (authenticator, created) =
@@ -80,8 +84,11 @@ impl AppState {
             tracing::info!(tasks = resumed, "resuming unfinished tasks");
         }
         let engine = paved_engine::Engine::new(store.clone());
+        let local = paved_engine::LocalEngine::new(engine.clone(), engine_config)
+            .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
         let state = AppState {
             engine,
+            local,
             catalog,
             store,
             metrics: Arc::new(Metrics::default()),

@@ -13,6 +13,7 @@
 mod audit;
 mod catalog;
 mod engine;
+mod engine_services;
 mod error;
 mod tasks;
 mod templates;
@@ -31,6 +32,9 @@ pub use crate::catalog::{
     EntityChanges, EntityRow, EntityWrite, LocationRow, LocationSync, NewLocation,
 };
 pub use crate::engine::{EcsClusterRow, EcsTaskDefinitionRow};
+pub use crate::engine_services::{
+    EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow,
+};
 pub use crate::error::StoreError;
 pub use crate::tasks::{ServiceRow, TaskEventRow, TaskRow};
 pub use crate::templates::{TemplateRow, TemplateSyncRow, TemplateVersionRow};

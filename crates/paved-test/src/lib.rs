@@ -311,6 +311,14 @@ impl TestData {
         }
     }
 
+    pub fn engine_config(&self) -> paved_engine::LocalEngineConfig {
+        let mut config =
+            paved_engine::LocalEngineConfig::new(self.dir.path().join("engine"), "test");
+        // Tests await the engine's changes; the tick only catches what nothing signals.
+        config.tick = Duration::from_millis(200);
+        config
+    }
+
     pub fn store_config(&self) -> StoreConfig {
         match &self.database {
             Some(database) => StoreConfig::Postgres {
@@ -341,6 +349,8 @@ impl TestData {
 #[derive(Debug)]
 pub struct TestServer {
     pub base_url: String,
+    /// The local engine, for tests that await its changes.
+    pub local: paved_engine::LocalEngine,
     pub catalog: Catalog,
     pub store: Store,
     pub data: TestData,
@@ -372,6 +382,7 @@ impl TestServer {
             data.catalog_config(),
             data.registry_config(),
             data.scaffolder_config(),
+            data.engine_config(),
             TEST_TOKEN,
         )
         .await
@@ -381,7 +392,19 @@ impl TestServer {
             .expect("a free port");
         let base_url = format!("http://{}", listener.local_addr().expect("a local address"));
         let catalog = state.catalog.clone();
+        let local = state.local.clone();
         let (stop, stopped) = watch::channel(false);
+        let engine_loop = {
+            let local = local.clone();
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                local
+                    .run(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            })
+        };
         let served = tokio::spawn(async move {
             let mut stopped = stopped;
             paved_server::serve(listener, state, async move {
@@ -389,9 +412,12 @@ impl TestServer {
             })
             .await
             .expect("the server runs");
+            // The engine stops its tasks before the server counts as stopped.
+            let _ = engine_loop.await;
         });
         TestServer {
             base_url,
+            local,
             catalog,
             store,
             data,
@@ -418,6 +444,14 @@ impl TestServer {
             },
         );
         TestServer::start_with(data).await
+    }
+
+    /// Stops the server and the local engine's tasks, and waits for both.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(served) = self.served.take() {
+            served.await.expect("the server stops cleanly");
+        }
     }
 
     /// The audit log, newest first (the last 100 events: more than any test writes).

@@ -15,28 +15,28 @@ both_backends!(
 
 /// The AWS CLI under `ORACLES_HOME` (default `~/.cache/paved-oracles`), with its own empty
 /// home and configuration so nothing of the machine's AWS setup leaks in.
-struct Aws {
+pub(crate) struct Aws {
     program: PathBuf,
     home: tempfile::TempDir,
     endpoint: String,
 }
 
 /// What one CLI run returned.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|error| panic!("the CLI printed no JSON ({error}):\n{}", self.stdout))
     }
 }
 
 impl Aws {
-    fn new(server: &TestServer) -> Aws {
+    pub(crate) fn new(server: &TestServer) -> Aws {
         let oracles = std::env::var_os("ORACLES_HOME")
             .map(PathBuf::from)
             .or_else(|| {
@@ -70,7 +70,7 @@ impl Aws {
         .expect("write the CLI config");
     }
 
-    async fn run_with_secret(&self, secret: &str, args: &[&str]) -> Run {
+    pub(crate) async fn run_with_secret(&self, secret: &str, args: &[&str]) -> Run {
         let home = self.home.path();
         let output = tokio::process::Command::new(&self.program)
             .arg("ecs")
@@ -98,7 +98,7 @@ impl Aws {
     }
 
     /// Runs `aws ecs ARGS` signed with the admin token and asserts it succeeded.
-    async fn ok(&self, args: &[&str]) -> Value {
+    pub(crate) async fn ok(&self, args: &[&str]) -> Value {
         let run = self.run_with_secret(TEST_TOKEN, args).await;
         assert_eq!(
             run.code,
@@ -164,7 +164,7 @@ except urllib.error.HTTPError as error:
         )
     }
 
-    async fn fails(&self, args: &[&str]) -> Run {
+    pub(crate) async fn fails(&self, args: &[&str]) -> Run {
         let run = self.run_with_secret(TEST_TOKEN, args).await;
         assert_ne!(
             run.code,

@@ -4,6 +4,7 @@ mod backstage_oracle;
 mod catalog_smoke;
 mod common;
 mod ecs;
+mod engine;
 mod locations;
 mod queries;
 mod services;

@@ -48,9 +48,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         sync_interval: Duration::from_secs(args.refresh_interval.max(1)),
         builtin_templates: true,
     };
+    let replica = replica_id(&data_dir)?;
+    let engine_config =
+        paved_engine::LocalEngineConfig::new(data_dir.join("engine"), replica.clone());
     let scaffolder_config = ScaffolderConfig {
         repositories_dir: data_dir.join("repositories"),
-        replica: replica_id(&data_dir)?,
+        replica,
         // Credentials for pushing new repositories to remotes: from the environment only.
         git_credentials: match (
             std::env::var("PAVED_GIT_USERNAME"),
@@ -66,6 +69,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         catalog_config,
         registry_config,
         scaffolder_config,
+        engine_config,
         token.trim(),
     )
     .await
@@ -102,6 +106,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let stopped = stopped.clone();
         tokio::spawn(async move { registry.run(stop_requested(stopped)).await })
     };
+    let local_engine = {
+        let local = state.local.clone();
+        let stopped = stopped.clone();
+        tokio::spawn(async move { local.run(stop_requested(stopped)).await })
+    };
     tracing::info!(%address, store = store.backend(), data_dir = %data_dir.display(), "paved is up");
     eprintln!(
         "Paved is listening on http://{address} (store: {}, data: {})",
@@ -118,6 +127,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     background.await.context("stopping the refresh loop")?;
     template_sync.await.context("stopping template sync")?;
     task_resumer.await.context("stopping the task resumer")?;
+    local_engine.await.context("stopping the local engine")?;
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())

@@ -1,0 +1,570 @@
+//! The local engine end to end: real processes built from a real git repository, the local
+//! load balancer under load, rolling deployments, the circuit breaker, task replacement, and
+//! the AWS CLI driving it all through `/ecs`.
+//!
+//! Tests wait on the engine's change counter (`LocalEngine::changes`), never on timers.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use paved_engine::{LoadBalancerConfig, Operation, ServiceRecord};
+use paved_test::{Backend, TestServer, both_backends};
+use serde_json::{Value, json};
+
+use crate::ecs::Aws;
+
+both_backends!(
+    rolls_out_with_zero_failed_requests,
+    circuit_breaker_rolls_back_a_failing_revision,
+    replaces_a_killed_task_and_says_why,
+    aws_cli_runs_a_service,
+);
+
+/// How long any one condition may take (generous: CI machines are slow and shared).
+const PATIENCE: Duration = Duration::from_secs(90);
+
+/// A small HTTP app: answers `version $VERSION` on every path, and `/health` with 500 when
+/// `HEALTH=fail`.
+const APP: &str = r#"import http.server, os
+port = int(os.environ["PORT"])
+version = os.environ.get("VERSION", "?")
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        failing = self.path == "/health" and os.environ.get("HEALTH") == "fail"
+        body = ("version " + version + "\n").encode()
+        self.send_response(500 if failing else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+print("listening on", port, flush=True)
+Server(("127.0.0.1", port), Handler).serve_forever()
+"#;
+
+const DOCKERFILE: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . /app\nENV VERSION=1\nCMD [\"python3\", \"app.py\"]\n";
+
+/// Commits the app to a bare repository in the server's data directory and builds its image.
+fn build_app(server: &TestServer, name: &str) -> String {
+    let repository: PathBuf = server
+        .data
+        .dir
+        .path()
+        .join("repositories")
+        .join(format!("{name}.git"));
+    paved_git::init_bare(&repository).expect("a bare repository");
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &[
+            ("app.py".to_owned(), APP.as_bytes().to_vec()),
+            ("Dockerfile".to_owned(), DOCKERFILE.as_bytes().to_vec()),
+        ],
+        "The app",
+        "Test",
+        "test@example.com",
+    )
+    .expect("a commit");
+    let image = server
+        .local
+        .runtime()
+        .images()
+        .build(name, &repository, "main")
+        .expect("the image builds");
+    image.to_string()
+}
+
+async fn ecs(server: &TestServer, operation: Operation, request: Value) -> Value {
+    server
+        .local
+        .engine()
+        .handle(operation, request.clone())
+        .await
+        .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
+}
+
+/// Registers a revision of the `web` family running `image` with `environment`, and an
+/// optional container health check.
+async fn register(
+    server: &TestServer,
+    image: &str,
+    environment: Value,
+    health_check: Option<Value>,
+) -> String {
+    let mut container = json!({
+        "name": "app",
+        "image": image,
+        "essential": true,
+        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+        "environment": environment,
+        "stopTimeout": 2,
+    });
+    if let Some(check) = health_check {
+        container["healthCheck"] = check;
+    }
+    let response = ecs(
+        server,
+        Operation::RegisterTaskDefinition,
+        json!({"family": "web", "containerDefinitions": [container], "cpu": "256", "memory": "512",
+               "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"]}),
+    )
+    .await;
+    response["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .expect("an ARN")
+        .to_owned()
+}
+
+/// Waits until `check` returns `Some`, re-checking after every change of the engine.
+async fn until<T, F, Fut>(server: &TestServer, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let mut changes = server.local.changes();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        changes.borrow_and_update();
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            panic!("timed out waiting for {what}");
+        }
+    }
+}
+
+async fn service(server: &TestServer, name: &str) -> ServiceRecord {
+    let row = server
+        .store
+        .ecs_service("default", name)
+        .await
+        .expect("the store reads")
+        .expect("the service exists");
+    ServiceRecord::parse(&row).expect("the record parses")
+}
+
+/// Waits for the service's primary deployment of `task_definition` to complete.
+async fn until_completed(server: &TestServer, name: &str, task_definition: &str) -> ServiceRecord {
+    until(
+        server,
+        &format!("{name} to complete {task_definition}"),
+        || async {
+            let record = service(server, name).await;
+            let primary = record.primary()?;
+            (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                .then_some(record)
+        },
+    )
+    .await
+}
+
+/// The service's tasks as DescribeTasks returns them.
+async fn tasks(server: &TestServer, name: &str, desired: &str) -> Vec<Value> {
+    let listed = ecs(
+        server,
+        Operation::ListTasks,
+        json!({"serviceName": name, "desiredStatus": desired}),
+    )
+    .await;
+    let arns = listed["taskArns"].as_array().cloned().unwrap_or_default();
+    if arns.is_empty() {
+        return Vec::new();
+    }
+    let described = ecs(server, Operation::DescribeTasks, json!({"tasks": arns})).await;
+    described["tasks"].as_array().cloned().unwrap_or_default()
+}
+
+async fn configure_load_balancer(server: &TestServer, target_group: &str) -> std::net::SocketAddr {
+    let config: LoadBalancerConfig = serde_json::from_value(json!({
+        "port": 0,
+        "rules": [{"priority": 10, "hostHeaders": [], "pathPatterns": ["/*"], "targetGroup": target_group}],
+        "targetGroups": [{
+            "name": target_group,
+            "healthCheck": {"path": "/health", "interval": {"secs": 0, "nanos": 200_000_000},
+                            "timeout": {"secs": 1, "nanos": 0}, "healthyThreshold": 2,
+                            "unhealthyThreshold": 2, "matcher": [200, 399]},
+            "deregistrationDelay": {"secs": 10, "nanos": 0},
+        }],
+    }))
+    .expect("a load balancer configuration");
+    server
+        .store
+        .put_engine_load_balancer(
+            "default",
+            &serde_json::to_string(&config).expect("serialises"),
+            paved_store::now_millis(),
+        )
+        .await
+        .expect("stored");
+    // The default cluster exists once any call names it.
+    ecs(server, Operation::DescribeClusters, json!({})).await;
+    until(server, "the listener", || async {
+        server.local.balancer().listener_addr("default")
+    })
+    .await
+}
+
+async fn rolls_out_with_zero_failed_requests(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let image = build_app(&server, "web");
+    let group = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/1";
+    let address = configure_load_balancer(&server, group).await;
+    let first = register(
+        &server,
+        &image,
+        json!([{"name": "VERSION", "value": "1"}]),
+        None,
+    )
+    .await;
+    ecs(
+        &server,
+        Operation::CreateService,
+        json!({"serviceName": "web", "taskDefinition": first, "desiredCount": 2,
+               "loadBalancers": [{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}]}),
+    )
+    .await;
+    until_completed(&server, "web", &first).await;
+
+    // Clients send requests through the load balancer for the whole rollout.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (stop, sent) = (stop.clone(), sent.clone());
+        clients.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut failures = Vec::new();
+            let mut versions = std::collections::BTreeSet::new();
+            while !stop.load(Ordering::Relaxed) {
+                sent.fetch_add(1, Ordering::Relaxed);
+                match client.get(format!("http://{address}/orders")).send().await {
+                    Ok(response) if response.status() == 200 => {
+                        versions.insert(response.text().await.unwrap_or_default());
+                    }
+                    Ok(response) => failures.push(format!("HTTP {}", response.status())),
+                    Err(error) => failures.push(error.to_string()),
+                }
+            }
+            (failures, versions)
+        }));
+    }
+    let second = register(
+        &server,
+        &image,
+        json!([{"name": "VERSION", "value": "2"}]),
+        None,
+    )
+    .await;
+    ecs(
+        &server,
+        Operation::UpdateService,
+        json!({"service": "web", "taskDefinition": second}),
+    )
+    .await;
+    let record = until_completed(&server, "web", &second).await;
+    // Keep the load going until at least 2,000 requests went through the rollout and after.
+    let mut changes = server.local.changes();
+    while sent.load(Ordering::Relaxed) < 2_000 {
+        tokio::select! {
+            _ = changes.changed() => {}
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    let mut versions = std::collections::BTreeSet::new();
+    for client in clients {
+        let (client_failures, client_versions) = client.await.expect("a client");
+        failures.extend(client_failures);
+        versions.extend(client_versions);
+    }
+    let total = sent.load(Ordering::Relaxed);
+    assert!(total >= 2_000, "{total} requests");
+    assert_eq!(
+        failures,
+        Vec::<String>::new(),
+        "failed requests out of {total}"
+    );
+    assert!(
+        versions.contains("version 1\n") && versions.contains("version 2\n"),
+        "{versions:?}"
+    );
+    assert_eq!(record.service.deployments.len(), 1, "{record:?}");
+    assert_eq!(record.history[0].task_definition, first);
+    let running = tasks(&server, "web", "RUNNING").await;
+    assert_eq!(running.len(), 2, "{running:#?}");
+    assert!(
+        running
+            .iter()
+            .all(|task| task["taskDefinitionArn"] == second)
+    );
+    let targets = server.local.balancer().targets(group);
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    server.shutdown().await;
+}
+
+async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let image = build_app(&server, "web");
+    let passing =
+        json!({"command": ["CMD-SHELL", "true"], "interval": 1, "timeout": 1, "retries": 1});
+    let failing =
+        json!({"command": ["CMD-SHELL", "exit 1"], "interval": 1, "timeout": 1, "retries": 1});
+    let good = register(&server, &image, json!([]), Some(passing)).await;
+    ecs(
+        &server,
+        Operation::CreateService,
+        json!({"serviceName": "web", "taskDefinition": good, "desiredCount": 2,
+               "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
+                   "deploymentCircuitBreaker": {"enable": true, "rollback": true}}}),
+    )
+    .await;
+    until_completed(&server, "web", &good).await;
+    let bad = register(&server, &image, json!([]), Some(failing)).await;
+    ecs(
+        &server,
+        Operation::UpdateService,
+        json!({"service": "web", "taskDefinition": bad}),
+    )
+    .await;
+    // Through the whole failed rollout and the rollback, healthy capacity stays at 2.
+    let lowest = std::cell::Cell::new(usize::MAX);
+    let record = until(&server, "the rollback to complete", || async {
+        let healthy = tasks(&server, "web", "RUNNING")
+            .await
+            .iter()
+            .filter(|task| task["lastStatus"] == "RUNNING" && task["healthStatus"] == "HEALTHY")
+            .count();
+        lowest.set(lowest.get().min(healthy));
+        let record = service(&server, "web").await;
+        let primary = record.primary()?;
+        (primary.task_definition == good
+            && primary.rollout_state == "COMPLETED"
+            && record
+                .history
+                .iter()
+                .any(|deployment| deployment.task_definition == bad))
+        .then_some(record)
+    })
+    .await;
+    assert!(
+        lowest.get() >= 2,
+        "healthy tasks dropped to {}",
+        lowest.get()
+    );
+    let failed = record
+        .history
+        .iter()
+        .find(|deployment| deployment.task_definition == bad)
+        .expect("the failed deployment is kept");
+    assert_eq!(failed.rollout_state, "FAILED");
+    assert!(
+        failed.rollout_state_reason.contains("circuit breaker"),
+        "{failed:?}"
+    );
+    assert!(failed.failed_tasks >= 3, "{failed:?}");
+    let described = ecs(
+        &server,
+        Operation::DescribeServices,
+        json!({"services": ["web"]}),
+    )
+    .await;
+    let events: Vec<&str> = described["services"][0]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|event| event["message"].as_str())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.contains("deployment failed")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|event| event.contains("rolling back to")),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|event| event.contains("failed container health checks")),
+        "{events:#?}"
+    );
+    assert_eq!(described["services"][0]["taskDefinition"], good);
+    server.shutdown().await;
+}
+
+async fn replaces_a_killed_task_and_says_why(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let image = build_app(&server, "web");
+    let definition = register(&server, &image, json!([]), None).await;
+    ecs(
+        &server,
+        Operation::CreateService,
+        json!({"serviceName": "web", "taskDefinition": definition, "desiredCount": 1}),
+    )
+    .await;
+    until_completed(&server, "web", &definition).await;
+    let first = tasks(&server, "web", "RUNNING").await;
+    assert_eq!(first.len(), 1);
+    let victim = first[0]["taskArn"].as_str().expect("an ARN").to_owned();
+    let pid: i32 = first[0]["containers"][0]["runtimeId"]
+        .as_str()
+        .and_then(|pid| pid.parse().ok())
+        .expect("the container's pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+
+    let replacement = until(&server, "a replacement task", || async {
+        let running = tasks(&server, "web", "RUNNING").await;
+        running
+            .into_iter()
+            .find(|task| task["taskArn"] != victim.as_str() && task["lastStatus"] == "RUNNING")
+    })
+    .await;
+    assert_eq!(replacement["taskDefinitionArn"], definition);
+    let stopped = ecs(
+        &server,
+        Operation::DescribeTasks,
+        json!({"tasks": [victim]}),
+    )
+    .await;
+    let stopped = &stopped["tasks"][0];
+    assert_eq!(stopped["lastStatus"], "STOPPED");
+    assert_eq!(stopped["stopCode"], "EssentialContainerExited");
+    assert_eq!(stopped["containers"][0]["exitCode"], 137);
+    let described = ecs(
+        &server,
+        Operation::DescribeServices,
+        json!({"services": ["web"]}),
+    )
+    .await;
+    let id = victim.rsplit('/').next().expect("an id");
+    let events = described["services"][0]["events"].to_string();
+    assert!(
+        events.contains(&format!(
+            "has stopped 1 running tasks: (task {id}). Reason: Essential container in task exited"
+        )),
+        "{events}"
+    );
+    server.shutdown().await;
+}
+
+async fn aws_cli_runs_a_service(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let image = build_app(&server, "web");
+    let aws = Aws::new(&server);
+    let containers = json!([{"name": "app", "image": image, "essential": true,
+        "portMappings": [{"containerPort": 8080}], "environment": [{"name": "VERSION", "value": "cli"}]}])
+    .to_string();
+    let registered = aws
+        .ok(&[
+            "register-task-definition",
+            "--family",
+            "web",
+            "--container-definitions",
+            &containers,
+        ])
+        .await;
+    assert_eq!(registered["taskDefinition"]["revision"], 1);
+    let created = aws
+        .ok(&[
+            "create-service",
+            "--service-name",
+            "web",
+            "--task-definition",
+            "web",
+            "--desired-count",
+            "1",
+            "--deployment-configuration",
+            "maximumPercent=200,minimumHealthyPercent=50,deploymentCircuitBreaker={enable=true,rollback=true}",
+        ])
+        .await;
+    let service = &created["service"];
+    assert_eq!(service["serviceName"], "web");
+    assert_eq!(service["status"], "ACTIVE");
+    assert_eq!(service["deployments"][0]["status"], "PRIMARY");
+    assert_eq!(service["deployments"][0]["rolloutState"], "IN_PROGRESS");
+    until_completed(
+        &server,
+        "web",
+        registered["taskDefinition"]["taskDefinitionArn"]
+            .as_str()
+            .expect("an ARN"),
+    )
+    .await;
+
+    let described = aws
+        .ok(&["describe-services", "--services", "web", "missing"])
+        .await;
+    assert_eq!(described["services"][0]["runningCount"], 1);
+    assert_eq!(
+        described["services"][0]["deployments"][0]["rolloutState"],
+        "COMPLETED"
+    );
+    assert_eq!(described["failures"][0]["reason"], "MISSING");
+    let listed = aws.ok(&["list-tasks", "--service-name", "web"]).await;
+    let arn = listed["taskArns"][0].as_str().expect("a task").to_owned();
+    let task = aws.ok(&["describe-tasks", "--tasks", &arn]).await;
+    assert_eq!(task["tasks"][0]["lastStatus"], "RUNNING");
+    let port = task["tasks"][0]["containers"][0]["networkBindings"][0]["hostPort"]
+        .as_u64()
+        .expect("a host port");
+    let answer = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("the task answers")
+        .text()
+        .await
+        .expect("a body");
+    assert_eq!(answer, "version cli\n");
+    let services = aws.ok(&["list-services"]).await;
+    assert_eq!(services["serviceArns"].as_array().map(Vec::len), Some(1));
+
+    let missing = aws
+        .fails(&[
+            "update-service",
+            "--service",
+            "nope",
+            "--desired-count",
+            "2",
+        ])
+        .await;
+    assert!(
+        missing.stderr.contains("ServiceNotFoundException"),
+        "{}",
+        missing.stderr
+    );
+    let refused = aws.fails(&["delete-service", "--service", "web"]).await;
+    assert!(
+        refused.stderr.contains("InvalidParameterException"),
+        "{}",
+        refused.stderr
+    );
+    let deleted = aws
+        .ok(&["delete-service", "--service", "web", "--force"])
+        .await;
+    assert_eq!(deleted["service"]["status"], "DRAINING");
+    until(&server, "the service to become INACTIVE", || async {
+        let row = server.store.ecs_service("default", "web").await.ok()??;
+        (row.status == "INACTIVE").then_some(())
+    })
+    .await;
+    let stopped = aws.ok(&["describe-tasks", "--tasks", &arn]).await;
+    assert_eq!(stopped["tasks"][0]["lastStatus"], "STOPPED");
+    assert_eq!(stopped["tasks"][0]["stopCode"], "ServiceSchedulerInitiated");
+    server.shutdown().await;
+}

@@ -51,9 +51,41 @@ pub struct TargetGroupConfig {
     /// The target group's ARN or name.
     pub name: String,
     /// Without a health check, a registered target is healthy at once.
+    #[serde(default)]
     pub health_check: Option<HttpHealthCheck>,
-    /// The longest a deregistered target keeps serving its in-flight requests.
+    /// The longest a deregistered target keeps serving its in-flight requests
+    /// (`deregistrationDelaySeconds`, ALB's default 300).
+    #[serde(
+        rename = "deregistrationDelaySeconds",
+        with = "seconds",
+        default = "default_deregistration_delay"
+    )]
     pub deregistration_delay: Duration,
+}
+
+fn default_deregistration_delay() -> Duration {
+    TargetGroupConfig::DEFAULT_DEREGISTRATION_DELAY
+}
+
+/// Durations in configuration files are seconds (fractions allowed: `0.2`), as ALB's
+/// `…Seconds` settings are.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(duration.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let seconds = f64::deserialize(deserializer)?;
+        Duration::try_from_secs_f64(seconds).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{seconds} is not a duration: use a number of seconds, 0 or more"
+            ))
+        })
+    }
 }
 
 impl TargetGroupConfig {
@@ -62,12 +94,14 @@ impl TargetGroupConfig {
     pub const DEFAULT_DEREGISTRATION_DELAY: Duration = Duration::from_secs(300);
 }
 
-/// An HTTP `GET` health check, run per target.
+/// An HTTP `GET` health check, run per target; fields left out take ALB's defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct HttpHealthCheck {
     pub path: String,
+    #[serde(rename = "intervalSeconds", with = "seconds")]
     pub interval: Duration,
+    #[serde(rename = "timeoutSeconds", with = "seconds")]
     pub timeout: Duration,
     /// Consecutive successes that make a target healthy (at least 1).
     pub healthy_threshold: u32,

@@ -356,19 +356,35 @@ impl LocalEngine {
             });
             config.target_groups.extend(balancer.target_groups);
         }
+        // Target groups that rules or services name without declaring them get defaults.
+        let mut named: Vec<String> = config
+            .listeners
+            .iter()
+            .flat_map(|listener| {
+                listener
+                    .rules
+                    .iter()
+                    .map(|rule| rule.target_group.clone())
+                    .chain(listener.default_target_group.clone())
+            })
+            .collect();
         for row in store.live_ecs_services(None).await? {
             let record = ServiceRecord::parse(&row)?;
-            for balancer in &record.service.load_balancers {
-                let Some(name) = &balancer.target_group_arn else {
-                    continue;
-                };
-                if !config.target_groups.iter().any(|group| &group.name == name) {
-                    config.target_groups.push(TargetGroupConfig {
-                        name: name.clone(),
-                        health_check: None::<HttpHealthCheck>,
-                        deregistration_delay: DEFAULT_DEREGISTRATION_DELAY,
-                    });
-                }
+            named.extend(
+                record
+                    .service
+                    .load_balancers
+                    .iter()
+                    .filter_map(|balancer| balancer.target_group_arn.clone()),
+            );
+        }
+        for name in named {
+            if !config.target_groups.iter().any(|group| group.name == name) {
+                config.target_groups.push(TargetGroupConfig {
+                    name,
+                    health_check: None::<HttpHealthCheck>,
+                    deregistration_delay: DEFAULT_DEREGISTRATION_DELAY,
+                });
             }
         }
         if self.memory().applied.as_ref() == Some(&config) {

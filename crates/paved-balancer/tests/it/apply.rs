@@ -282,7 +282,20 @@ fn config_is_camel_case_json() {
     let health_check = &json["targetGroups"][0]["healthCheck"];
     assert_eq!(health_check["healthyThreshold"], 2);
     assert_eq!(health_check["matcher"], serde_json::json!([200, 399]));
-    assert!(json["targetGroups"][0].get("deregistrationDelay").is_some());
+    assert!(json["targetGroups"][0]["deregistrationDelaySeconds"].is_number());
+    assert!(health_check["intervalSeconds"].is_number());
+    // Durations are seconds, fractions allowed; left-out health check fields take defaults.
+    let written: TargetGroupConfig = serde_json::from_value(serde_json::json!({
+        "name": "web", "healthCheck": {"path": "/health", "intervalSeconds": 0.25},
+    }))
+    .expect("a minimal target group");
+    let check = written.health_check.expect("a health check");
+    assert_eq!(check.interval, std::time::Duration::from_millis(250));
+    assert_eq!(check.healthy_threshold, 5);
+    assert_eq!(
+        written.deregistration_delay,
+        TargetGroupConfig::DEFAULT_DEREGISTRATION_DELAY
+    );
     let back: BalancerConfig = serde_json::from_value(json).expect("deserialize");
     assert_eq!(back, config);
 }

@@ -190,10 +190,9 @@ async fn configure_load_balancer(server: &TestServer, target_group: &str) -> std
         "rules": [{"priority": 10, "hostHeaders": [], "pathPatterns": ["/*"], "targetGroup": target_group}],
         "targetGroups": [{
             "name": target_group,
-            "healthCheck": {"path": "/health", "interval": {"secs": 0, "nanos": 200_000_000},
-                            "timeout": {"secs": 1, "nanos": 0}, "healthyThreshold": 2,
-                            "unhealthyThreshold": 2, "matcher": [200, 399]},
-            "deregistrationDelay": {"secs": 10, "nanos": 0},
+            "healthCheck": {"path": "/health", "intervalSeconds": 0.2, "timeoutSeconds": 1,
+                            "healthyThreshold": 2, "unhealthyThreshold": 2},
+            "deregistrationDelaySeconds": 10,
         }],
     }))
     .expect("a load balancer configuration");

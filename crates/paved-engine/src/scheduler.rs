@@ -325,7 +325,11 @@ impl LocalEngine {
                 serde_json::from_str(&row.processes).unwrap_or_default();
             leftovers.extend(processes);
         }
-        let killed = paved_runtime::kill_leftovers(&leftovers);
+        let mut killed = paved_runtime::kill_leftovers(&leftovers);
+        // Containers spawned after their process record could be written are found by
+        // their working directory.
+        killed +=
+            paved_runtime::kill_strays(&self.config.root.join("tasks"), &self.runtime.task_ids());
         if killed > 0 {
             tracing::info!(killed, "killed process groups left by a previous run");
         }
@@ -701,7 +705,10 @@ impl LocalEngine {
         let mut record = ServiceRecord::parse(&row)?;
         let before = record.clone();
         let name = row.name.clone();
+        // Facts (tasks started and stopped) are recorded whatever happens to this pass's write
+        // of the service; decisions (a deployment completed, failed, rolled back) only with it.
         let mut events: Vec<String> = Vec::new();
+        let mut decisions: Vec<String> = Vec::new();
         let mut changed = false;
 
         // Register healthy tasks with their target groups; work out every task's phase.
@@ -841,7 +848,7 @@ impl LocalEngine {
                 deployment.rollout_state_reason = reason.clone();
                 deployment.updated_at = seconds(now);
             }
-            events.push(format!(
+            decisions.push(format!(
                 "(service {name}) (deployment {}) deployment failed: tasks failed to start.",
                 primary.id
             ));
@@ -849,7 +856,7 @@ impl LocalEngine {
                 && let Some(target) = record.last_completed.clone()
             {
                 let id = record.deploy(&target, now);
-                events.push(format!(
+                decisions.push(format!(
                     "(service {name}) rolling back to {target} (deployment {id})."
                 ));
             }
@@ -1009,11 +1016,11 @@ impl LocalEngine {
                     deployment.updated_at = seconds(now);
                 }
                 record.last_completed = Some(primary.task_definition.clone());
-                events.push(format!(
+                decisions.push(format!(
                     "(service {name}) (deployment {}) deployment completed.",
                     primary.id
                 ));
-                events.push(format!("(service {name}) has reached a steady state."));
+                decisions.push(format!("(service {name}) has reached a steady state."));
             }
         }
         let (drained, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut record.service.deployments)
@@ -1032,21 +1039,9 @@ impl LocalEngine {
             record.service.status = INACTIVE.to_owned();
         }
 
-        for message in &events {
-            store
-                .insert_ecs_service_event(
-                    &row.cluster,
-                    &name,
-                    &EcsServiceEventRow {
-                        event_id: uuid::Uuid::new_v4().to_string(),
-                        created_at: now,
-                        message: message.clone(),
-                    },
-                )
-                .await?;
-        }
+        let mut written = true;
         if record != before || status != row.status {
-            let written = store
+            written = store
                 .update_ecs_service(
                     &row.cluster,
                     &name,
@@ -1061,6 +1056,23 @@ impl LocalEngine {
                 self.engine.wake();
             }
             changed = true;
+        }
+        if written {
+            events.append(&mut decisions);
+        }
+        for message in &events {
+            tracing::info!(cluster = %row.cluster, "{message}");
+            store
+                .insert_ecs_service_event(
+                    &row.cluster,
+                    &name,
+                    &EcsServiceEventRow {
+                        event_id: uuid::Uuid::new_v4().to_string(),
+                        created_at: now,
+                        message: message.clone(),
+                    },
+                )
+                .await?;
         }
         Ok(changed || !events.is_empty())
     }

@@ -61,7 +61,7 @@ mod state;
 pub use dockerfile::ImageConfig;
 pub use image::{Image, ImageError, ImageRef, ImageStore, PullError};
 pub use logs::{LogLine, LogStore, Stream};
-pub use process::{kill_leftovers, process_record};
+pub use process::{kill_leftovers, kill_strays, process_record};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeError};
 pub use spec::{Condition, ContainerSpec, Dependency, HealthCheckSpec, TaskSpec};
 pub use state::{

@@ -1,6 +1,7 @@
 //! Process groups: signalling them and finding the ones a crashed run left behind.
 
 use rustix::process::{Pid, Signal, kill_process_group};
+use std::path::Path;
 
 use crate::state::ProcessRecord;
 
@@ -82,6 +83,48 @@ pub fn kill_leftovers(processes: &[ProcessRecord]) -> usize {
         }
     }
     killed
+}
+
+/// Kills the process groups of processes working under `tasks_dir` (the runtime's
+/// `<root>/tasks`) that belong to no task this process runs: a crashed run's containers that
+/// were spawned after their [`ProcessRecord`] could be written. Only processes whose working
+/// directory is inside the directory are touched, and never the caller's own group.
+/// Returns how many groups were killed.
+pub fn kill_strays(tasks_dir: &Path, running: &[String]) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let own_group = read_stat(std::process::id()).map(|stat| stat.process_group);
+    let mut groups = std::collections::BTreeSet::new();
+    for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) else {
+            continue;
+        };
+        let Ok(inside) = cwd.strip_prefix(tasks_dir) else {
+            continue;
+        };
+        let task = inside
+            .components()
+            .next()
+            .and_then(|part| part.as_os_str().to_str());
+        if task.is_some_and(|task| running.iter().any(|id| id == task)) {
+            continue;
+        }
+        if let Some(stat) = read_stat(pid)
+            && Some(stat.process_group) != own_group
+            && stat.process_group > 1
+        {
+            groups.insert(stat.process_group);
+        }
+    }
+    for group in &groups {
+        tracing::info!(
+            group,
+            "killing a stray process group left by a previous run"
+        );
+        signal_group(*group, Signal::KILL);
+    }
+    groups.len()
 }
 
 /// The processes whose process group is `group`.

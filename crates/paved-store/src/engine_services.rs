@@ -292,7 +292,8 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Records a task's progress, as seen by the replica running it.
+    /// Records a task's progress, as seen by the replica running it. A stopped task's desired
+    /// status becomes `STOPPED` too, as in ECS.
     pub async fn record_ecs_task(
         &self,
         id: &str,
@@ -301,7 +302,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(
             "UPDATE ecs_tasks SET last_status = $1, body = $2, processes = $3, stopped_at = $4, \
-             updated_at = $5 WHERE id = $6",
+             updated_at = $5, \
+             desired_status = CASE WHEN $1 = 'STOPPED' THEN 'STOPPED' ELSE desired_status END \
+             WHERE id = $6",
         )
         .bind(progress.last_status).bind(progress.body).bind(progress.processes)
         .bind(progress.stopped_at).bind(at).bind(id)

@@ -2,6 +2,7 @@
 //! validator, and `paved up` with the catalog, template and service commands talking to it.
 
 mod backstage;
+mod engine;
 mod services;
 mod templates;
 mod up;

@@ -6,7 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{RecvTimeoutError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -251,8 +251,8 @@ pub(crate) struct Up {
     child: Option<Child>,
     address: String,
     data_dir: PathBuf,
-    /// Everything the process wrote to stderr so far.
-    log: Arc<Mutex<String>>,
+    /// Everything the process wrote to stderr so far, and a signal for each new line.
+    log: Arc<(Mutex<String>, Condvar)>,
 }
 
 impl Up {
@@ -271,7 +271,7 @@ impl Up {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start `paved up`");
-        let log = Arc::new(Mutex::new(String::new()));
+        let log = Arc::new((Mutex::new(String::new()), Condvar::new()));
         let (ready, readiness) = channel();
         let stderr = child.stderr.take().expect("stderr is piped");
         std::thread::spawn({
@@ -282,10 +282,12 @@ impl Up {
                     .map_while(Result::ok)
                 {
                     let is_ready = line.contains(READY_LINE);
-                    let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    log.push_str(&line);
-                    log.push('\n');
-                    drop(log);
+                    let (text, signal) = &*log;
+                    let mut text = text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    text.push_str(&line);
+                    text.push('\n');
+                    drop(text);
+                    signal.notify_all();
                     if is_ready {
                         let _ = ready.send(());
                     }
@@ -324,9 +326,63 @@ impl Up {
 
     pub(crate) fn log(&self) -> String {
         self.log
+            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Waits until the log holds `text` at least `count` times; returns the log.
+    #[track_caller]
+    pub(crate) fn wait_for_log(&self, text: &str, count: usize) -> String {
+        let (log, signal) = &*self.log;
+        let guard = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (guard, timeout) = signal
+            .wait_timeout_while(guard, DEADLINE, |log| log.matches(text).count() < count)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        assert!(
+            !timeout.timed_out(),
+            "`{text}` did not appear {count} times within {DEADLINE:?}:\n{}",
+            *guard
+        );
+        guard.clone()
+    }
+
+    /// POST with the admin token and a JSON body; returns the status and the parsed body.
+    #[track_caller]
+    pub(crate) fn post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+        let token = std::fs::read_to_string(self.data_dir.join("admin-token")).expect("a token");
+        let body = body.to_string();
+        let mut stream = TcpStream::connect(&self.address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a read timeout");
+        let mut head = format!(
+            "POST {path} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.address,
+            token.trim(),
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        write!(stream, "{head}\r\n{body}").expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("a response");
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .expect("a status");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// Kills the process with SIGKILL (a crash) and waits for it.
+    pub(crate) fn crash(mut self) {
+        let mut child = self.child.take().expect("the process is running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait for `paved up`");
     }
 
     /// GET with a parsed JSON body.
@@ -436,13 +492,13 @@ fn http_get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
 }
 
 /// A fresh PostgreSQL database, made and dropped with `psql`.
-struct Database {
-    url: String,
+pub(crate) struct Database {
+    pub(crate) url: String,
     name: String,
 }
 
 impl Database {
-    fn create() -> Database {
+    pub(crate) fn create() -> Database {
         let name = format!(
             "paved_cli_test_{}_{}",
             std::process::id(),

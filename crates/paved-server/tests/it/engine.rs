@@ -21,6 +21,8 @@ both_backends!(
     circuit_breaker_rolls_back_a_failing_revision,
     replaces_a_killed_task_and_says_why,
     aws_cli_runs_a_service,
+    run_task_and_stop_task_with_secrets,
+    tasks_fail_as_ecs_says,
 );
 
 /// How long any one condition may take (generous: CI machines are slow and shared).
@@ -228,7 +230,10 @@ async fn rolls_out_with_zero_failed_requests(backend: Backend) {
     ecs(
         &server,
         Operation::CreateService,
+        // The grace period covers the app's start: the balancer probes every 0.2 s, faster
+        // than Python starts on a busy machine.
         json!({"serviceName": "web", "taskDefinition": first, "desiredCount": 2,
+               "healthCheckGracePeriodSeconds": 10,
                "loadBalancers": [{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}]}),
     )
     .await;
@@ -565,5 +570,142 @@ async fn aws_cli_runs_a_service(backend: Backend) {
     let stopped = aws.ok(&["describe-tasks", "--tasks", &arn]).await;
     assert_eq!(stopped["tasks"][0]["lastStatus"], "STOPPED");
     assert_eq!(stopped["tasks"][0]["stopCode"], "ServiceSchedulerInitiated");
+    server.shutdown().await;
+}
+
+/// Waits for a standalone task to reach `status` and returns it as DescribeTasks does.
+async fn until_task(server: &TestServer, arn: &str, status: &str) -> Value {
+    until(server, &format!("task {arn} to be {status}"), || async {
+        let described = ecs(server, Operation::DescribeTasks, json!({"tasks": [arn]})).await;
+        let task = described["tasks"][0].clone();
+        (task["lastStatus"] == status).then_some(task)
+    })
+    .await
+}
+
+async fn run_task_and_stop_task_with_secrets(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let image = build_app(&server, "job");
+    server
+        .store
+        .put_engine_secret("db-password", "s3cret-value", paved_store::now_millis())
+        .await
+        .expect("a secret");
+    ecs(
+        &server,
+        Operation::RegisterTaskDefinition,
+        json!({"family": "job", "containerDefinitions": [{
+            "name": "main", "image": image, "stopTimeout": 1,
+            "command": ["/bin/sh", "-c", "echo \"password has ${#DB_PASSWORD} characters\"; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-password"}],
+        }]}),
+    )
+    .await;
+    let ran = ecs(&server, Operation::RunTask, json!({"taskDefinition": "job", "startedBy": "test"})).await;
+    let task = &ran["tasks"][0];
+    assert_eq!(task["lastStatus"], "PROVISIONING");
+    assert_eq!(task["desiredStatus"], "RUNNING");
+    assert_eq!(task["group"], "family:job");
+    let arn = task["taskArn"].as_str().expect("an ARN").to_owned();
+    until_task(&server, &arn, "RUNNING").await;
+    let listed = ecs(&server, Operation::ListTasks, json!({"family": "job"})).await;
+    assert_eq!(listed["taskArns"], json!([arn]));
+    let listed = ecs(&server, Operation::ListTasks, json!({"startedBy": "nobody"})).await;
+    assert_eq!(listed["taskArns"], json!([]));
+
+    let stopped = ecs(&server, Operation::StopTask, json!({"task": arn, "reason": "done with it"})).await;
+    assert_eq!(stopped["task"]["desiredStatus"], "STOPPED");
+    let task = until_task(&server, &arn, "STOPPED").await;
+    assert_eq!(task["stopCode"], "UserInitiated");
+    assert_eq!(task["stoppedReason"], "done with it");
+    assert_eq!(task["containers"][0]["exitCode"], 0, "the container exited on SIGTERM itself");
+    let id = arn.rsplit('/').next().expect("an id");
+    let lines: Vec<String> = server
+        .local
+        .runtime()
+        .logs()
+        .read(id, None, 100)
+        .into_iter()
+        .map(|line| line.message)
+        .collect();
+    assert!(lines.contains(&"password has 12 characters".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"bye".to_owned()), "{lines:?}");
+    assert!(!format!("{task}").contains("s3cret-value"), "the secret is not in the task");
+    server.shutdown().await;
+}
+
+async fn tasks_fail_as_ecs_says(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let image = build_app(&server, "job");
+    let register = |family: &str, container: Value| {
+        let server = &server;
+        let family = family.to_owned();
+        async move {
+            ecs(
+                server,
+                Operation::RegisterTaskDefinition,
+                json!({"family": family, "containerDefinitions": [container]}),
+            )
+            .await;
+        }
+    };
+    register("remote", json!({"name": "main", "image": "nginx:latest"})).await;
+    register(
+        "unknown-secret",
+        json!({"name": "main", "image": image, "secrets": [{"name": "TOKEN", "valueFrom": "missing-token"}]}),
+    )
+    .await;
+    register("exits", json!({"name": "main", "image": image, "command": ["/bin/sh", "-c", "exit 3"]})).await;
+
+    let mut arns = Vec::new();
+    for family in ["remote", "unknown-secret", "exits"] {
+        let ran = ecs(&server, Operation::RunTask, json!({"taskDefinition": family})).await;
+        arns.push(ran["tasks"][0]["taskArn"].as_str().expect("an ARN").to_owned());
+    }
+    let remote = until_task(&server, &arns[0], "STOPPED").await;
+    assert_eq!(remote["stopCode"], "TaskFailedToStart");
+    let reason = remote["stoppedReason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("CannotPullContainerError"), "{reason}");
+    assert!(reason.contains("nginx:latest") && reason.contains("paved build"), "{reason}");
+    let secret = until_task(&server, &arns[1], "STOPPED").await;
+    assert_eq!(secret["stopCode"], "TaskFailedToStart");
+    let reason = secret["stoppedReason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("ResourceInitializationError") && reason.contains("missing-token"), "{reason}");
+    let exited = until_task(&server, &arns[2], "STOPPED").await;
+    assert_eq!(exited["stopCode"], "EssentialContainerExited");
+    assert_eq!(exited["stoppedReason"], "Essential container in task exited");
+    assert_eq!(exited["containers"][0]["exitCode"], 3);
+
+    // ECS's errors for calls that name what does not exist.
+    let engine = server.local.engine();
+    let missing = engine
+        .handle(Operation::UpdateService, json!({"service": "nope", "desiredCount": 1}))
+        .await
+        .expect_err("no such service");
+    assert_eq!(missing.kind.as_str(), "ServiceNotFoundException");
+    let missing = engine
+        .handle(Operation::RunTask, json!({"cluster": "nope", "taskDefinition": "exits"}))
+        .await
+        .expect_err("no such cluster");
+    assert_eq!(missing.kind.as_str(), "ClusterNotFoundException");
+    let refused = engine
+        .handle(
+            Operation::CreateService,
+            json!({"serviceName": "web", "taskDefinition": "exits", "desiredCount": 1,
+                   "deploymentConfiguration": {"maximumPercent": 250}}),
+        )
+        .await
+        .expect_err("a bad maximum");
+    assert_eq!(refused.kind.as_str(), "InvalidParameterException");
+    assert!(refused.message.contains("maximumPercent 250"), "{refused}");
+    let refused = engine
+        .handle(
+            Operation::CreateService,
+            json!({"serviceName": "web", "taskDefinition": "exits",
+                   "loadBalancers": [{"targetGroupArn": "tg", "containerName": "main", "containerPort": 80}]}),
+        )
+        .await
+        .expect_err("no such port");
+    assert!(refused.message.contains("did not have a container port 80"), "{refused}");
     server.shutdown().await;
 }

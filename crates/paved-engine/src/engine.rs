@@ -314,6 +314,26 @@ impl Engine {
         let name = cluster_name(reference)?;
         match self.store.ecs_cluster(&name).await? {
             Some(row) if row.status == ACTIVE => {
+                if !self.store.live_ecs_services(Some(&name)).await?.is_empty() {
+                    return Err(EcsError::new(
+                        ErrorType::ClusterContainsServicesException,
+                        "The Cluster cannot be deleted while Services are active.",
+                    ));
+                }
+                let running = self
+                    .store
+                    .ecs_tasks(paved_store::EcsTaskFilter {
+                        cluster: Some(&name),
+                        live: true,
+                        ..paved_store::EcsTaskFilter::default()
+                    })
+                    .await?;
+                if !running.is_empty() {
+                    return Err(EcsError::new(
+                        ErrorType::ClusterContainsTasksException,
+                        "The Cluster cannot be deleted while Tasks are active.",
+                    ));
+                }
                 self.store.set_ecs_cluster_status(&name, INACTIVE).await?;
                 let row = EcsClusterRow {
                     status: INACTIVE.to_owned(),

@@ -126,6 +126,8 @@ struct Memory {
     applied: Option<BalancerConfig>,
     /// Task definitions by ARN (immutable once registered, except their status).
     definitions: HashMap<String, TaskDefinition>,
+    /// When stopped tasks past their retention were last deleted.
+    pruned_at: i64,
 }
 
 /// A task as one pass sees it.
@@ -293,7 +295,8 @@ impl LocalEngine {
                 .unwrap_or_default();
             changed |= self.reconcile_service(row, tasks).await?;
         }
-        if now % 60_000 < 1_000 {
+        if now - self.memory().pruned_at > 60_000 {
+            self.memory().pruned_at = now;
             store.prune_ecs_tasks(now - STOPPED_RETENTION_MS).await?;
         }
         Ok(changed)

@@ -406,6 +406,13 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
         "{events:#?}"
     );
     assert_eq!(described["services"][0]["taskDefinition"], good);
+    let refused = server
+        .local
+        .engine()
+        .handle(Operation::DeleteCluster, json!({"cluster": "default"}))
+        .await
+        .expect_err("the cluster has a service");
+    assert_eq!(refused.kind.as_str(), "ClusterContainsServicesException");
     server.shutdown().await;
 }
 

@@ -456,12 +456,23 @@ impl Up {
 }
 
 impl Drop for Up {
+    /// A test that ends early (a failed assertion) stops the server with SIGTERM, so the
+    /// local engine stops its tasks too; SIGKILL only if it does not stop in time.
     fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut()
-            && let Ok(None) = child.try_wait()
-        {
-            let _ = child.kill();
-            let _ = child.wait();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let (exited, exit) = channel();
+        std::thread::spawn(move || {
+            let _ = exited.send(child.wait());
+        });
+        if exit.recv_timeout(DEADLINE).is_err() {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
         }
     }
 }

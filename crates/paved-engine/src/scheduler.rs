@@ -36,7 +36,8 @@ use crate::ecs::{
 use crate::engine::{Engine, definition_from, seconds};
 use crate::rollout::{self, Bounds, Phase, StopWhy, TaskView};
 use crate::services::{
-    ServiceRecord, StopRequest, TaskRecord, completed_reason, new_task_row, stop_request,
+    ServiceRecord, StopRequest, TaskOrigin, TaskRecord, completed_reason, new_task_row,
+    stop_request,
 };
 
 /// The lease that makes one replica the local engine's runner.
@@ -934,12 +935,12 @@ impl LocalEngine {
                     let mut task_row = new_task_row(
                         &row.cluster,
                         &definition,
-                        Some(&name),
-                        Some(&primary.id),
-                        Some(primary.id.clone()),
-                        format!("service:{name}"),
-                        Vec::new(),
-                        None,
+                        TaskOrigin {
+                            service: Some((name.clone(), primary.id.clone())),
+                            started_by: Some(primary.id.clone()),
+                            group: format!("service:{name}"),
+                            ..TaskOrigin::default()
+                        },
                         now,
                     );
                     task_row.host = Some(self.config.replica.clone());

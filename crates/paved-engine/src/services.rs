@@ -184,18 +184,35 @@ pub fn new_task_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Who starts a task and how: what RunTask or a service deployment asks for.
+#[derive(Debug, Clone, Default)]
+pub struct TaskOrigin {
+    /// The service that starts it, with its deployment.
+    pub service: Option<(String, String)>,
+    pub started_by: Option<String>,
+    pub group: String,
+    pub overrides: Vec<ContainerOverride>,
+    pub tags: Option<Vec<Tag>>,
+}
+
 /// The new task row for `definition`, waiting for the scheduler to run it.
 pub fn new_task_row(
     cluster: &str,
     definition: &TaskDefinition,
-    service: Option<&str>,
-    deployment: Option<&str>,
-    started_by: Option<String>,
-    group: String,
-    overrides: Vec<ContainerOverride>,
-    tags: Option<Vec<Tag>>,
+    origin: TaskOrigin,
     now: i64,
 ) -> EcsTaskRow {
+    let TaskOrigin {
+        service,
+        started_by,
+        group,
+        overrides,
+        tags,
+    } = origin;
+    let (service, deployment) = match service {
+        Some((service, deployment)) => (Some(service), Some(deployment)),
+        None => (None, None),
+    };
     let id = new_task_id();
     let arn = task_arn(cluster, &id);
     let containers = definition
@@ -252,14 +269,14 @@ pub fn new_task_row(
             version: 1,
             tags,
         },
-        deployment: deployment.map(str::to_owned),
+        deployment,
         became_healthy: false,
         overrides,
     };
     EcsTaskRow {
         id,
         cluster: cluster.to_owned(),
-        service: service.map(str::to_owned),
+        service,
         desired_status: RUNNING.to_owned(),
         stop_request: None,
         last_status: PROVISIONING.to_owned(),
@@ -724,12 +741,13 @@ impl Engine {
             let row = new_task_row(
                 &cluster,
                 &definition,
-                None,
-                None,
-                started_by.clone(),
-                group.clone(),
-                overrides.clone(),
-                Some(tags.clone()),
+                TaskOrigin {
+                    service: None,
+                    started_by: started_by.clone(),
+                    group: group.clone(),
+                    overrides: overrides.clone(),
+                    tags: Some(tags.clone()),
+                },
                 now,
             );
             self.store.insert_ecs_task(&row).await?;

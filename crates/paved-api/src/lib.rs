@@ -5,9 +5,11 @@
 //! CLI deserializes the same types it sends. Entities themselves travel as JSON objects in
 //! Backstage's envelope, so they appear here as `serde_json::Value`.
 
+mod engine;
 mod services;
 mod templates;
 
+pub use engine::*;
 pub use services::*;
 pub use templates::*;
 

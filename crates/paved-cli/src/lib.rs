@@ -52,6 +52,233 @@ pub enum Command {
     ///   paved service create orders --template web-service --owner group:default/team-a
     #[command(subcommand, verbatim_doc_comment)]
     Service(ServiceCommand),
+    /// Build an image of a service from its repository, for the local engine
+    ///
+    /// Reads the service's repository (`<data-dir>/repositories/SERVICE.git`) at --ref and
+    /// writes the image `local/SERVICE:COMMIT`; a task definition runs it by naming that
+    /// image. Building a commit already built does nothing. Prints the image.
+    ///
+    /// Examples:
+    ///   paved build orders
+    ///   paved build orders --ref v1.2.0
+    #[command(verbatim_doc_comment)]
+    Build(BuildArgs),
+    /// List the images the local engine can run (`local/NAME:COMMIT`).
+    ///
+    /// Example: paved images -o json
+    Images {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Print the logs of a service's tasks on the local engine
+    ///
+    /// Lines of every task of the service (running ones, and stopped ones the engine still
+    /// keeps), merged in time order, as `TIMESTAMP TASK/CONTAINER MESSAGE` with the first 8
+    /// characters of the task id; lines written to stderr are marked `[stderr]`. With
+    /// --follow, new lines are printed as they come (tasks started later included) until
+    /// interrupted.
+    ///
+    /// Examples:
+    ///   paved logs orders
+    ///   paved logs orders --env staging --follow
+    ///   paved logs orders --task 0b6f3a4e --limit 500
+    #[command(verbatim_doc_comment)]
+    Logs(LogsArgs),
+    /// Secrets for the local engine's tasks: set, list, remove
+    ///
+    /// A container definition's `secrets: [{name: DB_PASSWORD, valueFrom: db-password}]`
+    /// puts the secret `db-password` in the task's environment as DB_PASSWORD; `valueFrom`
+    /// may also be a Secrets Manager or SSM parameter ARN ending in the name. Values are
+    /// never printed, listed or logged.
+    ///
+    /// Example:
+    ///   printf %s "$PASSWORD" | paved secret set db-password
+    #[command(subcommand, verbatim_doc_comment)]
+    Secret(SecretCommand),
+    /// Each cluster's local load balancer: an HTTP listener with forward rules
+    ///
+    /// Example:
+    ///   paved lb apply default -f lb.yaml
+    #[command(subcommand, verbatim_doc_comment)]
+    Lb(LbCommand),
+    /// The local engine's ECS services: deployments, rollouts, events and tasks
+    ///
+    /// Example:
+    ///   paved engine service orders --env default
+    #[command(subcommand, verbatim_doc_comment)]
+    Engine(EngineCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The service whose repository to build.
+    pub service: String,
+    /// A branch, tag or commit of the repository.
+    #[arg(long = "ref", value_name = "REF", default_value = "main")]
+    pub reference: String,
+    #[arg(short, long, value_enum, default_value_t = TextOutputFormat::Text)]
+    pub output: TextOutputFormat,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Plain text for people, or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOutputFormat {
+    Text,
+    /// JSON; `paved logs` prints one JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The ECS service's name.
+    pub service: String,
+    /// The environment: the ECS cluster the service runs in.
+    #[arg(long, value_name = "CLUSTER", default_value = "default")]
+    pub env: String,
+    /// Keep printing new lines as they come, until interrupted.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only this task: its id, or the first characters of it.
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The newest this many lines (1-10000).
+    #[arg(short = 'n', long, default_value_t = 100)]
+    pub limit: usize,
+    #[arg(short, long, value_enum, default_value_t = TextOutputFormat::Text)]
+    pub output: TextOutputFormat,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret, read from stdin or a file (never from an argument)
+    ///
+    /// From stdin, one trailing newline is removed (`echo value | paved secret set NAME`
+    /// stores `value`); --from-file stores the file's contents exactly. Setting an existing
+    /// secret replaces its value; tasks started from then on get the new one.
+    ///
+    /// Examples:
+    ///   printf %s "$PASSWORD" | paved secret set db-password
+    ///   paved secret set app/tls-key --from-file ./key.pem
+    #[command(verbatim_doc_comment)]
+    Set {
+        /// 1 to 512 letters, digits and `/_+=.@-`, as in Secrets Manager.
+        name: String,
+        /// Read the value from this file instead of stdin.
+        #[arg(long, value_name = "PATH")]
+        from_file: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the secrets' names and when they were set; never their values.
+    ///
+    /// Example: paved secret list -o json
+    List {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove a secret; tasks that name it can no longer start.
+    ///
+    /// Example: paved secret rm db-password
+    Rm {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LbCommand {
+    /// Set a cluster's load balancer from a YAML or JSON file
+    ///
+    /// The file gives the listener's port on 127.0.0.1 (0: any free port), forward rules
+    /// by host and path, the default target group and the target groups' settings. A
+    /// service joins a target group through its `loadBalancers[].targetGroupArn`. Every
+    /// problem is reported at once; nothing changes unless the whole file is valid.
+    ///
+    /// Example file:
+    ///   port: 8080
+    ///   rules:
+    ///     - priority: 10
+    ///       pathPatterns: ["/api/*"]
+    ///       targetGroup: api
+    ///   defaultTargetGroup: web
+    ///   targetGroups:
+    ///     - name: api
+    ///       healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2}
+    ///       deregistrationDelaySeconds: 10
+    ///     - name: web
+    ///
+    /// Example: paved lb apply default -f lb.yaml
+    #[command(verbatim_doc_comment)]
+    Apply {
+        /// The ECS cluster (environment) the load balancer serves.
+        cluster: String,
+        /// The configuration, YAML or JSON.
+        #[arg(short, long, value_name = "FILE")]
+        file: PathBuf,
+        #[arg(short, long, value_enum, default_value_t = TextOutputFormat::Text)]
+        output: TextOutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the load balancers: address, rules and target groups with healthy/total targets.
+    ///
+    /// Example: paved lb list -o json
+    List {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove a cluster's load balancer; its listener stops.
+    ///
+    /// Example: paved lb rm default
+    Rm {
+        cluster: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// List the local engine's services with their task counts and rollout state.
+    ///
+    /// Examples:
+    ///   paved engine services
+    ///   paved engine services --env staging -o json
+    #[command(verbatim_doc_comment)]
+    Services {
+        /// Only this environment (ECS cluster).
+        #[arg(long, value_name = "CLUSTER")]
+        env: Option<String>,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show a service: deployments with their rollout state, history, latest events, tasks.
+    ///
+    /// Example: paved engine service orders --env default
+    Service {
+        /// The ECS service's name.
+        name: String,
+        /// The environment (ECS cluster).
+        #[arg(long, value_name = "CLUSTER", default_value = "default")]
+        env: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -666,7 +666,10 @@ pub(crate) fn seconds(millis: i64) -> f64 {
 }
 
 /// An optional request field, typed; a wrong type is a ClientException naming it.
-pub(crate) fn field<T: DeserializeOwned>(request: &Value, name: &str) -> Result<Option<T>, EcsError> {
+pub(crate) fn field<T: DeserializeOwned>(
+    request: &Value,
+    name: &str,
+) -> Result<Option<T>, EcsError> {
     match request.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => serde_json::from_value(value.clone())
@@ -675,7 +678,10 @@ pub(crate) fn field<T: DeserializeOwned>(request: &Value, name: &str) -> Result<
     }
 }
 
-pub(crate) fn optional_string<'a>(request: &'a Value, name: &str) -> Result<Option<&'a str>, EcsError> {
+pub(crate) fn optional_string<'a>(
+    request: &'a Value,
+    name: &str,
+) -> Result<Option<&'a str>, EcsError> {
     match request.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),

@@ -13,6 +13,7 @@
 
 pub mod ecs;
 mod engine;
+mod operations;
 pub mod rollout;
 mod scheduler;
 mod services;
@@ -20,6 +21,14 @@ mod validate;
 
 pub use crate::ecs::{EcsError, ErrorType};
 pub use crate::engine::{Engine, Operation};
+pub use crate::operations::{
+    DEFAULT_REFERENCE, FieldProblem, FollowEvent, LoadBalancerStatus, LocalError, LogFollower,
+    LogQuery, MAX_LOG_LINES, SecretInfo, ServiceDetail, ServiceOverview, TargetGroupStatus,
+    valid_image_name, valid_secret_name,
+};
 pub use crate::scheduler::{LoadBalancerConfig, LocalEngine, LocalEngineConfig, secret_name};
 pub use crate::services::{ServiceRecord, TaskRecord};
 pub use crate::validate::valid_family;
+// The types of the load balancer configuration, images and log lines the API takes and gives.
+pub use paved_balancer::{HttpHealthCheck, Rule, TargetGroupConfig, TargetHealth, TargetInfo};
+pub use paved_runtime::{ImageRef, LogLine, Stream};

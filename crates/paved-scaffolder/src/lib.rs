@@ -208,7 +208,8 @@ impl Scaffolder {
         }
     }
 
-    fn repository_path(&self, name: &str) -> PathBuf {
+    /// Where the bare repository of service `name` lives: `<repositories_dir>/NAME.git`.
+    pub fn repository_path(&self, name: &str) -> PathBuf {
         self.inner
             .config
             .repositories_dir

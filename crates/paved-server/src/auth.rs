@@ -114,6 +114,11 @@ pub enum Action {
     RunTemplateSync,
     RemoveTemplateSync,
     CreateService,
+    BuildImage,
+    PutSecret,
+    DeleteSecret,
+    PutLoadBalancer,
+    DeleteLoadBalancer,
     /// A mutation through the ECS endpoint, named by the engine (`ecs.create-cluster`).
     Ecs(&'static str),
 }
@@ -132,6 +137,11 @@ impl Action {
             Action::RunTemplateSync => "template-sync.run",
             Action::RemoveTemplateSync => "template-sync.delete",
             Action::CreateService => "service.create",
+            Action::BuildImage => "engine.build-image",
+            Action::PutSecret => "engine.put-secret",
+            Action::DeleteSecret => "engine.delete-secret",
+            Action::PutLoadBalancer => "engine.put-load-balancer",
+            Action::DeleteLoadBalancer => "engine.delete-load-balancer",
             Action::Ecs(action) => action,
         }
     }

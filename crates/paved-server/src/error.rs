@@ -6,6 +6,7 @@ use paved_api::{ApiProblem, ErrorBody, ErrorResponse, ErrorStatus};
 use paved_catalog::CatalogError;
 use paved_catalog::filter::FilterError;
 use paved_catalog::query::CursorError;
+use paved_engine::{ErrorType, LocalError};
 use paved_scaffolder::ScaffolderError;
 use paved_store::StoreError;
 use paved_template::bundle::RenderFailure;
@@ -23,6 +24,8 @@ pub enum ApiError {
     Filter(#[from] FilterError),
     #[error(transparent)]
     Cursor(#[from] CursorError),
+    #[error(transparent)]
+    Engine(#[from] LocalError),
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("{0}")]
@@ -90,6 +93,7 @@ impl ApiError {
                     (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
                 }
             },
+            ApiError::Engine(error) => classify_engine(error),
             ApiError::Filter(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_filter"),
             ApiError::Cursor(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_cursor"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", code),
@@ -117,8 +121,61 @@ impl ApiError {
             ApiError::Registry(error) | ApiError::Scaffolder(ScaffolderError::Registry(error)) => {
                 registry_problems(error)
             }
+            ApiError::Engine(LocalError::Invalid { problems, .. }) => problems
+                .iter()
+                .map(|problem| ApiProblem {
+                    field: Some(problem.field.clone()),
+                    rule: problem.rule.to_owned(),
+                    message: problem.message.clone(),
+                    ..ApiProblem::default()
+                })
+                .collect(),
+            ApiError::Engine(LocalError::UnknownReference { field, message }) => {
+                vec![ApiProblem {
+                    field: Some((*field).to_owned()),
+                    rule: "git-reference".to_owned(),
+                    message: message.clone(),
+                    ..ApiProblem::default()
+                }]
+            }
             _ => Vec::new(),
         }
+    }
+}
+
+/// Status, name and code of a local engine error. Exhaustive, so a new variant forces a
+/// decision.
+fn classify_engine(error: &LocalError) -> (StatusCode, &'static str, &'static str) {
+    match error {
+        LocalError::Invalid { .. } => (StatusCode::BAD_REQUEST, "InputError", "invalid_request"),
+        LocalError::UnknownReference { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "InputError",
+            "unknown_reference",
+        ),
+        LocalError::NotFound { code, .. } => (StatusCode::NOT_FOUND, "NotFoundError", code),
+        LocalError::Ecs(error) => match error.kind {
+            ErrorType::ClusterNotFoundException => {
+                (StatusCode::NOT_FOUND, "NotFoundError", "cluster_not_found")
+            }
+            ErrorType::ServiceNotFoundException => {
+                (StatusCode::NOT_FOUND, "NotFoundError", "service_not_found")
+            }
+            ErrorType::ResourceNotFoundException => {
+                (StatusCode::NOT_FOUND, "NotFoundError", "not_found")
+            }
+            ErrorType::ServerException => (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal"),
+            ErrorType::ClientException
+            | ErrorType::InvalidParameterException
+            | ErrorType::ClusterContainsServicesException
+            | ErrorType::ClusterContainsTasksException
+            | ErrorType::ServiceNotActiveException
+            | ErrorType::UnknownOperationException
+            | ErrorType::SerializationException => {
+                (StatusCode::BAD_REQUEST, "InputError", "invalid_request")
+            }
+        },
+        LocalError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal"),
     }
 }
 

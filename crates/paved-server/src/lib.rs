@@ -9,6 +9,7 @@
 pub mod auth;
 pub(crate) mod catalog;
 mod ecs;
+mod engine;
 mod error;
 mod metrics;
 mod openapi;
@@ -47,6 +48,9 @@ pub struct AppState {
     /// The local engine (scheduler, runtime, load balancer); its loop runs where
     /// [`paved_engine::LocalEngine::run`] is called.
     pub local: paved_engine::LocalEngine,
+    /// Becomes true when [`serve`] begins to shut down, so that endless streams (followed
+    /// logs) end instead of holding up the graceful shutdown.
+    pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -95,6 +99,7 @@ impl AppState {
             auth: Arc::new(authenticator),
             registry,
             scaffolder,
+            shutting_down: Arc::new(tokio::sync::watch::channel(false).0),
         };
         Ok((state, created))
     }
@@ -116,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog::router())
         .merge(templates::router())
         .merge(services::router())
+        .merge(engine::router())
         .merge(ecs::router())
         .merge(system::router())
         .layer(axum::middleware::from_fn_with_state(
@@ -138,7 +144,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let shutting_down = state.shutting_down.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            shutting_down.send_replace(true);
+        })
         .await
 }

@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::catalog::{entities, locations};
-use crate::{services, templates};
+use crate::{engine, services, templates};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,11 +40,24 @@ use crate::{services, templates};
         services::get_service,
         services::get_task,
         services::task_events,
+        engine::build_image,
+        engine::list_images,
+        engine::list_secrets,
+        engine::put_secret,
+        engine::delete_secret,
+        engine::list_load_balancers,
+        engine::put_load_balancer,
+        engine::get_load_balancer,
+        engine::delete_load_balancer,
+        engine::list_services,
+        engine::get_service,
+        engine::service_logs,
     ),
     modifiers(&BearerAuth),
     tags((name = "catalog", description = "Backstage-compatible software catalog"),
         (name = "templates", description = "Golden-path templates: versions, dry-run renders, template sync"),
-        (name = "services", description = "Services created from golden paths, and the durable tasks that create them"))
+        (name = "services", description = "Services created from golden paths, and the durable tasks that create them"),
+        (name = "engine", description = "The local engine: images built from service repositories, secrets, load balancers, services and their logs"))
 )]
 struct ApiDoc;
 

@@ -69,6 +69,14 @@ impl Client {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        self.send(self.http.put(self.url(path)).json(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send_checked(self.http.delete(self.url(path)))
             .await

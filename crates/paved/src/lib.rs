@@ -118,6 +118,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         },
         Command::Template(command) => run_template(command).await,
         Command::Service(command) => run_service(command).await,
+        Command::Build(args) => commands::engine::build::run(args).await,
+        Command::Images { output, server } => commands::engine::images::run(&server, output).await,
+        Command::Logs(args) => commands::engine::logs::run(args).await,
+        Command::Secret(command) => commands::engine::secret::run(command).await,
+        Command::Lb(command) => commands::engine::lb::run(command).await,
+        Command::Engine(command) => commands::engine::services::run(command).await,
     }
 }
 

@@ -608,7 +608,12 @@ async fn run_task_and_stop_task_with_secrets(backend: Backend) {
         }]}),
     )
     .await;
-    let ran = ecs(&server, Operation::RunTask, json!({"taskDefinition": "job", "startedBy": "test"})).await;
+    let ran = ecs(
+        &server,
+        Operation::RunTask,
+        json!({"taskDefinition": "job", "startedBy": "test"}),
+    )
+    .await;
     let task = &ran["tasks"][0];
     assert_eq!(task["lastStatus"], "PROVISIONING");
     assert_eq!(task["desiredStatus"], "RUNNING");
@@ -617,15 +622,28 @@ async fn run_task_and_stop_task_with_secrets(backend: Backend) {
     until_task(&server, &arn, "RUNNING").await;
     let listed = ecs(&server, Operation::ListTasks, json!({"family": "job"})).await;
     assert_eq!(listed["taskArns"], json!([arn]));
-    let listed = ecs(&server, Operation::ListTasks, json!({"startedBy": "nobody"})).await;
+    let listed = ecs(
+        &server,
+        Operation::ListTasks,
+        json!({"startedBy": "nobody"}),
+    )
+    .await;
     assert_eq!(listed["taskArns"], json!([]));
 
-    let stopped = ecs(&server, Operation::StopTask, json!({"task": arn, "reason": "done with it"})).await;
+    let stopped = ecs(
+        &server,
+        Operation::StopTask,
+        json!({"task": arn, "reason": "done with it"}),
+    )
+    .await;
     assert_eq!(stopped["task"]["desiredStatus"], "STOPPED");
     let task = until_task(&server, &arn, "STOPPED").await;
     assert_eq!(task["stopCode"], "UserInitiated");
     assert_eq!(task["stoppedReason"], "done with it");
-    assert_eq!(task["containers"][0]["exitCode"], 0, "the container exited on SIGTERM itself");
+    assert_eq!(
+        task["containers"][0]["exitCode"], 0,
+        "the container exited on SIGTERM itself"
+    );
     let id = arn.rsplit('/').next().expect("an id");
     let lines: Vec<String> = server
         .local
@@ -635,9 +653,15 @@ async fn run_task_and_stop_task_with_secrets(backend: Backend) {
         .into_iter()
         .map(|line| line.message)
         .collect();
-    assert!(lines.contains(&"password has 12 characters".to_owned()), "{lines:?}");
+    assert!(
+        lines.contains(&"password has 12 characters".to_owned()),
+        "{lines:?}"
+    );
     assert!(lines.contains(&"bye".to_owned()), "{lines:?}");
-    assert!(!format!("{task}").contains("s3cret-value"), "the secret is not in the task");
+    assert!(
+        !format!("{task}").contains("s3cret-value"),
+        "the secret is not in the task"
+    );
     server.shutdown().await;
 }
 
@@ -662,36 +686,65 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
         json!({"name": "main", "image": image, "secrets": [{"name": "TOKEN", "valueFrom": "missing-token"}]}),
     )
     .await;
-    register("exits", json!({"name": "main", "image": image, "command": ["/bin/sh", "-c", "exit 3"]})).await;
+    register(
+        "exits",
+        json!({"name": "main", "image": image, "command": ["/bin/sh", "-c", "exit 3"]}),
+    )
+    .await;
 
     let mut arns = Vec::new();
     for family in ["remote", "unknown-secret", "exits"] {
-        let ran = ecs(&server, Operation::RunTask, json!({"taskDefinition": family})).await;
-        arns.push(ran["tasks"][0]["taskArn"].as_str().expect("an ARN").to_owned());
+        let ran = ecs(
+            &server,
+            Operation::RunTask,
+            json!({"taskDefinition": family}),
+        )
+        .await;
+        arns.push(
+            ran["tasks"][0]["taskArn"]
+                .as_str()
+                .expect("an ARN")
+                .to_owned(),
+        );
     }
     let remote = until_task(&server, &arns[0], "STOPPED").await;
     assert_eq!(remote["stopCode"], "TaskFailedToStart");
     let reason = remote["stoppedReason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("CannotPullContainerError"), "{reason}");
-    assert!(reason.contains("nginx:latest") && reason.contains("paved build"), "{reason}");
+    assert!(
+        reason.contains("nginx:latest") && reason.contains("paved build"),
+        "{reason}"
+    );
     let secret = until_task(&server, &arns[1], "STOPPED").await;
     assert_eq!(secret["stopCode"], "TaskFailedToStart");
     let reason = secret["stoppedReason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("ResourceInitializationError") && reason.contains("missing-token"), "{reason}");
+    assert!(
+        reason.starts_with("ResourceInitializationError") && reason.contains("missing-token"),
+        "{reason}"
+    );
     let exited = until_task(&server, &arns[2], "STOPPED").await;
     assert_eq!(exited["stopCode"], "EssentialContainerExited");
-    assert_eq!(exited["stoppedReason"], "Essential container in task exited");
+    assert_eq!(
+        exited["stoppedReason"],
+        "Essential container in task exited"
+    );
     assert_eq!(exited["containers"][0]["exitCode"], 3);
 
     // ECS's errors for calls that name what does not exist.
     let engine = server.local.engine();
     let missing = engine
-        .handle(Operation::UpdateService, json!({"service": "nope", "desiredCount": 1}))
+        .handle(
+            Operation::UpdateService,
+            json!({"service": "nope", "desiredCount": 1}),
+        )
         .await
         .expect_err("no such service");
     assert_eq!(missing.kind.as_str(), "ServiceNotFoundException");
     let missing = engine
-        .handle(Operation::RunTask, json!({"cluster": "nope", "taskDefinition": "exits"}))
+        .handle(
+            Operation::RunTask,
+            json!({"cluster": "nope", "taskDefinition": "exits"}),
+        )
         .await
         .expect_err("no such cluster");
     assert_eq!(missing.kind.as_str(), "ClusterNotFoundException");
@@ -713,6 +766,9 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
         )
         .await
         .expect_err("no such port");
-    assert!(refused.message.contains("did not have a container port 80"), "{refused}");
+    assert!(
+        refused.message.contains("did not have a container port 80"),
+        "{refused}"
+    );
     server.shutdown().await;
 }

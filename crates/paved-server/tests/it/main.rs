@@ -5,6 +5,7 @@ mod catalog_smoke;
 mod common;
 mod ecs;
 mod engine;
+mod engine_api;
 mod locations;
 mod queries;
 mod services;

@@ -1,6 +1,7 @@
 //! One module per command; one file per verb.
 
 pub mod catalog;
+pub mod engine;
 pub mod service;
 pub mod template;
 pub mod up;

@@ -28,7 +28,12 @@ fn ecs(server: &Up, operation: &str, request: Value) -> Value {
         &[("X-Amz-Target", &format!("{TARGET}{operation}"))],
         &request,
     );
-    assert_eq!(status, 200, "{operation} {request}: {body}\n{}", server.log());
+    assert_eq!(
+        status,
+        200,
+        "{operation} {request}: {body}\n{}",
+        server.log()
+    );
     body
 }
 
@@ -52,7 +57,10 @@ fn register(server: &Up, image: &str, version: &str) -> String {
 fn processes_under(dir: &Path) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok())
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
         else {
             continue;
         };
@@ -131,7 +139,10 @@ fn crash_mid_deployment(extra: &[&str]) {
         .as_str()
         .expect("the new deployment")
         .to_owned();
-    assert_eq!(updated["service"]["deployments"][0]["taskDefinition"], second);
+    assert_eq!(
+        updated["service"]["deployments"][0]["taskDefinition"],
+        second
+    );
     // The new deployment's tasks have started, and none can be healthy before its first
     // health check a second later: the deployment is in flight. Crash now.
     server.wait_for_log("has started 2 tasks", 2);
@@ -146,7 +157,10 @@ fn crash_mid_deployment(extra: &[&str]) {
     server.crash();
 
     let server = Up::start(dir.path(), &data_dir, extra);
-    let log = server.wait_for_log(&format!("(deployment {deployment}) deployment completed"), 1);
+    let log = server.wait_for_log(
+        &format!("(deployment {deployment}) deployment completed"),
+        1,
+    );
     assert!(
         log.contains("killed process groups left by a previous run"),
         "{log}"
@@ -154,7 +168,11 @@ fn crash_mid_deployment(extra: &[&str]) {
     let described = ecs(&server, "DescribeServices", json!({"services": ["web"]}));
     let service = &described["services"][0];
     assert_eq!(service["taskDefinition"], second);
-    assert_eq!(service["deployments"].as_array().map(Vec::len), Some(1), "{service}");
+    assert_eq!(
+        service["deployments"].as_array().map(Vec::len),
+        Some(1),
+        "{service}"
+    );
     assert_eq!(service["deployments"][0]["id"], deployment.as_str());
     assert_eq!(service["deployments"][0]["rolloutState"], "COMPLETED");
     assert_eq!(service["runningCount"], 2);
@@ -167,7 +185,11 @@ fn crash_mid_deployment(extra: &[&str]) {
         assert_eq!(task["lastStatus"], "RUNNING", "{task}");
     }
     let after = processes_under(&engine_root);
-    assert_eq!(after.len(), 2, "only the two running tasks' processes: {after:?}");
+    assert_eq!(
+        after.len(),
+        2,
+        "only the two running tasks' processes: {after:?}"
+    );
     assert!(
         after.iter().all(|pid| !before.contains(pid)),
         "the crashed run's processes are gone: before {before:?}, after {after:?}"
@@ -178,7 +200,11 @@ fn crash_mid_deployment(extra: &[&str]) {
         "ListTasks",
         json!({"serviceName": "web", "desiredStatus": "STOPPED"}),
     );
-    let stopped = ecs(&server, "DescribeTasks", json!({"tasks": stopped["taskArns"]}));
+    let stopped = ecs(
+        &server,
+        "DescribeTasks",
+        json!({"tasks": stopped["taskArns"]}),
+    );
     let reasons: Vec<&str> = stopped["tasks"]
         .as_array()
         .expect("tasks")
@@ -186,7 +212,11 @@ fn crash_mid_deployment(extra: &[&str]) {
         .filter_map(|task| task["stoppedReason"].as_str())
         .collect();
     assert!(
-        reasons.iter().filter(|reason| reason.contains("Paved restarted")).count() >= 4,
+        reasons
+            .iter()
+            .filter(|reason| reason.contains("Paved restarted"))
+            .count()
+            >= 4,
         "{reasons:?}"
     );
 

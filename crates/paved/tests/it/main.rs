@@ -3,6 +3,7 @@
 
 mod backstage;
 mod engine;
+mod engine_cli;
 mod services;
 mod templates;
 mod up;

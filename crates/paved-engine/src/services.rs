@@ -531,32 +531,42 @@ impl Engine {
             if let Some(grace) = request.health_check_grace_period_seconds {
                 record.service.health_check_grace_period_seconds = Some(grace);
             }
-            let now = paved_store::now_millis();
             if new_deployment {
-                record.deploy(&current.task_definition_arn, now);
+                record.deploy(&current.task_definition_arn, paved_store::now_millis());
             }
-            if self
-                .store
-                .update_ecs_service(
-                    &cluster,
-                    &row.name,
-                    row.version,
-                    ACTIVE,
-                    &record.to_json(),
-                    now,
-                )
-                .await?
-            {
-                self.wake();
-                return Ok(
-                    json!({"service": self.service_for_api(&cluster, record.service, false).await?}),
-                );
+            if let Some(response) = self.write_service(&cluster, &row, ACTIVE, record).await? {
+                return Ok(response);
             }
         }
-        Err(EcsError::new(
-            ErrorType::ServerException,
-            "The service changed too often while updating it; retry.",
-        ))
+        Err(too_busy("updating"))
+    }
+
+    /// Writes a service if no one else did since `row` was read; the response to return, or
+    /// `None` to read again and retry.
+    async fn write_service(
+        &self,
+        cluster: &str,
+        row: &EcsServiceRow,
+        status: &str,
+        record: ServiceRecord,
+    ) -> Result<Option<Value>, EcsError> {
+        let written = self
+            .store
+            .update_ecs_service(
+                cluster,
+                &row.name,
+                row.version,
+                status,
+                &record.to_json(),
+                paved_store::now_millis(),
+            )
+            .await?;
+        if !written {
+            return Ok(None);
+        }
+        self.wake();
+        let service = self.service_for_api(cluster, record.service, false).await?;
+        Ok(Some(json!({ "service": service })))
     }
 
     /// A task definition by ARN whatever its status (a service keeps running an INACTIVE one).
@@ -591,29 +601,11 @@ impl Engine {
             for deployment in &mut record.service.deployments {
                 deployment.desired_count = 0;
             }
-            let now = paved_store::now_millis();
-            if self
-                .store
-                .update_ecs_service(
-                    &cluster,
-                    &row.name,
-                    row.version,
-                    DRAINING,
-                    &record.to_json(),
-                    now,
-                )
-                .await?
-            {
-                self.wake();
-                return Ok(
-                    json!({"service": self.service_for_api(&cluster, record.service, false).await?}),
-                );
+            if let Some(response) = self.write_service(&cluster, &row, DRAINING, record).await? {
+                return Ok(response);
             }
         }
-        Err(EcsError::new(
-            ErrorType::ServerException,
-            "The service changed too often while deleting it; retry.",
-        ))
+        Err(too_busy("deleting"))
     }
 
     /// The service with its latest events (and tags only when asked for).
@@ -645,15 +637,7 @@ impl Engine {
             .cluster_or_default(optional_string(request, "cluster")?)
             .await?
             .cluster_name;
-        let references: Vec<String> = field(request, "services")?
-            .ok_or_else(|| EcsError::invalid_parameter("services must be specified."))?;
-        if references.is_empty() || references.len() > 10 {
-            return Err(EcsError::invalid_parameter(
-                "services must name between 1 and 10 services.",
-            ));
-        }
-        let include: Vec<String> = field(request, "include")?.unwrap_or_default();
-        let with_tags = include.iter().any(|item| item == "TAGS");
+        let (references, with_tags) = describe_request(request, "services", 10)?;
         let mut services = Vec::new();
         let mut failures = Vec::new();
         for reference in references {
@@ -849,15 +833,7 @@ impl Engine {
             .cluster_or_default(optional_string(request, "cluster")?)
             .await?
             .cluster_name;
-        let references: Vec<String> = field(request, "tasks")?
-            .ok_or_else(|| EcsError::invalid_parameter("tasks must be specified."))?;
-        if references.is_empty() || references.len() > 100 {
-            return Err(EcsError::invalid_parameter(
-                "tasks must name between 1 and 100 tasks.",
-            ));
-        }
-        let include: Vec<String> = field(request, "include")?.unwrap_or_default();
-        let with_tags = include.iter().any(|item| item == "TAGS");
+        let (references, with_tags) = describe_request(request, "tasks", 100)?;
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
         for reference in references {
@@ -888,6 +864,32 @@ impl Engine {
         }
         Ok(json!({"tasks": tasks, "failures": failures}))
     }
+}
+
+/// The error when a service kept changing under a write.
+fn too_busy(doing: &str) -> EcsError {
+    EcsError::new(
+        ErrorType::ServerException,
+        format!("The service changed too often while {doing} it; retry."),
+    )
+}
+
+/// A Describe call's list of names or ARNs in `list` (1 to `most`), and whether it asks for
+/// tags (`include: ["TAGS"]`).
+fn describe_request(
+    request: &Value,
+    list: &str,
+    most: usize,
+) -> Result<(Vec<String>, bool), EcsError> {
+    let references: Vec<String> = field(request, list)?
+        .ok_or_else(|| EcsError::invalid_parameter(format!("{list} must be specified.")))?;
+    if references.is_empty() || references.len() > most {
+        return Err(EcsError::invalid_parameter(format!(
+            "{list} must name between 1 and {most} {list}."
+        )));
+    }
+    let include: Vec<String> = field(request, "include")?.unwrap_or_default();
+    Ok((references, include.iter().any(|item| item == "TAGS")))
 }
 
 /// A service name from a name or a service ARN (`…:service/CLUSTER/NAME` or `…:service/NAME`).

@@ -25,16 +25,12 @@
 //! - `PAVED_BENCH_ONLY=rollout|idle`: run one part.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use paved_engine::{LocalEngine, Operation, ServiceRecord};
-use paved_store::Store;
-use paved_test::{Backend, TestData};
-use serde_json::{Value, json};
-use tokio::sync::watch;
+use paved_test::{Backend, TestData, TestServer};
+use serde_json::json;
 
 /// The allocator of the `paved` binary, so figures match what it does.
 #[global_allocator]
@@ -42,29 +38,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// How long any one condition may take before the benchmark gives up.
 const PATIENCE: Duration = Duration::from_secs(600);
-
-/// The end-to-end tests' app: answers `version $VERSION` on every path.
-const APP: &str = r#"import http.server, os
-port = int(os.environ["PORT"])
-version = os.environ.get("VERSION", "?")
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        failing = self.path == "/health" and os.environ.get("HEALTH") == "fail"
-        body = ("version " + version + "\n").encode()
-        self.send_response(500 if failing else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-print("listening on", port, flush=True)
-Server(("127.0.0.1", port), Handler).serve_forever()
-"#;
-
-const DOCKERFILE: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . /app\nENV VERSION=1\nCMD [\"python3\", \"app.py\"]\n";
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -141,167 +114,22 @@ async fn run() {
     }
 }
 
-/// The server and engine loop in this process, as `paved_test::TestServer` runs them, but with
-/// the engine tick of `paved up` (the tick decides how often an idle engine wakes up).
-struct Server {
-    local: LocalEngine,
-    store: Store,
-    data: TestData,
-    stop: watch::Sender<bool>,
-    served: tokio::task::JoinHandle<()>,
+/// The server and engine loop in this process (`paved_test::TestServer`), with the engine
+/// tick of `paved up` (the tick decides how often an idle engine wakes up).
+async fn start_server(tick: Duration) -> TestServer {
+    let mut data = TestData::new(Backend::Sqlite).await;
+    data.engine_tick = tick;
+    TestServer::start_with(data).await
 }
 
-impl Server {
-    async fn start(tick: Duration) -> Server {
-        let data = TestData::new(Backend::Sqlite).await;
-        let store = Store::open(&data.store_config())
-            .await
-            .expect("the store opens");
-        let mut engine_config = data.engine_config();
-        engine_config.tick = tick;
-        let (state, _) = paved_server::AppState::build(
-            store.clone(),
-            data.catalog_config(),
-            data.registry_config(),
-            data.scaffolder_config(),
-            engine_config,
-            paved_test::TEST_TOKEN,
-        )
-        .await
-        .expect("the application starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
-        let local = state.local.clone();
-        let (stop, stopped) = watch::channel(false);
-        let engine_loop = {
-            let local = local.clone();
-            let mut stopped = stopped.clone();
-            tokio::spawn(async move {
-                local
-                    .run(async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                    })
-                    .await;
-            })
-        };
-        let served = tokio::spawn(async move {
-            let mut stopped = stopped;
-            paved_server::serve(listener, state, async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-            .expect("the server runs");
-            let _ = engine_loop.await;
-        });
-        Server {
-            local,
-            store,
-            data,
-            stop,
-            served,
-        }
-    }
+/// What the benchmark asks of its server beyond `TestServer`'s own helpers.
+trait Bench {
+    async fn service(&self, name: &str) -> ServiceRecord;
+    async fn until_completed(&self, name: &str, task_definition: &str) -> ServiceRecord;
+    async fn running_tasks(&self) -> usize;
+}
 
-    /// Stops the server and the engine's tasks, and waits for both.
-    async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        self.served.await.expect("the server stops cleanly");
-        self.store.close().await;
-    }
-
-    /// Commits the app to a bare repository and builds its image.
-    fn build_app(&self, name: &str) -> String {
-        let repository: PathBuf = self
-            .data
-            .dir
-            .path()
-            .join("repositories")
-            .join(format!("{name}.git"));
-        paved_git::init_bare(&repository).expect("a bare repository");
-        paved_git::commit_files(
-            &repository,
-            "main",
-            &[
-                ("app.py".to_owned(), APP.as_bytes().to_vec()),
-                ("Dockerfile".to_owned(), DOCKERFILE.as_bytes().to_vec()),
-            ],
-            "The app",
-            "Bench",
-            "bench@example.com",
-        )
-        .expect("a commit");
-        self.local
-            .runtime()
-            .images()
-            .build(name, &repository, "main")
-            .expect("the image builds")
-            .to_string()
-    }
-
-    async fn ecs(&self, operation: Operation, request: Value) -> Value {
-        self.local
-            .engine()
-            .handle(operation, request.clone())
-            .await
-            .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
-    }
-
-    /// Registers a revision of `family` running `image` with `environment`.
-    async fn register(
-        &self,
-        family: &str,
-        image: &str,
-        environment: Value,
-        health_check: Option<Value>,
-    ) -> String {
-        let mut container = json!({
-            "name": "app",
-            "image": image,
-            "essential": true,
-            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-            "environment": environment,
-            "stopTimeout": 2,
-        });
-        if let Some(check) = health_check {
-            container["healthCheck"] = check;
-        }
-        let response = self
-            .ecs(
-                Operation::RegisterTaskDefinition,
-                json!({"family": family, "containerDefinitions": [container], "cpu": "256",
-                       "memory": "512", "networkMode": "awsvpc",
-                       "requiresCompatibilities": ["FARGATE"]}),
-            )
-            .await;
-        response["taskDefinition"]["taskDefinitionArn"]
-            .as_str()
-            .expect("an ARN")
-            .to_owned()
-    }
-
-    /// Waits until `check` returns `Some`, re-checking after every change of the engine.
-    async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Option<T>>,
-    {
-        let mut changes = self.local.changes();
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            changes.borrow_and_update();
-            if let Some(value) = check().await {
-                return value;
-            }
-            if tokio::time::timeout_at(deadline, changes.changed())
-                .await
-                .is_err()
-            {
-                panic!("timed out waiting for {what}");
-            }
-        }
-    }
-
+impl Bench for TestServer {
     async fn service(&self, name: &str) -> ServiceRecord {
         let row = self
             .store
@@ -313,12 +141,16 @@ impl Server {
     }
 
     async fn until_completed(&self, name: &str, task_definition: &str) -> ServiceRecord {
-        self.until(&format!("{name} to complete {task_definition}"), || async {
-            let record = self.service(name).await;
-            let primary = record.primary()?;
-            (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
-                .then_some(record)
-        })
+        self.until(
+            &format!("{name} to complete {task_definition}"),
+            PATIENCE,
+            || async {
+                let record = self.service(name).await;
+                let primary = record.primary()?;
+                (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                    .then_some(record)
+            },
+        )
         .await
     }
 
@@ -425,12 +257,12 @@ fn show(seconds: Option<f64>) -> String {
 
 async fn rollouts(settings: &Settings) {
     const INTERVAL: f64 = 1.0;
-    let server = Server::start(settings.tick).await;
+    let server = start_server(settings.tick).await;
     let image = server.build_app("web");
     let check =
         json!({"command": ["CMD-SHELL", "true"], "interval": 1, "timeout": 1, "retries": 1});
     let first = server
-        .register(
+        .register_app(
             "web",
             &image,
             json!([{"name": "VERSION", "value": "0"}]),
@@ -460,7 +292,7 @@ async fn rollouts(settings: &Settings) {
     let mut parts: Vec<[Option<f64>; 4]> = Vec::new();
     for run in 1..=settings.rollouts {
         let definition = server
-            .register(
+            .register_app(
                 "web",
                 &image,
                 json!([{"name": "VERSION", "value": run.to_string()}]),
@@ -562,13 +394,13 @@ fn status_kb(field: &str) -> u64 {
 }
 
 async fn idle(settings: &Settings) {
-    let server = Server::start(settings.tick).await;
+    let server = start_server(settings.tick).await;
     let image = server.build_app("idle");
     let check = settings.idle_health.map(|interval| {
         json!({"command": ["CMD-SHELL", "true"], "interval": interval, "timeout": 5, "retries": 3})
     });
     let definition = server
-        .register(
+        .register_app(
             "idle",
             &image,
             json!([{"name": "VERSION", "value": "idle"}]),
@@ -598,7 +430,7 @@ async fn idle(settings: &Settings) {
     let all_running = std::cell::Cell::new(None::<Duration>);
     let wanted = services * 2;
     server
-        .until("every service to complete", || async {
+        .until("every service to complete", PATIENCE, || async {
             let rows = server
                 .store
                 .live_ecs_services(None)

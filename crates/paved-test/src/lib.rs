@@ -5,6 +5,8 @@
 //! reached at `PAVED_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! each test gets its own database, dropped afterwards.
 
+pub mod engine;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -269,6 +271,9 @@ pub struct TestData {
     /// Whether the server registers the built-in templates at start, as `paved up` does. Off
     /// by default so catalog tests see only their own entities.
     pub builtin_templates: bool,
+    /// How often the local engine wakes with nothing to wake it: 200 ms, so tests that miss
+    /// a signal still move quickly (`paved up` uses 1 s).
+    pub engine_tick: Duration,
 }
 
 impl TestData {
@@ -283,6 +288,7 @@ impl TestData {
             dir,
             database,
             builtin_templates: false,
+            engine_tick: Duration::from_millis(200),
         }
     }
 
@@ -314,8 +320,7 @@ impl TestData {
     pub fn engine_config(&self) -> paved_engine::LocalEngineConfig {
         let mut config =
             paved_engine::LocalEngineConfig::new(self.dir.path().join("engine"), "test");
-        // Tests await the engine's changes; the tick only catches what nothing signals.
-        config.tick = Duration::from_millis(200);
+        config.tick = self.engine_tick;
         config
     }
 
@@ -441,6 +446,7 @@ impl TestServer {
                 dir: tempfile::tempdir().expect("tempdir"),
                 database: None,
                 builtin_templates: false,
+                engine_tick: Duration::from_millis(200),
             },
         );
         TestServer::start_with(data).await

@@ -4,8 +4,6 @@
 //!
 //! Tests wait on the engine's change counter (`LocalEngine::changes`), never on timers.
 
-use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,123 +26,6 @@ both_backends!(
 /// How long any one condition may take (generous: CI machines are slow and shared).
 const PATIENCE: Duration = Duration::from_secs(90);
 
-/// A small HTTP app: answers `version $VERSION` on every path, and `/health` with 500 when
-/// `HEALTH=fail`.
-const APP: &str = r#"import http.server, os
-port = int(os.environ["PORT"])
-version = os.environ.get("VERSION", "?")
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        failing = self.path == "/health" and os.environ.get("HEALTH") == "fail"
-        body = ("version " + version + "\n").encode()
-        self.send_response(500 if failing else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-print("listening on", port, flush=True)
-Server(("127.0.0.1", port), Handler).serve_forever()
-"#;
-
-const DOCKERFILE: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . /app\nENV VERSION=1\nCMD [\"python3\", \"app.py\"]\n";
-
-/// Commits the app to a bare repository in the server's data directory and builds its image.
-fn build_app(server: &TestServer, name: &str) -> String {
-    let repository: PathBuf = server
-        .data
-        .dir
-        .path()
-        .join("repositories")
-        .join(format!("{name}.git"));
-    paved_git::init_bare(&repository).expect("a bare repository");
-    paved_git::commit_files(
-        &repository,
-        "main",
-        &[
-            ("app.py".to_owned(), APP.as_bytes().to_vec()),
-            ("Dockerfile".to_owned(), DOCKERFILE.as_bytes().to_vec()),
-        ],
-        "The app",
-        "Test",
-        "test@example.com",
-    )
-    .expect("a commit");
-    let image = server
-        .local
-        .runtime()
-        .images()
-        .build(name, &repository, "main")
-        .expect("the image builds");
-    image.to_string()
-}
-
-async fn ecs(server: &TestServer, operation: Operation, request: Value) -> Value {
-    server
-        .local
-        .engine()
-        .handle(operation, request.clone())
-        .await
-        .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
-}
-
-/// Registers a revision of the `web` family running `image` with `environment`, and an
-/// optional container health check.
-async fn register(
-    server: &TestServer,
-    image: &str,
-    environment: Value,
-    health_check: Option<Value>,
-) -> String {
-    let mut container = json!({
-        "name": "app",
-        "image": image,
-        "essential": true,
-        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-        "environment": environment,
-        "stopTimeout": 2,
-    });
-    if let Some(check) = health_check {
-        container["healthCheck"] = check;
-    }
-    let response = ecs(
-        server,
-        Operation::RegisterTaskDefinition,
-        json!({"family": "web", "containerDefinitions": [container], "cpu": "256", "memory": "512",
-               "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"]}),
-    )
-    .await;
-    response["taskDefinition"]["taskDefinitionArn"]
-        .as_str()
-        .expect("an ARN")
-        .to_owned()
-}
-
-/// Waits until `check` returns `Some`, re-checking after every change of the engine.
-async fn until<T, F, Fut>(server: &TestServer, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let mut changes = server.local.changes();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        changes.borrow_and_update();
-        if let Some(value) = check().await {
-            return value;
-        }
-        if tokio::time::timeout_at(deadline, changes.changed())
-            .await
-            .is_err()
-        {
-            panic!("timed out waiting for {what}");
-        }
-    }
-}
-
 async fn service(server: &TestServer, name: &str) -> ServiceRecord {
     let row = server
         .store
@@ -157,32 +38,35 @@ async fn service(server: &TestServer, name: &str) -> ServiceRecord {
 
 /// Waits for the service's primary deployment of `task_definition` to complete.
 async fn until_completed(server: &TestServer, name: &str, task_definition: &str) -> ServiceRecord {
-    until(
-        server,
-        &format!("{name} to complete {task_definition}"),
-        || async {
-            let record = service(server, name).await;
-            let primary = record.primary()?;
-            (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
-                .then_some(record)
-        },
-    )
-    .await
+    server
+        .until(
+            &format!("{name} to complete {task_definition}"),
+            PATIENCE,
+            || async {
+                let record = service(server, name).await;
+                let primary = record.primary()?;
+                (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                    .then_some(record)
+            },
+        )
+        .await
 }
 
 /// The service's tasks as DescribeTasks returns them.
 async fn tasks(server: &TestServer, name: &str, desired: &str) -> Vec<Value> {
-    let listed = ecs(
-        server,
-        Operation::ListTasks,
-        json!({"serviceName": name, "desiredStatus": desired}),
-    )
-    .await;
+    let listed = server
+        .ecs(
+            Operation::ListTasks,
+            json!({"serviceName": name, "desiredStatus": desired}),
+        )
+        .await;
     let arns = listed["taskArns"].as_array().cloned().unwrap_or_default();
     if arns.is_empty() {
         return Vec::new();
     }
-    let described = ecs(server, Operation::DescribeTasks, json!({"tasks": arns})).await;
+    let described = server
+        .ecs(Operation::DescribeTasks, json!({"tasks": arns}))
+        .await;
     described["tasks"].as_array().cloned().unwrap_or_default()
 }
 
@@ -208,28 +92,28 @@ async fn configure_load_balancer(server: &TestServer, target_group: &str) -> std
         .await
         .expect("stored");
     // The default cluster exists once any call names it.
-    ecs(server, Operation::DescribeClusters, json!({})).await;
-    until(server, "the listener", || async {
-        server.local.balancer().listener_addr("default")
-    })
-    .await
+    server.ecs(Operation::DescribeClusters, json!({})).await;
+    server
+        .until("the listener", PATIENCE, || async {
+            server.local.balancer().listener_addr("default")
+        })
+        .await
 }
 
 async fn rolls_out_with_zero_failed_requests(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let image = build_app(&server, "web");
+    let image = server.build_app("web");
     let group = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/1";
     let address = configure_load_balancer(&server, group).await;
-    let first = register(
-        &server,
-        &image,
-        json!([{"name": "VERSION", "value": "1"}]),
-        None,
-    )
-    .await;
-    ecs(
-        &server,
-        Operation::CreateService,
+    let first = server
+        .register_app(
+            "web",
+            &image,
+            json!([{"name": "VERSION", "value": "1"}]),
+            None,
+        )
+        .await;
+    server.ecs(Operation::CreateService,
         // The grace period covers the app's start: the balancer probes every 0.2 s, faster
         // than Python starts on a busy machine.
         json!({"serviceName": "web", "taskDefinition": first, "desiredCount": 2,
@@ -262,19 +146,20 @@ async fn rolls_out_with_zero_failed_requests(backend: Backend) {
             (failures, versions)
         }));
     }
-    let second = register(
-        &server,
-        &image,
-        json!([{"name": "VERSION", "value": "2"}]),
-        None,
-    )
-    .await;
-    ecs(
-        &server,
-        Operation::UpdateService,
-        json!({"service": "web", "taskDefinition": second}),
-    )
-    .await;
+    let second = server
+        .register_app(
+            "web",
+            &image,
+            json!([{"name": "VERSION", "value": "2"}]),
+            None,
+        )
+        .await;
+    server
+        .ecs(
+            Operation::UpdateService,
+            json!({"service": "web", "taskDefinition": second}),
+        )
+        .await;
     let record = until_completed(&server, "web", &second).await;
     // Keep the load going until at least 2,000 requests went through the rollout and after.
     let mut changes = server.local.changes();
@@ -319,48 +204,53 @@ async fn rolls_out_with_zero_failed_requests(backend: Backend) {
 
 async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let image = build_app(&server, "web");
+    let image = server.build_app("web");
     let passing =
         json!({"command": ["CMD-SHELL", "true"], "interval": 1, "timeout": 1, "retries": 1});
     let failing =
         json!({"command": ["CMD-SHELL", "exit 1"], "interval": 1, "timeout": 1, "retries": 1});
-    let good = register(&server, &image, json!([]), Some(passing)).await;
-    ecs(
-        &server,
-        Operation::CreateService,
-        json!({"serviceName": "web", "taskDefinition": good, "desiredCount": 2,
+    let good = server
+        .register_app("web", &image, json!([]), Some(passing))
+        .await;
+    server
+        .ecs(
+            Operation::CreateService,
+            json!({"serviceName": "web", "taskDefinition": good, "desiredCount": 2,
                "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 200,
                    "deploymentCircuitBreaker": {"enable": true, "rollback": true}}}),
-    )
-    .await;
+        )
+        .await;
     until_completed(&server, "web", &good).await;
-    let bad = register(&server, &image, json!([]), Some(failing)).await;
-    ecs(
-        &server,
-        Operation::UpdateService,
-        json!({"service": "web", "taskDefinition": bad}),
-    )
-    .await;
+    let bad = server
+        .register_app("web", &image, json!([]), Some(failing))
+        .await;
+    server
+        .ecs(
+            Operation::UpdateService,
+            json!({"service": "web", "taskDefinition": bad}),
+        )
+        .await;
     // Through the whole failed rollout and the rollback, healthy capacity stays at 2.
     let lowest = std::cell::Cell::new(usize::MAX);
-    let record = until(&server, "the rollback to complete", || async {
-        let healthy = tasks(&server, "web", "RUNNING")
-            .await
-            .iter()
-            .filter(|task| task["lastStatus"] == "RUNNING" && task["healthStatus"] == "HEALTHY")
-            .count();
-        lowest.set(lowest.get().min(healthy));
-        let record = service(&server, "web").await;
-        let primary = record.primary()?;
-        (primary.task_definition == good
-            && primary.rollout_state == "COMPLETED"
-            && record
-                .history
+    let record = server
+        .until("the rollback to complete", PATIENCE, || async {
+            let healthy = tasks(&server, "web", "RUNNING")
+                .await
                 .iter()
-                .any(|deployment| deployment.task_definition == bad))
-        .then_some(record)
-    })
-    .await;
+                .filter(|task| task["lastStatus"] == "RUNNING" && task["healthStatus"] == "HEALTHY")
+                .count();
+            lowest.set(lowest.get().min(healthy));
+            let record = service(&server, "web").await;
+            let primary = record.primary()?;
+            (primary.task_definition == good
+                && primary.rollout_state == "COMPLETED"
+                && record
+                    .history
+                    .iter()
+                    .any(|deployment| deployment.task_definition == bad))
+            .then_some(record)
+        })
+        .await;
     assert!(
         lowest.get() >= 2,
         "healthy tasks dropped to {}",
@@ -377,12 +267,9 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
         "{failed:?}"
     );
     assert!(failed.failed_tasks >= 3, "{failed:?}");
-    let described = ecs(
-        &server,
-        Operation::DescribeServices,
-        json!({"services": ["web"]}),
-    )
-    .await;
+    let described = server
+        .ecs(Operation::DescribeServices, json!({"services": ["web"]}))
+        .await;
     let events: Vec<&str> = described["services"][0]["events"]
         .as_array()
         .expect("events")
@@ -418,14 +305,14 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
 
 async fn replaces_a_killed_task_and_says_why(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let image = build_app(&server, "web");
-    let definition = register(&server, &image, json!([]), None).await;
-    ecs(
-        &server,
-        Operation::CreateService,
-        json!({"serviceName": "web", "taskDefinition": definition, "desiredCount": 1}),
-    )
-    .await;
+    let image = server.build_app("web");
+    let definition = server.register_app("web", &image, json!([]), None).await;
+    server
+        .ecs(
+            Operation::CreateService,
+            json!({"serviceName": "web", "taskDefinition": definition, "desiredCount": 1}),
+        )
+        .await;
     until_completed(&server, "web", &definition).await;
     let first = tasks(&server, "web", "RUNNING").await;
     assert_eq!(first.len(), 1);
@@ -440,30 +327,25 @@ async fn replaces_a_killed_task_and_says_why(backend: Backend) {
         .expect("kill runs");
     assert!(killed.success());
 
-    let replacement = until(&server, "a replacement task", || async {
-        let running = tasks(&server, "web", "RUNNING").await;
-        running
-            .into_iter()
-            .find(|task| task["taskArn"] != victim.as_str() && task["lastStatus"] == "RUNNING")
-    })
-    .await;
+    let replacement = server
+        .until("a replacement task", PATIENCE, || async {
+            let running = tasks(&server, "web", "RUNNING").await;
+            running
+                .into_iter()
+                .find(|task| task["taskArn"] != victim.as_str() && task["lastStatus"] == "RUNNING")
+        })
+        .await;
     assert_eq!(replacement["taskDefinitionArn"], definition);
-    let stopped = ecs(
-        &server,
-        Operation::DescribeTasks,
-        json!({"tasks": [victim]}),
-    )
-    .await;
+    let stopped = server
+        .ecs(Operation::DescribeTasks, json!({"tasks": [victim]}))
+        .await;
     let stopped = &stopped["tasks"][0];
     assert_eq!(stopped["lastStatus"], "STOPPED");
     assert_eq!(stopped["stopCode"], "EssentialContainerExited");
     assert_eq!(stopped["containers"][0]["exitCode"], 137);
-    let described = ecs(
-        &server,
-        Operation::DescribeServices,
-        json!({"services": ["web"]}),
-    )
-    .await;
+    let described = server
+        .ecs(Operation::DescribeServices, json!({"services": ["web"]}))
+        .await;
     let id = victim.rsplit('/').next().expect("an id");
     let events = described["services"][0]["events"].to_string();
     assert!(
@@ -477,7 +359,7 @@ async fn replaces_a_killed_task_and_says_why(backend: Backend) {
 
 async fn aws_cli_runs_a_service(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let image = build_app(&server, "web");
+    let image = server.build_app("web");
     let aws = Aws::new(&server);
     let containers = json!([{"name": "app", "image": image, "essential": true,
         "portMappings": [{"containerPort": 8080}], "environment": [{"name": "VERSION", "value": "cli"}]}])
@@ -569,11 +451,12 @@ async fn aws_cli_runs_a_service(backend: Backend) {
         .ok(&["delete-service", "--service", "web", "--force"])
         .await;
     assert_eq!(deleted["service"]["status"], "DRAINING");
-    until(&server, "the service to become INACTIVE", || async {
-        let row = server.store.ecs_service("default", "web").await.ok()??;
-        (row.status == "INACTIVE").then_some(())
-    })
-    .await;
+    server
+        .until("the service to become INACTIVE", PATIENCE, || async {
+            let row = server.store.ecs_service("default", "web").await.ok()??;
+            (row.status == "INACTIVE").then_some(())
+        })
+        .await;
     let stopped = aws.ok(&["describe-tasks", "--tasks", &arn]).await;
     assert_eq!(stopped["tasks"][0]["lastStatus"], "STOPPED");
     assert_eq!(stopped["tasks"][0]["stopCode"], "ServiceSchedulerInitiated");
@@ -582,25 +465,26 @@ async fn aws_cli_runs_a_service(backend: Backend) {
 
 /// Waits for a standalone task to reach `status` and returns it as DescribeTasks does.
 async fn until_task(server: &TestServer, arn: &str, status: &str) -> Value {
-    until(server, &format!("task {arn} to be {status}"), || async {
-        let described = ecs(server, Operation::DescribeTasks, json!({"tasks": [arn]})).await;
-        let task = described["tasks"][0].clone();
-        (task["lastStatus"] == status).then_some(task)
-    })
-    .await
+    server
+        .until(&format!("task {arn} to be {status}"), PATIENCE, || async {
+            let described = server
+                .ecs(Operation::DescribeTasks, json!({"tasks": [arn]}))
+                .await;
+            let task = described["tasks"][0].clone();
+            (task["lastStatus"] == status).then_some(task)
+        })
+        .await
 }
 
 async fn run_task_and_stop_task_with_secrets(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let image = build_app(&server, "job");
+    let image = server.build_app("job");
     server
         .store
         .put_engine_secret("db-password", "s3cret-value", paved_store::now_millis())
         .await
         .expect("a secret");
-    ecs(
-        &server,
-        Operation::RegisterTaskDefinition,
+    server.ecs(Operation::RegisterTaskDefinition,
         json!({"family": "job", "containerDefinitions": [{
             "name": "main", "image": image, "stopTimeout": 1,
             "command": ["/bin/sh", "-c", "echo \"password has ${#DB_PASSWORD} characters\"; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"],
@@ -608,34 +492,33 @@ async fn run_task_and_stop_task_with_secrets(backend: Backend) {
         }]}),
     )
     .await;
-    let ran = ecs(
-        &server,
-        Operation::RunTask,
-        json!({"taskDefinition": "job", "startedBy": "test"}),
-    )
-    .await;
+    let ran = server
+        .ecs(
+            Operation::RunTask,
+            json!({"taskDefinition": "job", "startedBy": "test"}),
+        )
+        .await;
     let task = &ran["tasks"][0];
     assert_eq!(task["lastStatus"], "PROVISIONING");
     assert_eq!(task["desiredStatus"], "RUNNING");
     assert_eq!(task["group"], "family:job");
     let arn = task["taskArn"].as_str().expect("an ARN").to_owned();
     until_task(&server, &arn, "RUNNING").await;
-    let listed = ecs(&server, Operation::ListTasks, json!({"family": "job"})).await;
+    let listed = server
+        .ecs(Operation::ListTasks, json!({"family": "job"}))
+        .await;
     assert_eq!(listed["taskArns"], json!([arn]));
-    let listed = ecs(
-        &server,
-        Operation::ListTasks,
-        json!({"startedBy": "nobody"}),
-    )
-    .await;
+    let listed = server
+        .ecs(Operation::ListTasks, json!({"startedBy": "nobody"}))
+        .await;
     assert_eq!(listed["taskArns"], json!([]));
 
-    let stopped = ecs(
-        &server,
-        Operation::StopTask,
-        json!({"task": arn, "reason": "done with it"}),
-    )
-    .await;
+    let stopped = server
+        .ecs(
+            Operation::StopTask,
+            json!({"task": arn, "reason": "done with it"}),
+        )
+        .await;
     assert_eq!(stopped["task"]["desiredStatus"], "STOPPED");
     let task = until_task(&server, &arn, "STOPPED").await;
     assert_eq!(task["stopCode"], "UserInitiated");
@@ -667,17 +550,17 @@ async fn run_task_and_stop_task_with_secrets(backend: Backend) {
 
 async fn tasks_fail_as_ecs_says(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let image = build_app(&server, "job");
+    let image = server.build_app("job");
     let register = |family: &str, container: Value| {
         let server = &server;
         let family = family.to_owned();
         async move {
-            ecs(
-                server,
-                Operation::RegisterTaskDefinition,
-                json!({"family": family, "containerDefinitions": [container]}),
-            )
-            .await;
+            server
+                .ecs(
+                    Operation::RegisterTaskDefinition,
+                    json!({"family": family, "containerDefinitions": [container]}),
+                )
+                .await;
         }
     };
     register("remote", json!({"name": "main", "image": "nginx:latest"})).await;
@@ -694,12 +577,9 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
 
     let mut arns = Vec::new();
     for family in ["remote", "unknown-secret", "exits"] {
-        let ran = ecs(
-            &server,
-            Operation::RunTask,
-            json!({"taskDefinition": family}),
-        )
-        .await;
+        let ran = server
+            .ecs(Operation::RunTask, json!({"taskDefinition": family}))
+            .await;
         arns.push(
             ran["tasks"][0]["taskArn"]
                 .as_str()

@@ -3,7 +3,6 @@
 //!
 //! Tests wait on the runtime's log broadcast or the engine's change counter, never on timers.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use paved_engine::Operation;
@@ -314,22 +313,10 @@ async fn load_balancer_configurations_are_checked_field_by_field(backend: Backen
     );
 }
 
-/// A bare repository `repositories/NAME.git` in the server's data directory, as the
-/// scaffolder makes them; returns the commit.
+/// A service repository in the server's data directory, as the scaffolder makes them;
+/// returns the commit.
 fn repository(server: &TestServer, name: &str, files: &[(&str, &str)]) -> String {
-    let path: PathBuf = server
-        .data
-        .dir
-        .path()
-        .join("repositories")
-        .join(format!("{name}.git"));
-    paved_git::init_bare(&path).expect("a bare repository");
-    let files: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|(path, contents)| ((*path).to_owned(), contents.as_bytes().to_vec()))
-        .collect();
-    paved_git::commit_files(&path, "main", &files, "The app", "Test", "test@example.com")
-        .expect("a commit")
+    paved_test::engine::service_repository(server.data.dir.path(), name, files).1
 }
 
 async fn images_are_built_from_a_service_repository(backend: Backend) {

@@ -6,21 +6,11 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use paved_test::engine::{APP, DOCKERFILE, service_repository};
+
 use crate::up::{Database, Up};
 
 const TARGET: &str = "AmazonEC2ContainerServiceV20141113.";
-
-const APP: &str = r#"import http.server, os
-port = int(os.environ["PORT"])
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(os.environ.get("VERSION", "?").encode())
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-"#;
 
 fn ecs(server: &Up, operation: &str, request: Value) -> Value {
     let (status, body) = server.post(
@@ -95,24 +85,11 @@ fn a_crash_mid_deployment_on_postgres() {
 fn crash_mid_deployment(extra: &[&str]) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data_dir = dir.path().join("data");
-    let repository = data_dir.join("repositories/web.git");
-    paved_git::init_bare(&repository).expect("a repository");
-    paved_git::commit_files(
-        &repository,
-        "main",
-        &[
-            ("app.py".to_owned(), APP.as_bytes().to_vec()),
-            (
-                "Dockerfile".to_owned(),
-                b"FROM python:3.12-slim\nCOPY . /app\nWORKDIR /app\nCMD [\"python3\", \"app.py\"]\n"
-                    .to_vec(),
-            ),
-        ],
-        "The app",
-        "Test",
-        "test@example.com",
-    )
-    .expect("a commit");
+    let (repository, _) = service_repository(
+        &data_dir,
+        "web",
+        &[("app.py", APP), ("Dockerfile", DOCKERFILE)],
+    );
     let engine_root = data_dir.join("engine");
     let image = paved_runtime::Runtime::new(paved_runtime::RuntimeConfig::new(&engine_root))
         .expect("a runtime")

@@ -97,56 +97,38 @@ async fn secret_set_reads_stdin_and_never_shows_the_value(backend: Backend) {
     );
 }
 
-async fn ecs(server: &TestServer, operation: Operation, request: serde_json::Value) {
-    server
-        .local
-        .engine()
-        .handle(operation, request.clone())
-        .await
-        .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()));
-}
-
 async fn logs_show_task_container_and_stream(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let repository = server.data.dir.path().join("repositories/chatty.git");
-    paved_git::init_bare(&repository).expect("a bare repository");
-    paved_git::commit_files(
-        &repository,
-        "main",
+    paved_test::engine::service_repository(
+        server.data.dir.path(),
+        "chatty",
         &[
+            ("Dockerfile", "FROM alpine\nCMD [\"sh\", \"run.sh\"]\n"),
             (
-                "Dockerfile".to_owned(),
-                b"FROM alpine\nCMD [\"sh\", \"run.sh\"]\n".to_vec(),
-            ),
-            (
-                "run.sh".to_owned(),
-                b"echo hello out\necho hello err >&2\nexec sleep 600\n".to_vec(),
+                "run.sh",
+                "echo hello out\necho hello err >&2\nexec sleep 600\n",
             ),
         ],
-        "The app",
-        "Test",
-        "test@example.com",
-    )
-    .expect("a commit");
+    );
     let built = cli(&server, &["build", "chatty"], None).await;
     assert_eq!(built.code, Some(0), "{built}");
     let image = built.stdout.trim().to_owned();
     assert!(image.starts_with("local/chatty:"), "{built}");
 
-    ecs(
-        &server,
-        Operation::RegisterTaskDefinition,
-        json!({"family": "chatty", "containerDefinitions": [
+    server
+        .ecs(
+            Operation::RegisterTaskDefinition,
+            json!({"family": "chatty", "containerDefinitions": [
             {"name": "app", "image": image, "essential": true, "stopTimeout": 1}]}),
-    )
-    .await;
+        )
+        .await;
     let mut lines = server.local.runtime().logs().subscribe();
-    ecs(
-        &server,
-        Operation::CreateService,
-        json!({"serviceName": "chatty", "taskDefinition": "chatty", "desiredCount": 1}),
-    )
-    .await;
+    server
+        .ecs(
+            Operation::CreateService,
+            json!({"serviceName": "chatty", "taskDefinition": "chatty", "desiredCount": 1}),
+        )
+        .await;
     let (mut out, mut err) = (None, None);
     tokio::time::timeout(PATIENCE, async {
         while out.is_none() || err.is_none() {

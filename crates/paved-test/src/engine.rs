@@ -1,0 +1,142 @@
+//! Fixtures for the local engine's tests and benchmarks: a small HTTP app in a service
+//! repository, its image, ECS calls in-process, and waiting on the engine's changes.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use paved_engine::Operation;
+use serde_json::Value;
+
+use crate::TestServer;
+
+/// A small HTTP app: answers `version $VERSION` on every path, and `/health` with 500 when
+/// `HEALTH=fail`. It listens on `$PORT`, as the local engine asks.
+pub const APP: &str = r#"import http.server, os
+port = int(os.environ["PORT"])
+version = os.environ.get("VERSION", "?")
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        failing = self.path == "/health" and os.environ.get("HEALTH") == "fail"
+        body = ("version " + version + "\n").encode()
+        self.send_response(500 if failing else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+print("listening on", port, flush=True)
+Server(("127.0.0.1", port), Handler).serve_forever()
+"#;
+
+/// The app's Dockerfile: the local engine reads its WORKDIR, COPY, ENV and CMD.
+pub const DOCKERFILE: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . /app\nENV VERSION=1\nCMD [\"python3\", \"app.py\"]\n";
+
+/// Commits `files` to the bare repository `<data_dir>/repositories/NAME.git` (made if
+/// missing), where the scaffolder keeps service repositories; returns its path and the commit.
+pub fn service_repository(
+    data_dir: &Path,
+    name: &str,
+    files: &[(&str, &str)],
+) -> (PathBuf, String) {
+    let path = data_dir.join("repositories").join(format!("{name}.git"));
+    if !path.exists() {
+        paved_git::init_bare(&path).expect("a bare repository");
+    }
+    let files: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(path, contents)| ((*path).to_owned(), contents.as_bytes().to_vec()))
+        .collect();
+    let commit =
+        paved_git::commit_files(&path, "main", &files, "The app", "Test", "test@example.com")
+            .expect("a commit");
+    (path, commit)
+}
+
+impl TestServer {
+    /// Commits [`APP`] to the service repository `name` and builds its image; returns the
+    /// image (`local/NAME:COMMIT`).
+    pub fn build_app(&self, name: &str) -> String {
+        let (repository, _) = service_repository(
+            self.data.dir.path(),
+            name,
+            &[("app.py", APP), ("Dockerfile", DOCKERFILE)],
+        );
+        self.local
+            .runtime()
+            .images()
+            .build(name, &repository, "main")
+            .expect("the image builds")
+            .to_string()
+    }
+
+    /// Runs one ECS operation in-process and returns its response; panics on an error.
+    pub async fn ecs(&self, operation: Operation, request: Value) -> Value {
+        self.local
+            .engine()
+            .handle(operation, request.clone())
+            .await
+            .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
+    }
+
+    /// Registers a revision of `family`: one essential container `app` running `image`, port
+    /// 8080, `environment` (ECS's `[{name, value}]`), an optional container health check, a
+    /// 2 s stop timeout, Fargate-sized. Returns the revision's ARN.
+    pub async fn register_app(
+        &self,
+        family: &str,
+        image: &str,
+        environment: Value,
+        health_check: Option<Value>,
+    ) -> String {
+        let mut container = serde_json::json!({
+            "name": "app",
+            "image": image,
+            "essential": true,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "environment": environment,
+            "stopTimeout": 2,
+        });
+        if let Some(check) = health_check {
+            container["healthCheck"] = check;
+        }
+        let response = self
+            .ecs(
+                Operation::RegisterTaskDefinition,
+                serde_json::json!({"family": family, "containerDefinitions": [container],
+                    "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                    "requiresCompatibilities": ["FARGATE"]}),
+            )
+            .await;
+        response["taskDefinition"]["taskDefinitionArn"]
+            .as_str()
+            .expect("an ARN")
+            .to_owned()
+    }
+
+    /// Waits until `check` returns `Some`, checking again after every change of the engine;
+    /// panics after `patience`.
+    pub async fn until<T, F, Fut>(&self, what: &str, patience: Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let mut changes = self.local.changes();
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            changes.borrow_and_update();
+            if let Some(value) = check().await {
+                return value;
+            }
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
+                panic!("timed out waiting for {what}");
+            }
+        }
+    }
+}

@@ -77,7 +77,7 @@ async fn configure_load_balancer(server: &TestServer, target_group: &str) -> std
         "targetGroups": [{
             "name": target_group,
             "healthCheck": {"path": "/health", "intervalSeconds": 0.2, "timeoutSeconds": 1,
-                            "healthyThreshold": 2, "unhealthyThreshold": 2},
+                            "healthyThreshold": 2, "unhealthyThreshold": 10},
             "deregistrationDelaySeconds": 10,
         }],
     }))
@@ -115,7 +115,8 @@ async fn rolls_out_with_zero_failed_requests(backend: Backend) {
         .await;
     server.ecs(Operation::CreateService,
         // The grace period covers the app's start: the balancer probes every 0.2 s, faster
-        // than Python starts on a busy machine.
+        // than Python starts on a busy machine (and the unhealthy threshold of 10 keeps a
+        // starved machine's slow probes from taking a healthy target out).
         json!({"serviceName": "web", "taskDefinition": first, "desiredCount": 2,
                "healthCheckGracePeriodSeconds": 10,
                "loadBalancers": [{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}]}),

@@ -416,11 +416,19 @@ async fn exits(pid: u32) -> bool {
         // No such process any more.
         return true;
     };
-    let pidfd = tokio::io::unix::AsyncFd::with_interest(pidfd, tokio::io::Interest::READABLE)
-        .expect("a pidfd can be polled");
-    tokio::time::timeout(Duration::from_secs(5), pidfd.readable())
-        .await
-        .is_ok()
+    tokio::task::spawn_blocking(move || {
+        let mut fds = [rustix::event::PollFd::new(
+            &pidfd,
+            rustix::event::PollFlags::IN,
+        )];
+        let timeout = rustix::event::Timespec {
+            tv_sec: 5,
+            tv_nsec: 0,
+        };
+        rustix::event::poll(&mut fds, Some(&timeout)).is_ok_and(|ready| ready == 1)
+    })
+    .await
+    .expect("the poll runs")
 }
 
 fn process_state(pid: u32) -> Option<char> {

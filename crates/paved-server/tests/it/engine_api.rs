@@ -35,13 +35,17 @@ async fn put(server: &TestServer, path: &str, body: Value, token: Option<&str>) 
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn ecs(server: &TestServer, operation: Operation, request: Value) -> Value {
+/// Registers the next revision of `chatty`: one container of `image` labelled `label`.
+async fn register_chatty(server: &TestServer, image: &str, label: &str) {
     server
-        .local
-        .engine()
-        .handle(operation, request.clone())
-        .await
-        .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
+        .ecs(
+            Operation::RegisterTaskDefinition,
+            json!({"family": "chatty", "containerDefinitions": [{
+                "name": "app", "image": image, "essential": true, "stopTimeout": 1,
+                "environment": [{"name": "TASK_LABEL", "value": label}],
+            }]}),
+        )
+        .await;
 }
 
 /// The problems' fields of an error response.
@@ -187,12 +191,9 @@ async fn load_balancer_configurations_are_checked_field_by_field(backend: Backen
         "{body}"
     );
 
-    ecs(
-        &server,
-        Operation::CreateCluster,
-        json!({"clusterName": "shop"}),
-    )
-    .await;
+    server
+        .ecs(Operation::CreateCluster, json!({"clusterName": "shop"}))
+        .await;
     let invalid = json!({
         "port": 70000,
         "rules": [
@@ -456,22 +457,14 @@ async fn service_logs_merge_tasks_and_follow_new_ones(backend: Backend) {
         .await;
     assert_eq!(built.status, 201, "{}", built.text);
     let image = built.body["image"].as_str().expect("an image").to_owned();
-    ecs(
-        &server,
-        Operation::RegisterTaskDefinition,
-        json!({"family": "chatty", "containerDefinitions": [{
-            "name": "app", "image": image, "essential": true, "stopTimeout": 1,
-            "environment": [{"name": "TASK_LABEL", "value": "first"}],
-        }]}),
-    )
-    .await;
+    register_chatty(&server, &image, "first").await;
     // No task yet: a follower opened now must see the task started later.
-    ecs(
-        &server,
-        Operation::CreateService,
-        json!({"serviceName": "chatty", "taskDefinition": "chatty", "desiredCount": 0}),
-    )
-    .await;
+    server
+        .ecs(
+            Operation::CreateService,
+            json!({"serviceName": "chatty", "taskDefinition": "chatty", "desiredCount": 0}),
+        )
+        .await;
 
     let empty = server.get("/api/engine/services/default/chatty/logs").await;
     assert_eq!(empty.status, 200, "{}", empty.text);
@@ -498,12 +491,12 @@ async fn service_logs_merge_tasks_and_follow_new_ones(backend: Backend) {
     let mut buffer = String::new();
 
     let mut lines = server.local.runtime().logs().subscribe();
-    ecs(
-        &server,
-        Operation::UpdateService,
-        json!({"service": "chatty", "desiredCount": 1}),
-    )
-    .await;
+    server
+        .ecs(
+            Operation::UpdateService,
+            json!({"service": "chatty", "desiredCount": 1}),
+        )
+        .await;
     let oops = until_line(&mut lines, "oops from first").await;
     let followed_first = next_log_event(&mut follow, &mut buffer).await;
     let followed_second = next_log_event(&mut follow, &mut buffer).await;
@@ -550,21 +543,13 @@ async fn service_logs_merge_tasks_and_follow_new_ones(backend: Backend) {
     assert_eq!(timestamps, ordered, "lines are in time order");
 
     // A second revision: its task's lines merge with the first task's, newest last.
-    ecs(
-        &server,
-        Operation::RegisterTaskDefinition,
-        json!({"family": "chatty", "containerDefinitions": [{
-            "name": "app", "image": image, "essential": true, "stopTimeout": 1,
-            "environment": [{"name": "TASK_LABEL", "value": "second"}],
-        }]}),
-    )
-    .await;
-    ecs(
-        &server,
-        Operation::UpdateService,
-        json!({"service": "chatty", "taskDefinition": "chatty:2"}),
-    )
-    .await;
+    register_chatty(&server, &image, "second").await;
+    server
+        .ecs(
+            Operation::UpdateService,
+            json!({"service": "chatty", "taskDefinition": "chatty:2"}),
+        )
+        .await;
     let second = until_line(&mut lines, "oops from second").await;
     assert_ne!(second.task_id, oops.task_id);
     let merged = server

@@ -6,10 +6,12 @@
 //! Backstage's envelope, so they appear here as `serde_json::Value`.
 
 mod engine;
+mod error_code;
 mod services;
 mod templates;
 
 pub use engine::*;
+pub use error_code::ErrorCode;
 pub use services::*;
 pub use templates::*;
 

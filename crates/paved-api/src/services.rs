@@ -1,5 +1,5 @@
-//! Wire types of `/api/services` and `/api/tasks`: creating services, and following the
-//! durable tasks that do it.
+//! Wire types of `/api/services` and `/api/jobs`: creating services, and following the
+//! durable jobs that do it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,7 +45,7 @@ fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
-/// `POST /api/services` response: `202` with a task, or `200` with the files of a dry run.
+/// `POST /api/services` response: `202` with a job, or `200` with the files of a dry run.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateServiceResponse {
@@ -53,42 +53,60 @@ pub struct CreateServiceResponse {
     pub template_version: String,
     /// Where `git clone` finds the repository.
     pub clone_url: String,
-    /// The task creating the service (absent for a dry run); follow it at
-    /// `/api/tasks/{taskId}/events`.
+    /// The job creating the service (absent for a dry run); follow it at
+    /// `/api/jobs/{jobId}/events`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub job_id: Option<String>,
     /// For a dry run: every file of the repository.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<RenderedFileBody>,
 }
 
-/// One line of a task's log.
+/// One line of a job's log.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TaskEvent {
+pub struct JobEvent {
     pub seq: i64,
     /// RFC 3339.
     pub at: String,
     pub step: String,
-    /// `info`, `step` (started), `done` (finished) or `error`.
+    /// `info`, `step` (started), `done` (finished), `warning` or `error`.
     pub level: String,
     pub message: String,
 }
 
-/// A durable task.
+/// A durable job: background work that survives crashes (creating a service, a deployment).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Task {
+pub struct Job {
     pub id: String,
+    /// What kind of work (`service.create`).
     pub kind: String,
-    /// `pending`, `running`, `succeeded` or `failed`.
+    /// What it acts on (`service:payments`).
+    pub subject: String,
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     pub state: String,
+    /// Who asked for it.
+    pub principal: String,
+    /// How many times a replica took it (more than 1: it was resumed).
+    pub attempts: i64,
+    pub cancel_requested: bool,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    pub events: Vec<TaskEvent>,
+    /// The log, for a single job; empty in lists.
+    #[serde(default)]
+    pub events: Vec<JobEvent>,
+}
+
+/// `GET /api/jobs` response, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobList {
+    pub items: Vec<Job>,
 }
 
 /// A service created by Paved.
@@ -102,7 +120,8 @@ pub struct Service {
     pub repository_url: String,
     /// The service spec (`paved.yaml`).
     pub spec: Value,
-    pub task_id: String,
+    /// The job that created it.
+    pub job_id: String,
     pub created_at: String,
 }
 
@@ -110,4 +129,40 @@ pub struct Service {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServiceList {
     pub items: Vec<Service>,
+}
+
+/// One audit record: who did what to what, from where, and how it ended.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// `admin`, `user:default/alice`, `service-account:ci`, `system:catalog-refresh`, `anonymous`.
+    pub principal: String,
+    /// `location.create`, `ecs.update-service`, ...
+    pub action: String,
+    /// `location`, `template`, `ecs-service`, ...
+    pub resource_kind: String,
+    pub resource_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `ok`, `refused: <why>` or `error: <code>`.
+    pub outcome: String,
+    /// A short before/after summary; never secrets.
+    pub details: Value,
+}
+
+/// `GET /api/audit` response, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventList {
+    pub items: Vec<AuditEvent>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
 }

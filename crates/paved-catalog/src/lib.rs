@@ -20,9 +20,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use paved_model::ids::LocationId;
+use paved_model::access::{Action, AuditRecord, Outcome, Resource, ResourceKind, SystemLoop};
+use paved_model::ids::{LocationId, ReplicaId};
 use paved_model::problem::Problem;
-use paved_store::{LocationRow, NewLocation, Store, StoreError, now_millis};
+use paved_store::{Lease, LocationRow, Mutation, NewLocation, Store, StoreError, now_millis};
 use serde_json::Value;
 
 use crate::index::Index;
@@ -42,7 +43,12 @@ pub struct CatalogConfig {
     /// How long an orphaned entity stays (flagged) before it is deleted; it is deleted at the
     /// first refresh after this has passed.
     pub orphan_grace: Duration,
+    /// This replica, for the leases that keep two replicas from refreshing one location.
+    pub replica: ReplicaId,
 }
+
+/// How long a replica may take to read and apply one location before another may take over.
+const REFRESH_LEASE: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -61,6 +67,8 @@ pub enum CatalogError {
     },
     #[error("reading the location failed: {0}")]
     Task(String),
+    #[error("location `{0}` is being refreshed by another replica; try again shortly")]
+    Busy(LocationId),
     #[error(
         "location `{0}` holds entities Paved provides itself; they change with what provides them, not through the locations API"
     )]
@@ -80,6 +88,15 @@ pub struct AddedLocation {
     pub problems: Vec<Problem>,
     /// For a dry run: whether a location with the same type and target already exists.
     pub exists: bool,
+}
+
+/// How a refresh is written: a new location to insert with it, the refresh lease that fences
+/// it, and the caller's audited change (none for the schedule and for provided entities).
+#[derive(Debug, Default, Clone, Copy)]
+struct RefreshWrite<'a> {
+    insert: Option<&'a NewLocation>,
+    lease: Option<&'a Lease>,
+    mutation: Option<&'a Mutation<'a>>,
 }
 
 /// Counters for `/metrics`.
@@ -104,7 +121,6 @@ struct Inner {
     catch_up: tokio::sync::Mutex<()>,
     /// Serialises this replica's refreshes; other replicas are kept out by leases.
     refreshing: tokio::sync::Mutex<()>,
-    replica: String,
     stats: CatalogStats,
     /// The index's revision, published after every change so waiters need not poll.
     revision: tokio::sync::watch::Sender<i64>,
@@ -124,7 +140,6 @@ impl Catalog {
                 config,
                 catch_up: tokio::sync::Mutex::new(()),
                 refreshing: tokio::sync::Mutex::new(()),
-                replica: uuid::Uuid::new_v4().to_string(),
                 revision: tokio::sync::watch::Sender::new(revision),
                 stats: CatalogStats::default(),
             }),
@@ -256,6 +271,7 @@ impl Catalog {
         location_type: &str,
         target: &str,
         dry_run: bool,
+        mutation: &Mutation<'_>,
     ) -> Result<AddedLocation, CatalogError> {
         let parsed = LocationTarget::parse(location_type, target, &self.inner.config.working_dir)?;
         let canonical_target = parsed.canonical_target();
@@ -294,17 +310,19 @@ impl Catalog {
                 exists,
             });
         }
-        let location = self
-            .inner
-            .store
-            .insert_location(&NewLocation {
-                id: LocationId(uuid::Uuid::new_v4().to_string()),
-                location_type: parsed.location_type().to_owned(),
-                target: canonical_target,
-                created_at: now,
-            })
-            .await?;
-        let outcome = self.apply_refresh(&location, ingested).await?;
+        let new = NewLocation {
+            id: LocationId(uuid::Uuid::new_v4().to_string()),
+            location_type: parsed.location_type().to_owned(),
+            target: canonical_target,
+            created_at: now,
+        };
+        let location = new.row();
+        let write = RefreshWrite {
+            insert: Some(&new),
+            lease: None,
+            mutation: Some(mutation),
+        };
+        let outcome = self.apply_refresh(&location, ingested, write).await?;
         let entity_refs = self
             .index()
             .refs_of_location(Some(&location.id))
@@ -331,8 +349,13 @@ impl Catalog {
     ) -> Result<Vec<Problem>, CatalogError> {
         let location_type = ingest::PROVIDED_LOCATION_TYPE;
         let store = &self.inner.store;
-        let location = match store.location_by_target(location_type, provider).await? {
-            Some(location) => location,
+        let ingested = ingest::provided(provider, entities.clone());
+        let problems = ingested.problems.clone();
+        match store.location_by_target(location_type, provider).await? {
+            Some(location) => {
+                self.apply_refresh(&location, ingested, RefreshWrite::default())
+                    .await?;
+            }
             None => {
                 let new = NewLocation {
                     id: LocationId(uuid::Uuid::new_v4().to_string()),
@@ -340,43 +363,66 @@ impl Catalog {
                     target: provider.to_owned(),
                     created_at: now_millis(),
                 };
-                match store.insert_location(&new).await {
-                    Ok(location) => location,
+                let write = RefreshWrite {
+                    insert: Some(&new),
+                    ..RefreshWrite::default()
+                };
+                match self.apply_refresh(&new.row(), ingested, write).await {
+                    Ok(_) => {}
                     // Another replica created it first.
-                    Err(StoreError::LocationExists { .. }) => store
-                        .location_by_target(location_type, provider)
-                        .await?
-                        .ok_or_else(|| CatalogError::Task("provided location vanished".into()))?,
-                    Err(error) => return Err(error.into()),
+                    Err(CatalogError::Store(StoreError::LocationExists { .. })) => {
+                        let location = store
+                            .location_by_target(location_type, provider)
+                            .await?
+                            .ok_or_else(|| {
+                                CatalogError::Task("provided location vanished".into())
+                            })?;
+                        let ingested = ingest::provided(provider, entities);
+                        self.apply_refresh(&location, ingested, RefreshWrite::default())
+                            .await?;
+                    }
+                    Err(error) => return Err(error),
                 }
             }
-        };
-        let ingested = ingest::provided(provider, entities);
-        let problems = ingested.problems.clone();
-        self.apply_refresh(&location, ingested).await?;
+        }
         Ok(problems)
     }
 
     /// Deletes a location and every entity it produced.
-    pub async fn remove_location(&self, id: &LocationId) -> Result<(), CatalogError> {
-        if self.location(id).await?.location_type == ingest::PROVIDED_LOCATION_TYPE {
-            return Err(CatalogError::ProvidedLocation(id.clone()));
-        }
-        if !self.inner.store.delete_location(id).await? {
-            return Err(CatalogError::LocationNotFound(id.clone()));
-        }
-        self.catch_up().await
-    }
-
-    /// Reads a location again now, whatever its schedule.
-    pub async fn refresh_location(&self, id: &LocationId) -> Result<RefreshOutcome, CatalogError> {
+    pub async fn remove_location(
+        &self,
+        id: &LocationId,
+        mutation: &Mutation<'_>,
+    ) -> Result<(), CatalogError> {
         let location = self.location(id).await?;
         if location.location_type == ingest::PROVIDED_LOCATION_TYPE {
             return Err(CatalogError::ProvidedLocation(id.clone()));
         }
-        self.refresh(&location, true).await?.ok_or_else(|| {
-            CatalogError::Task("another replica is refreshing this location".to_owned())
-        })
+        let mut tx = mutation.begin(&self.inner.store).await?;
+        if !tx.delete_location(id).await? {
+            return Err(CatalogError::LocationNotFound(id.clone()));
+        }
+        mutation.audit.set_details(serde_json::json!({
+            "type": location.location_type,
+            "target": location.target,
+        }));
+        mutation.commit(tx).await?;
+        self.catch_up().await
+    }
+
+    /// Reads a location again now, whatever its schedule.
+    pub async fn refresh_location(
+        &self,
+        id: &LocationId,
+        mutation: &Mutation<'_>,
+    ) -> Result<RefreshOutcome, CatalogError> {
+        let location = self.location(id).await?;
+        if location.location_type == ingest::PROVIDED_LOCATION_TYPE {
+            return Err(CatalogError::ProvidedLocation(id.clone()));
+        }
+        self.refresh(&location, Some(mutation))
+            .await?
+            .ok_or_else(|| CatalogError::Busy(id.clone()))
     }
 
     /// Refreshes every location that is due; returns how many were refreshed.
@@ -387,7 +433,7 @@ impl Catalog {
                 continue;
             }
             // One location failing must not hold back the others; it is retried when due again.
-            match self.refresh(&location, false).await {
+            match self.refresh(&location, None).await {
                 Ok(Some(_)) => refreshed += 1,
                 Ok(None) => {}
                 Err(error) => {
@@ -398,22 +444,49 @@ impl Catalog {
         Ok(refreshed)
     }
 
-    /// Reads and applies one location if this replica gets its lease. None when it did not.
+    /// Reads and applies one location if this replica gets its lease: for a caller
+    /// (`mutation`) at once, for the schedule only if it is still due. None when it did not.
     async fn refresh(
         &self,
         location: &LocationRow,
-        force: bool,
+        mutation: Option<&Mutation<'_>>,
     ) -> Result<Option<RefreshOutcome>, CatalogError> {
-        let now = now_millis();
-        let lease_until = now + 10 * 60 * 1000;
-        if !self
-            .inner
-            .store
-            .lease_location(&location.id, &self.inner.replica, now, lease_until, force)
+        let store = &self.inner.store;
+        let lease_name = format!("location:{}", location.id);
+        let Some(lease) = store
+            .acquire_lease(
+                &lease_name,
+                &self.inner.config.replica,
+                REFRESH_LEASE,
+                now_millis(),
+            )
             .await?
-        {
+        else {
             return Ok(None);
+        };
+        let outcome = self.refresh_leased(location, mutation, &lease).await;
+        if let Err(error) = store.release_lease(&lease).await {
+            tracing::warn!(%error, location = %location.id, "cannot release a refresh lease");
         }
+        outcome
+    }
+
+    async fn refresh_leased(
+        &self,
+        location: &LocationRow,
+        mutation: Option<&Mutation<'_>>,
+        lease: &Lease,
+    ) -> Result<Option<RefreshOutcome>, CatalogError> {
+        // The schedule refreshes only what is still due: another replica may have refreshed it
+        // between the listing and the lease.
+        let location = match self.inner.store.location(&location.id).await? {
+            Some(current) if mutation.is_some() || current.next_refresh_at <= now_millis() => {
+                current
+            }
+            Some(_) => return Ok(None),
+            None => return Err(CatalogError::LocationNotFound(location.id.clone())),
+        };
+        let location = &location;
         let started = std::time::Instant::now();
         let target = LocationTarget::parse(
             &location.location_type,
@@ -421,7 +494,12 @@ impl Catalog {
             &self.inner.config.working_dir,
         )?;
         let ingested = self.read_location(target, &location.target).await?;
-        let outcome = self.apply_refresh(location, ingested).await;
+        let write = RefreshWrite {
+            insert: None,
+            lease: Some(lease),
+            mutation,
+        };
+        let outcome = self.apply_refresh(location, ingested, write).await;
         let stats = &self.inner.stats;
         stats.refreshes.fetch_add(1, Ordering::Relaxed);
         stats
@@ -457,6 +535,7 @@ impl Catalog {
         &self,
         location: &LocationRow,
         ingested: ingest::Ingested,
+        write: RefreshWrite<'_>,
     ) -> Result<RefreshOutcome, CatalogError> {
         let _refreshing = self.inner.refreshing.lock().await;
         self.catch_up().await?;
@@ -467,7 +546,7 @@ impl Catalog {
             refresh::plan_sync(&index, location, ingested, now, &self.inner.config)
         };
         let planned = started.elapsed();
-        let revision = self.inner.store.sync_location(&sync).await?;
+        let revision = self.write_sync(&sync, &outcome, write).await?;
         let written = started.elapsed();
         self.apply_own_write(location, sync, revision).await?;
         tracing::debug!(
@@ -485,6 +564,60 @@ impl Catalog {
             "location refreshed"
         );
         Ok(outcome)
+    }
+
+    /// Writes one refresh in one transaction: the new location (if any), the entities, and the
+    /// audit record: the caller's, or for the schedule's own deletions of orphans, the refresh
+    /// loop's.
+    async fn write_sync(
+        &self,
+        sync: &paved_store::LocationSync,
+        outcome: &RefreshOutcome,
+        write: RefreshWrite<'_>,
+    ) -> Result<i64, CatalogError> {
+        let store = &self.inner.store;
+        let mut tx = match write.mutation {
+            Some(mutation) => mutation.begin(store).await?,
+            None => store.begin().await?,
+        };
+        if let Some(lease) = write.lease {
+            tx.fence(lease, now_millis()).await?;
+        }
+        if let Some(new) = write.insert {
+            tx.insert_location(new).await?;
+        }
+        let revision = tx.sync_location(sync).await?;
+        let details = serde_json::json!({
+            "written": outcome.written,
+            "orphaned": outcome.orphaned,
+            "deleted": outcome.deleted,
+            "problems": outcome.problems.len(),
+        });
+        match write.mutation {
+            Some(mutation) => {
+                mutation.audit.set_details(details);
+                mutation.commit(tx).await?;
+            }
+            None if !sync.deletes.is_empty() => {
+                let location = sync
+                    .location_id
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string);
+                let record = AuditRecord::system(
+                    SystemLoop::CatalogRefresh,
+                    Action::DeleteOrphans,
+                    Resource::new(ResourceKind::Location, location),
+                );
+                record.set_details(serde_json::json!({
+                    "deleted": sync.deletes.iter().take(20).collect::<Vec<_>>(),
+                    "count": sync.deletes.len(),
+                }));
+                tx.audit(&record, &Outcome::Succeeded).await?;
+                tx.commit().await?;
+            }
+            None => tx.commit().await?,
+        }
+        Ok(revision)
     }
 
     /// Brings the index to `revision` after this replica's own write. When no other write came

@@ -45,8 +45,8 @@ pub enum Command {
     ///
     /// `paved service create` renders a service template into a repository with one commit
     /// on `main` (code, CI pipeline, `catalog-info.yaml`, `paved.yaml`), registers it in the
-    /// catalog and records the service, all or nothing. The work runs as a durable task on
-    /// the server; follow it with `paved service task ID --follow`.
+    /// catalog and records the service, all or nothing. The work runs as a durable job on
+    /// the server; follow it with `paved job follow ID`.
     ///
     /// Example:
     ///   paved service create orders --template web-service --owner group:default/team-a
@@ -82,7 +82,7 @@ pub enum Command {
     ///
     /// Examples:
     ///   paved logs orders
-    ///   paved logs orders --env staging --follow
+    ///   paved logs orders --cluster staging --follow
     ///   paved logs orders --task 0b6f3a4e --limit 500
     #[command(verbatim_doc_comment)]
     Logs(LogsArgs),
@@ -106,9 +106,117 @@ pub enum Command {
     /// The local engine's ECS services: deployments, rollouts, events and tasks
     ///
     /// Example:
-    ///   paved engine service orders --env default
+    ///   paved engine service orders --cluster default
     #[command(subcommand, verbatim_doc_comment)]
     Engine(EngineCommand),
+    /// Durable jobs on the server (creating services, deployments): list, show, follow, cancel
+    ///
+    /// A job survives crashes and restarts of Paved: another replica, or the restarted one,
+    /// resumes it, and it runs exactly once.
+    ///
+    /// Examples:
+    ///   paved job list --state running
+    ///   paved job follow 0192f0c4-7d1e-7c2a-9d8e-2f1a7c3b9e10
+    #[command(subcommand, verbatim_doc_comment)]
+    Job(JobCommand),
+    /// The audit log: every mutation, who made it, on what, and how it ended (admins only)
+    ///
+    /// Examples:
+    ///   paved audit list --since 2026-12-01T00:00:00Z
+    ///   paved audit list --principal admin --resource location -o json
+    #[command(subcommand, verbatim_doc_comment)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// List jobs, newest first.
+    ///
+    /// Example: paved job list --kind service.create --state failed
+    List {
+        /// Only jobs of this kind (`service.create`).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only jobs on this subject (`service:orders`).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only jobs in this state: queued, running, succeeded, failed, cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many (1-500).
+        #[arg(short = 'n', long, default_value_t = 50)]
+        limit: i64,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Print a job's state and its log so far (exit code 0 whatever the state).
+    ///
+    /// Example: paved job show 0192f0c4-7d1e-7c2a-9d8e-2f1a7c3b9e10
+    Show {
+        /// The job's id, as the command that started it printed it.
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Print a job's log as it comes until the job ends; exit code 0 when it succeeded, 1
+    /// when it failed or was cancelled.
+    ///
+    /// Example: paved job follow 0192f0c4-7d1e-7c2a-9d8e-2f1a7c3b9e10
+    Follow {
+        /// The job's id.
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Ask a job to stop: a queued job ends at once; a running one stops at its next step.
+    ///
+    /// Example: paved job cancel 0192f0c4-7d1e-7c2a-9d8e-2f1a7c3b9e10
+    Cancel {
+        /// The job's id.
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit records, newest first.
+    ///
+    /// Examples:
+    ///   paved audit list
+    ///   paved audit list --principal system:catalog-refresh --since 2026-12-01T00:00:00Z
+    ///   paved audit list --resource location:file:/srv/catalog-info.yaml
+    #[command(verbatim_doc_comment)]
+    List {
+        /// Only this principal: `admin`, `anonymous`, `user:default/alice`, `system:jobs`, ...
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only this resource: `KIND:NAME` (`template:web-service@1.0`), `KIND` or `NAME`.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only this action (`location.create`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only records at or after this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// At most this many (1-1000).
+        #[arg(short = 'n', long, default_value_t = 100)]
+        limit: i64,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -136,9 +244,9 @@ pub enum TextOutputFormat {
 pub struct LogsArgs {
     /// The ECS service's name.
     pub service: String,
-    /// The environment: the ECS cluster the service runs in.
+    /// The ECS cluster the service runs in.
     #[arg(long, value_name = "CLUSTER", default_value = "default")]
-    pub env: String,
+    pub cluster: String,
     /// Keep printing new lines as they come, until interrupted.
     #[arg(short, long)]
     pub follow: bool,
@@ -254,12 +362,12 @@ pub enum EngineCommand {
     ///
     /// Examples:
     ///   paved engine services
-    ///   paved engine services --env staging -o json
+    ///   paved engine services --cluster staging -o json
     #[command(verbatim_doc_comment)]
     Services {
-        /// Only this environment (ECS cluster).
+        /// Only this ECS cluster.
         #[arg(long, value_name = "CLUSTER")]
-        env: Option<String>,
+        cluster: Option<String>,
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
         #[command(flatten)]
@@ -267,13 +375,13 @@ pub enum EngineCommand {
     },
     /// Show a service: deployments with their rollout state, history, latest events, tasks.
     ///
-    /// Example: paved engine service orders --env default
+    /// Example: paved engine service orders --cluster default
     Service {
         /// The ECS service's name.
         name: String,
-        /// The environment (ECS cluster).
+        /// The ECS cluster.
         #[arg(long, value_name = "CLUSTER", default_value = "default")]
-        env: String,
+        cluster: String,
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
         #[command(flatten)]
@@ -717,7 +825,7 @@ pub enum ServiceCommand {
     /// The server checks everything first (name, owner, template, inputs) and refuses with
     /// every problem named; then a task renders the template, commits the files to a new
     /// repository on branch `main`, registers its `catalog-info.yaml` and records the
-    /// service. If a step fails, what the task did is undone and the step is named.
+    /// service. If a step fails, what the job did is undone and the step is named.
     ///
     /// Inputs come from a YAML or JSON mapping (--inputs FILE), with --input KEY=VALUE on top;
     /// values are read as YAML, so `port=8080` is a number. See them with
@@ -725,7 +833,7 @@ pub enum ServiceCommand {
     /// `--pipeline-input provider=gitlab-ci`.
     ///
     /// Steps are printed on stderr as they start and finish. Exit code 0 when the service is
-    /// created, 1 when the request is refused or the task fails.
+    /// created, 1 when the request is refused or the job fails.
     ///
     /// Examples:
     ///   paved service create orders --template web-service --owner group:default/team-a
@@ -750,27 +858,6 @@ pub enum ServiceCommand {
     Show {
         /// The service's name.
         name: String,
-        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
-        output: OutputFormat,
-        #[command(flatten)]
-        server: ServerArgs,
-    },
-    /// Print the log of a task, such as the one `paved service create --no-wait` started
-    ///
-    /// Without --follow, the log so far and the task's state are printed (exit code 0
-    /// whatever the state). With --follow, new lines are printed as they come until the task
-    /// ends; the exit code is then 0 when it succeeded and 1 when it failed.
-    ///
-    /// Examples:
-    ///   paved service task 0b6f3a4e-5d1c-4c2a-9d8e-2f1a7c3b9e10
-    ///   paved service task 0b6f3a4e-5d1c-4c2a-9d8e-2f1a7c3b9e10 --follow
-    #[command(verbatim_doc_comment)]
-    Task {
-        /// The task's id, as `paved service create` printed it.
-        id: String,
-        /// Stream the log until the task ends.
-        #[arg(long)]
-        follow: bool,
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
         #[command(flatten)]

@@ -442,6 +442,8 @@ pub enum ErrorType {
     ServiceNotFoundException,
     ServiceNotActiveException,
     ServerException,
+    /// The caller may not make this call.
+    AccessDeniedException,
     /// Not an ECS error but the JSON protocol's, for a target it does not know.
     UnknownOperationException,
     /// The JSON protocol's, for a body that is not JSON.
@@ -460,6 +462,7 @@ impl ErrorType {
             ErrorType::ServiceNotFoundException => "ServiceNotFoundException",
             ErrorType::ServiceNotActiveException => "ServiceNotActiveException",
             ErrorType::ServerException => "ServerException",
+            ErrorType::AccessDeniedException => "AccessDeniedException",
             ErrorType::UnknownOperationException => "UnknownOperationException",
             ErrorType::SerializationException => "SerializationException",
         }

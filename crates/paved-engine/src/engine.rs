@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use paved_model::access::Action;
 use paved_store::{EcsClusterRow, EcsTaskDefinitionRow, Store};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -105,20 +106,20 @@ impl Operation {
         }
     }
 
-    /// The audit log's action for a mutation (`ecs.create-cluster`); `None` for reads.
-    pub fn audit_action(self) -> Option<&'static str> {
+    /// The policy point's action for a mutation; `None` for reads.
+    pub fn audit_action(self) -> Option<Action> {
         Some(match self {
-            Operation::CreateCluster => "ecs.create-cluster",
-            Operation::DeleteCluster => "ecs.delete-cluster",
-            Operation::RegisterTaskDefinition => "ecs.register-task-definition",
-            Operation::DeregisterTaskDefinition => "ecs.deregister-task-definition",
-            Operation::TagResource => "ecs.tag-resource",
-            Operation::UntagResource => "ecs.untag-resource",
-            Operation::CreateService => "ecs.create-service",
-            Operation::UpdateService => "ecs.update-service",
-            Operation::DeleteService => "ecs.delete-service",
-            Operation::RunTask => "ecs.run-task",
-            Operation::StopTask => "ecs.stop-task",
+            Operation::CreateCluster => Action::EcsCreateCluster,
+            Operation::DeleteCluster => Action::EcsDeleteCluster,
+            Operation::RegisterTaskDefinition => Action::EcsRegisterTaskDefinition,
+            Operation::DeregisterTaskDefinition => Action::EcsDeregisterTaskDefinition,
+            Operation::TagResource => Action::EcsTagResource,
+            Operation::UntagResource => Action::EcsUntagResource,
+            Operation::CreateService => Action::EcsCreateService,
+            Operation::UpdateService => Action::EcsUpdateService,
+            Operation::DeleteService => Action::EcsDeleteService,
+            Operation::RunTask => Action::EcsRunTask,
+            Operation::StopTask => Action::EcsStopTask,
             Operation::DescribeClusters
             | Operation::ListClusters
             | Operation::DescribeTaskDefinition

@@ -23,8 +23,8 @@ pub use crate::ecs::{EcsError, ErrorType};
 pub use crate::engine::{Engine, Operation};
 pub use crate::operations::{
     DEFAULT_REFERENCE, FieldProblem, FollowEvent, LoadBalancerStatus, LocalError, LogFollower,
-    LogQuery, MAX_LOG_LINES, SecretInfo, ServiceDetail, ServiceOverview, TargetGroupStatus,
-    valid_image_name, valid_secret_name,
+    LogQuery, MAX_LOG_LINES, Missing, SecretInfo, ServiceDetail, ServiceOverview,
+    TargetGroupStatus, valid_image_name, valid_secret_name,
 };
 pub use crate::scheduler::{LoadBalancerConfig, LocalEngine, LocalEngineConfig, secret_name};
 pub use crate::services::{ServiceRecord, TaskRecord};

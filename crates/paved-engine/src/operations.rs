@@ -45,6 +45,18 @@ impl FieldProblem {
     }
 }
 
+/// What a [`LocalError::NotFound`] did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// A Paved service's repository (to build an image from).
+    Repository,
+    Secret,
+    EngineService,
+    EngineTask,
+    Cluster,
+    LoadBalancer,
+}
+
 /// Why a local engine operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -60,9 +72,9 @@ pub enum LocalError {
         field: &'static str,
         message: String,
     },
-    /// Something named does not exist; `code` is the API's stable code.
+    /// Something named does not exist.
     #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    NotFound { missing: Missing, message: String },
     #[error(transparent)]
     Ecs(#[from] EcsError),
     #[error("{0}")]
@@ -286,7 +298,7 @@ impl LocalEngine {
         }
         if !repository.join("HEAD").is_file() {
             return Err(LocalError::NotFound {
-                code: "service_not_found",
+                missing: Missing::Repository,
                 message: format!(
                     "service `{service}` has no repository on this server (`{}`): create it with `paved service create {service}`",
                     repository.display()
@@ -386,7 +398,7 @@ impl LocalEngine {
             Ok(())
         } else {
             Err(LocalError::NotFound {
-                code: "secret_not_found",
+                missing: Missing::Secret,
                 message: format!(
                     "secret `{name}` does not exist: see them with `paved secret list`"
                 ),
@@ -778,7 +790,7 @@ impl LocalEngine {
             .ecs_service(cluster, service)
             .await?
             .ok_or_else(|| LocalError::NotFound {
-                code: "service_not_found",
+                missing: Missing::EngineService,
                 message: format!(
                     "cluster `{cluster}` has no service `{service}`: see them with `paved engine services`"
                 ),
@@ -823,9 +835,9 @@ impl LocalEngine {
         match matching.len() {
             1 => Ok(matching),
             0 => Err(LocalError::NotFound {
-                code: "task_not_found",
+                missing: Missing::EngineTask,
                 message: format!(
-                    "`{task}` names no task of service `{service}` in cluster `{cluster}`: see its tasks with `paved engine service {service} --env {cluster}`"
+                    "`{task}` names no task of service `{service}` in cluster `{cluster}`: see its tasks with `paved engine service {service} --cluster {cluster}`"
                 ),
             }),
             _ => Err(LocalError::invalid(
@@ -841,7 +853,7 @@ impl LocalEngine {
 
     async fn existing_cluster(&self, cluster: &str) -> Result<(), LocalError> {
         let missing = || LocalError::NotFound {
-            code: "cluster_not_found",
+            missing: Missing::Cluster,
             message: format!(
                 "cluster `{cluster}` does not exist: create it with `aws ecs create-cluster --cluster-name {cluster}`, or use `default`"
             ),
@@ -867,7 +879,7 @@ fn secret_name_problem(name: &str) -> FieldProblem {
 
 fn no_load_balancer(cluster: &str) -> LocalError {
     LocalError::NotFound {
-        code: "load_balancer_not_found",
+        missing: Missing::LoadBalancer,
         message: format!(
             "cluster `{cluster}` has no load balancer: add one with `paved lb apply {cluster} -f lb.yaml`"
         ),

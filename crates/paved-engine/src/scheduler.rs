@@ -21,11 +21,14 @@ use paved_balancer::{
     Balancer, BalancerConfig, HttpHealthCheck, ListenerConfig, Rule, TargetGroupConfig,
     TargetHealth,
 };
+use paved_model::ids::ReplicaId;
 use paved_runtime::{
     Condition, ContainerSpec, ContainerStatus, Dependency, Health, HealthCheckSpec, ProcessRecord,
     Runtime, StopCode, TaskSpec, TaskState, TaskStatus,
 };
-use paved_store::{EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow};
+use paved_store::{
+    EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow, Lease,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -57,7 +60,7 @@ pub struct LocalEngineConfig {
     /// `<data>/engine`: images, and each task's working copy and logs.
     pub root: std::path::PathBuf,
     /// This replica's identity (stable across restarts: it finds its own tasks again).
-    pub replica: String,
+    pub replica: ReplicaId,
     /// How often a pass runs when nothing wakes it.
     pub tick: Duration,
     /// How long the runner's lease lasts without renewal.
@@ -65,13 +68,10 @@ pub struct LocalEngineConfig {
 }
 
 impl LocalEngineConfig {
-    pub fn new(
-        root: impl Into<std::path::PathBuf>,
-        replica: impl Into<String>,
-    ) -> LocalEngineConfig {
+    pub fn new(root: impl Into<std::path::PathBuf>, replica: ReplicaId) -> LocalEngineConfig {
         LocalEngineConfig {
             root: root.into(),
-            replica: replica.into(),
+            replica,
             tick: Duration::from_secs(1),
             lease_ttl: Duration::from_secs(15),
         }
@@ -115,8 +115,8 @@ impl std::fmt::Debug for LocalEngine {
 /// What the scheduler remembers between passes (rebuilt from the store after a restart).
 #[derive(Default)]
 struct Memory {
-    /// Whether this replica holds the lease (and so has cleaned up after a crash).
-    leader: bool,
+    /// The engine's lease, while this replica holds it (and so has cleaned up after a crash).
+    lease: Option<Lease>,
     /// Each running task's last recorded runtime state, to write only what changed.
     recorded: HashMap<String, TaskState>,
     /// `(target group, task)` pairs registered with the load balancer.
@@ -221,11 +221,9 @@ impl LocalEngine {
             }
         }
         self.stop_all("Paved stopped").await;
-        if let Err(error) = self
-            .engine
-            .store
-            .release_lease(LEASE, &self.config.replica)
-            .await
+        let lease = self.memory().lease.take();
+        if let Some(lease) = lease
+            && let Err(error) = self.engine.store.release_lease(&lease).await
         {
             tracing::warn!(%error, "could not release the engine lease");
         }
@@ -251,22 +249,28 @@ impl LocalEngine {
     pub async fn pass(&self) -> Result<bool, EcsError> {
         let store = &self.engine.store;
         let now = paved_store::now_millis();
-        let ttl = i64::try_from(self.config.lease_ttl.as_millis()).unwrap_or(i64::MAX);
-        if !store
-            .take_lease(LEASE, &self.config.replica, now, ttl)
-            .await?
-        {
-            if std::mem::take(&mut self.memory().leader) {
+        let held = self.memory().lease.clone();
+        let lease = match held {
+            Some(lease) if store.renew_lease(&lease, now).await? => Some(lease),
+            Some(_) => {
+                self.memory().lease = None;
                 tracing::warn!("lost the local engine's lease: stopping local tasks");
                 self.stop_all("This replica lost the local engine's lease")
                     .await;
+                return Ok(false);
             }
-            return Ok(false);
-        }
+            None => None,
+        };
         let mut changed = false;
-        if !self.memory().leader {
+        if lease.is_none() {
+            let Some(lease) = store
+                .acquire_lease(LEASE, &self.config.replica, self.config.lease_ttl, now)
+                .await?
+            else {
+                return Ok(false);
+            };
             changed |= self.recover().await?;
-            self.memory().leader = true;
+            self.memory().lease = Some(lease);
         }
         changed |= self.apply_load_balancers().await?;
         let rows = store
@@ -943,7 +947,7 @@ impl LocalEngine {
                         },
                         now,
                     );
-                    task_row.host = Some(self.config.replica.clone());
+                    task_row.host = Some(self.config.replica.to_string());
                     store.insert_ecs_task(&task_row).await?;
                     let mut task_record = TaskRecord::parse(&task_row)?;
                     self.start(&task_row, &mut task_record).await?;

@@ -31,3 +31,12 @@ id_type!(
     /// An entity's `metadata.uid` (a UUID), stable across refreshes.
     EntityUid
 );
+id_type!(
+    /// One `paved up` process's identity, kept in its data directory, so a restart is the same
+    /// replica (`replica-<uuid>`).
+    ReplicaId
+);
+id_type!(
+    /// A durable job (a UUIDv7: ordered by creation).
+    JobId
+);

@@ -5,8 +5,11 @@
 use std::time::{Duration, Instant};
 
 use paved_catalog::{Catalog, CatalogConfig};
+use paved_jobs::{JobRunner, JobRunnerConfig};
+use paved_model::access::{Action, AuditRecord, CallOrigin, Principal, Resource, ResourceKind};
+use paved_model::ids::ReplicaId;
 use paved_scaffolder::{CreateServiceRequest, Created, Scaffolder, ScaffolderConfig};
-use paved_store::{Store, StoreConfig};
+use paved_store::{Mutation, Store, StoreConfig};
 use paved_template_registry::{Registry, RegistryConfig};
 use serde_json::json;
 
@@ -36,6 +39,7 @@ async fn run() {
             working_dir: dir.path().to_owned(),
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
+            replica: replica(),
         },
     )
     .await
@@ -46,8 +50,14 @@ async fn run() {
         "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n",
     )
     .expect("write the team");
+    let record = admin(Action::CreateLocation, ResourceKind::Location);
     catalog
-        .add_location("file", &team.display().to_string(), false)
+        .add_location(
+            "file",
+            &team.display().to_string(),
+            false,
+            &Mutation::new(&record),
+        )
         .await
         .expect("the team registers");
     let registry = Registry::new(
@@ -63,17 +73,22 @@ async fn run() {
         .register_builtins()
         .await
         .expect("the built-ins register");
+    let jobs = JobRunner::new(store.clone(), JobRunnerConfig::new(replica()));
     let scaffolder = Scaffolder::new(
         store,
         catalog,
         registry,
+        jobs.clone(),
         ScaffolderConfig {
             repositories_dir: dir.path().join("repositories"),
-            replica: "bench".to_owned(),
             git_credentials: None,
             crash_after_step: None,
         },
     );
+    tokio::spawn({
+        let jobs = jobs.clone();
+        async move { jobs.run(std::future::pending()).await }
+    });
     let mut times = Vec::new();
     for index in 0..21 {
         let request = CreateServiceRequest {
@@ -88,24 +103,25 @@ async fn run() {
             pipeline_inputs: None,
             repository_url: None,
         };
-        let mut events = scaffolder.watch_events();
+        let mut events = jobs.watch_events();
         let started = Instant::now();
-        let Created::Task { task, .. } = scaffolder
-            .create(request, false)
+        let record = admin(Action::CreateService, ResourceKind::Service);
+        let Created::Job { job, .. } = scaffolder
+            .create(request, false, &Principal::Admin, &Mutation::new(&record))
             .await
             .expect("the request is accepted")
         else {
             unreachable!("not a dry run")
         };
         let state = loop {
-            let state = scaffolder.task(&task.id).await.expect("the task").state;
-            if state == "succeeded" || state == "failed" {
+            let state = jobs.job(&job).await.expect("the job").state;
+            if state.is_finished() {
                 break state;
             }
-            events.changed().await.expect("the scaffolder is alive");
+            events.changed().await.expect("the runner is alive");
         };
         let elapsed = started.elapsed();
-        assert_eq!(state, "succeeded");
+        assert_eq!(state, paved_model::job::JobState::Succeeded);
         // The first run warms the caches (parsed bundle, git mirror directory).
         if index > 0 {
             times.push(elapsed);
@@ -120,4 +136,17 @@ async fn run() {
         at(1.0).as_secs_f64() * 1e3,
         times.len()
     );
+}
+
+fn replica() -> ReplicaId {
+    ReplicaId("replica-bench".to_owned())
+}
+
+fn admin(action: Action, kind: ResourceKind) -> AuditRecord {
+    AuditRecord::new(
+        Principal::Admin,
+        action,
+        Resource::new(kind, "bench"),
+        CallOrigin::default(),
+    )
 }

@@ -1,31 +1,36 @@
 //! The scaffolder: a new service from a golden path, as a real git repository, in one step.
 //!
 //! [`Scaffolder::create`] checks everything it can at once (name, owner, template, inputs: a
-//! dry render) and then records a durable **task**; the task's steps run in the background
-//! and log every step to the store, where `GET /api/tasks/{id}/events` streams them from:
+//! dry render) and then records a durable **job** (`paved-jobs`, kind [`CREATE_SERVICE`]); its
+//! steps run in the background and log every step to the job's event log, which
+//! `GET /api/jobs/{id}/events` streams:
 //!
 //! 1. `render`: the template version (resolved once, stored with the task) renders over the
 //!    inputs; the repository's files are the skeleton, the pipeline, `catalog-info.yaml` and
 //!    `paved.yaml` ([`files`]).
 //! 2. `repository`: a bare repository under the data directory gets one commit on `main`,
-//!    whose message carries the task id; it is pushed to a remote if the call gave one.
+//!    whose message carries the job id; it is pushed to a remote if the call gave one.
 //! 3. `catalog`: the repository becomes a catalog location, read at once.
-//! 4. `record`: the service is stored and the task succeeds, in one transaction.
+//! 4. `record`: the service is stored and the job succeeds, in one transaction.
 //!
-//! All or nothing: a failed step undoes what the task did (the location, the repository) and
-//! the task fails naming the step. Crash-safe: a replica that starts picks up unfinished tasks
-//! whose lease expired and runs them again; every step sees what a previous run left (a
-//! repository whose commit carries this task's id is reused, never created twice).
+//! All or nothing: a failed step undoes what the job did (the location, the repository) and
+//! the job fails naming the step. Crash-safe: the job runner resumes a job whose replica died;
+//! every step sees what a previous run left (a repository whose commit carries this job's id
+//! is reused, never created twice), and every store write is fenced by the job's lease, so a
+//! replica that lost it can neither record the service nor undo anything.
 
 pub mod files;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use paved_catalog::{Catalog, CatalogError};
+use paved_jobs::{JobContext, JobFailure, JobHandler, JobRequest, JobRunner, Succeeded};
+use paved_model::access::{Action, Principal, Resource, ResourceKind};
 use paved_model::entity_ref::{EntityRef, RefDefaults};
-use paved_store::{ServiceRow, Store, StoreError, TaskEventRow, TaskRow, now_millis};
+use paved_model::ids::JobId;
+use paved_model::job::EventLevel;
+use paved_store::{Mutation, ServiceRow, Store, StoreError, now_millis};
 use paved_template::Limits;
 use paved_template::bundle::{EnvironmentContext, RenderRequest, TemplateKind, TemplateVersionRef};
 use paved_template::bundle::{RenderContext, ServiceContext, ServiceInstanceContext};
@@ -37,10 +42,8 @@ use serde_json::{Value, json};
 
 use crate::files::RepositoryFile;
 
-/// The task kind that creates a service.
+/// The job kind that creates a service.
 pub const CREATE_SERVICE: &str = "service.create";
-/// How long a replica owns a running task before another may take it over.
-const LEASE: Duration = Duration::from_secs(60);
 const BRANCH: &str = "main";
 
 /// Where repositories go and how the scaffolder runs.
@@ -48,10 +51,6 @@ const BRANCH: &str = "main";
 pub struct ScaffolderConfig {
     /// Bare repositories of new services: `<dir>/<name>.git`.
     pub repositories_dir: PathBuf,
-    /// This replica's name, for task leases. Stable across restarts of the same replica
-    /// (`paved up` keeps it in the data directory), so a restarted replica takes its own
-    /// unfinished tasks back at once instead of waiting for their leases to expire.
-    pub replica: String,
     /// User name and password (or token) for pushing to remote repositories; from the
     /// environment, never stored.
     pub git_credentials: Option<(String, String)>,
@@ -86,11 +85,13 @@ pub struct CreateServiceRequest {
     pub repository_url: Option<String>,
 }
 
-fn default_lifecycle() -> String {
+/// The lifecycle of a service created without one.
+pub fn default_lifecycle() -> String {
     "experimental".to_owned()
 }
 
-fn default_environment() -> String {
+/// The environment of a service's first instance when the request names none.
+pub fn default_environment() -> String {
     "dev".to_owned()
 }
 
@@ -107,17 +108,17 @@ impl CreateServiceRequest {
     }
 }
 
-/// What a task records once it is accepted: the request with everything resolved, so a
+/// What a job records once it is accepted: the request with everything resolved, so a
 /// resumed run does exactly what the first run would have.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TaskPlan {
+struct JobPlan {
     request: CreateServiceRequest,
     /// The exact template version, `MAJOR.MINOR`.
     template_version: String,
 }
 
-/// A dry run's answer, or an accepted task.
+/// A dry run's answer, or an accepted job.
 #[derive(Debug, Clone)]
 pub enum Created {
     DryRun {
@@ -125,8 +126,9 @@ pub enum Created {
         clone_url: String,
         files: Vec<RepositoryFile>,
     },
-    Task {
-        task: TaskRow,
+    Job {
+        job: JobId,
+        template_version: String,
         clone_url: String,
     },
 }
@@ -142,10 +144,10 @@ pub enum ScaffolderError {
     UnknownOwner(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    #[error("task `{0}` not found")]
-    TaskNotFound(String),
     #[error("service `{0}` not found")]
     ServiceNotFound(String),
+    #[error(transparent)]
+    Jobs(#[from] paved_jobs::JobError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -166,38 +168,30 @@ struct Inner {
     store: Store,
     catalog: Catalog,
     registry: Registry,
+    jobs: JobRunner,
     config: ScaffolderConfig,
-    /// Bumped on every task event this replica writes, so event streams wake at once.
-    events: tokio::sync::watch::Sender<u64>,
-}
-
-/// Why a step failed: the step and the reason.
-struct StepFailure {
-    step: &'static str,
-    reason: String,
 }
 
 impl Scaffolder {
+    /// A scaffolder whose jobs run on `jobs` (it registers its handler there).
     pub fn new(
         store: Store,
         catalog: Catalog,
         registry: Registry,
+        jobs: JobRunner,
         config: ScaffolderConfig,
     ) -> Scaffolder {
-        Scaffolder {
+        let scaffolder = Scaffolder {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 registry,
+                jobs: jobs.clone(),
                 config,
-                events: tokio::sync::watch::channel(0).0,
             }),
-        }
-    }
-
-    /// A receiver that changes whenever this replica writes a task event.
-    pub fn watch_events(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.inner.events.subscribe()
+        };
+        jobs.register(Arc::new(CreateServiceJob(scaffolder.clone())));
+        scaffolder
     }
 
     /// The clone URL of a service's repository.
@@ -217,11 +211,13 @@ impl Scaffolder {
     }
 
     /// Checks the request, renders it, and either returns the files (`dry_run`) or records a
-    /// task and starts it.
+    /// job (with the call's audit record, in one transaction) and wakes the job runner.
     pub async fn create(
         &self,
         request: CreateServiceRequest,
         dry_run: bool,
+        principal: &Principal,
+        mutation: &Mutation<'_>,
     ) -> Result<Created, ScaffolderError> {
         let mut request = request;
         request.owner = self.check_owner(&request.owner)?;
@@ -240,90 +236,41 @@ impl Scaffolder {
                 files,
             });
         }
-        let now = now_millis();
-        let plan = TaskPlan {
+        let name = request.name.clone();
+        let plan = JobPlan {
             request,
-            template_version,
+            template_version: template_version.clone(),
         };
-        let task = TaskRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: CREATE_SERVICE.to_owned(),
-            subject: format!("service:{}", plan.request.name),
-            state: "pending".to_owned(),
-            request: serde_json::to_string(&plan).expect("plain data serialises"),
-            result: None,
-            error: None,
-            created_at: now,
-            updated_at: now,
-        };
-        match self.inner.store.insert_task(&task).await {
-            Ok(()) => {}
-            Err(StoreError::TaskSubjectTaken { .. }) => {
-                return Err(ScaffolderError::NameTaken(plan.request.name));
-            }
-            Err(error) => return Err(error.into()),
-        }
-        self.event(
-            &task.id,
-            "accepted",
-            "info",
-            &format!("creating service `{}`", plan.request.name),
-        )
-        .await;
-        let runner = self.clone();
-        let id = task.id.clone();
-        tokio::spawn(async move { runner.run_task(&id).await });
-        Ok(Created::Task { task, clone_url })
-    }
-
-    /// Picks up every unfinished task this replica may take: its own (after a crash or a
-    /// restart) and those whose lease expired (another replica died).
-    pub async fn resume(&self) -> Result<usize, ScaffolderError> {
-        let tasks = self
+        let mut tx = mutation.begin(&self.inner.store).await?;
+        let job = self
             .inner
-            .store
-            .unfinished_tasks(now_millis(), &self.inner.config.replica)
-            .await?;
-        let count = tasks.len();
-        for task in tasks {
-            let runner = self.clone();
-            tokio::spawn(async move { runner.run_task(&task.id).await });
-        }
-        Ok(count)
-    }
-
-    /// Resumes tasks every lease period until `shutdown` resolves, so the tasks of a replica
-    /// that died are finished by another.
-    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
-        let mut ticker = tokio::time::interval(LEASE);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticker.tick().await;
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = ticker.tick() => {}
-            }
-            if let Err(error) = self.resume().await {
-                tracing::warn!(%error, "cannot resume unfinished tasks");
-            }
-        }
-    }
-
-    pub async fn task(&self, id: &str) -> Result<TaskRow, ScaffolderError> {
-        self.inner
-            .store
-            .task(id)
-            .await?
-            .ok_or_else(|| ScaffolderError::TaskNotFound(id.to_owned()))
-    }
-
-    pub async fn task_events(
-        &self,
-        id: &str,
-        after: i64,
-    ) -> Result<Vec<TaskEventRow>, ScaffolderError> {
-        Ok(self.inner.store.task_events(id, after).await?)
+            .jobs
+            .submit(
+                &mut tx,
+                JobRequest {
+                    kind: CREATE_SERVICE,
+                    subject: format!("service:{name}"),
+                    principal: principal.clone(),
+                    plan,
+                    exclusive: true,
+                },
+            )
+            .await
+            .map_err(|error| match error {
+                paved_jobs::JobError::SubjectBusy(_) => ScaffolderError::NameTaken(name.clone()),
+                error => ScaffolderError::Jobs(error),
+            })?;
+        mutation.audit.set_details(json!({
+            "job": job,
+            "templateVersion": template_version,
+        }));
+        mutation.commit(tx).await?;
+        self.inner.jobs.wake();
+        Ok(Created::Job {
+            job,
+            template_version,
+            clone_url,
+        })
     }
 
     pub async fn services(&self) -> Result<Vec<ServiceRow>, ScaffolderError> {
@@ -467,73 +414,34 @@ impl Scaffolder {
         })
     }
 
-    async fn event(&self, task: &str, step: &str, level: &str, message: &str) {
-        match self
-            .inner
-            .store
-            .append_task_event(task, now_millis(), step, level, message)
-            .await
-        {
-            Ok(seq) => {
-                self.inner.events.send_replace(seq as u64);
-            }
-            Err(error) => tracing::error!(%error, task, "cannot record a task event"),
-        }
-    }
-
-    /// Runs (or resumes) one task to its end, if this replica gets its lease.
-    pub async fn run_task(&self, id: &str) {
-        let now = now_millis();
-        let leased = self
-            .inner
-            .store
-            .lease_task(
-                id,
-                &self.inner.config.replica,
-                now,
-                now + LEASE.as_millis() as i64,
-            )
-            .await;
-        match leased {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                tracing::error!(%error, task = id, "cannot lease a task");
-                return;
-            }
-        }
-        let task = match self.inner.store.task(id).await {
-            Ok(Some(task)) => task,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::error!(%error, task = id, "cannot read a task");
-                return;
-            }
-        };
-        let plan: TaskPlan = match serde_json::from_str(&task.request) {
-            Ok(plan) => plan,
-            Err(error) => {
-                let reason = format!("the stored request cannot be read: {error}");
-                self.fail(id, "render", &reason).await;
-                return;
-            }
-        };
+    /// The steps of one run of a creation job. On failure, undoes what this run (or an
+    /// earlier run of the same job) made, if the job's lease is still held.
+    async fn run_job(&self, job: &JobContext) -> Result<Succeeded, JobFailure> {
+        let plan: JobPlan = job.plan()?;
         let mut undo = Undo::default();
-        match self.steps(id, &plan, &mut undo).await {
-            Ok(()) => {}
-            Err(failure) => {
-                self.undo(id, &undo).await;
-                self.fail(id, failure.step, &failure.reason).await;
+        match self.steps(job, &plan, &mut undo).await {
+            Ok(succeeded) => Ok(succeeded),
+            Err(JobFailure::Failed { step, reason }) => {
+                // Only the replica that owns the job may undo: another one may have finished it.
+                job.ensure_held().await?;
+                self.undo(job, &undo).await;
+                Err(JobFailure::Failed { step, reason })
             }
+            Err(other) => Err(other),
         }
     }
 
-    async fn steps(&self, id: &str, plan: &TaskPlan, undo: &mut Undo) -> Result<(), StepFailure> {
+    async fn steps(
+        &self,
+        job: &JobContext,
+        plan: &JobPlan,
+        undo: &mut Undo,
+    ) -> Result<Succeeded, JobFailure> {
         let request = &plan.request;
-        let failure = |step: &'static str| move |reason: String| StepFailure { step, reason };
+        let failed = |step: &'static str| move |reason: String| JobFailure::failed(step, reason);
 
-        self.event(id, "render", "step", "rendering the template")
-            .await;
+        job.event("render", EventLevel::Step, "rendering the template")
+            .await?;
         let Rendered {
             template_version: version,
             files,
@@ -541,33 +449,34 @@ impl Scaffolder {
         } = self
             .render(request, Some(&plan.template_version))
             .await
-            .map_err(|error| failure("render")(error.to_string()))?;
-        self.event(
-            id,
+            .map_err(|error| failed("render")(error.to_string()))?;
+        job.event(
             "render",
-            "done",
+            EventLevel::Done,
             &format!(
                 "{} files from {}@{version}",
                 files.len(),
                 request.template_name()
             ),
         )
-        .await;
+        .await?;
         self.crash_point("render");
 
-        self.event(id, "repository", "step", "creating the repository")
-            .await;
+        job.event("repository", EventLevel::Step, "creating the repository")
+            .await?;
         let path = self.repository_path(&request.name);
         let message = format!(
-            "Create {} from {}@{version}\n\nPaved-Task: {id}\n",
+            "Create {} from {}@{version}\n\nPaved-Job: {}\n",
             request.name,
-            request.template_name()
+            request.template_name(),
+            job.id()
         );
         let created = self
-            .write_repository(&path, id, &message, &files, undo)
+            .write_repository(&path, job.id(), &message, &files, undo)
             .await
-            .map_err(failure("repository"))?;
+            .map_err(failed("repository"))?;
         if let Some(url) = &request.repository_url {
+            job.ensure_held().await?;
             let credentials = self.inner.config.git_credentials.clone();
             let (repository, url) = (path.clone(), url.clone());
             tokio::task::spawn_blocking(move || {
@@ -577,33 +486,31 @@ impl Scaffolder {
                 paved_git::push(&repository, &url, BRANCH, credentials)
             })
             .await
-            .map_err(|error| failure("repository")(error.to_string()))?
-            .map_err(|error| failure("repository")(error.to_string()))?;
+            .map_err(|error| failed("repository")(error.to_string()))?
+            .map_err(|error| failed("repository")(error.to_string()))?;
         }
-        self.event(
-            id,
+        job.event(
             "repository",
-            "done",
+            EventLevel::Done,
             &format!(
                 "{} {}",
                 if created {
                     "committed to"
                 } else {
-                    "found this task's commit in"
+                    "found this job's commit in"
                 },
                 self.clone_url(request)
             ),
         )
-        .await;
+        .await?;
         self.crash_point("repository");
 
-        self.event(
-            id,
+        job.event(
             "catalog",
-            "step",
+            EventLevel::Step,
             "registering the repository in the catalog",
         )
-        .await;
+        .await?;
         let target = format!(
             "{}#ref={BRANCH}&path=catalog-info.yaml",
             request
@@ -611,43 +518,52 @@ impl Scaffolder {
                 .clone()
                 .unwrap_or_else(|| path.display().to_string())
         );
-        match self.inner.catalog.add_location("git", &target, false).await {
+        let record = job.audit_record(
+            Action::CreateLocation,
+            Resource::new(ResourceKind::Location, format!("git:{target}")),
+        );
+        let mutation = Mutation::fenced(&record, job);
+        match self
+            .inner
+            .catalog
+            .add_location("git", &target, false, &mutation)
+            .await
+        {
             Ok(added) => {
                 undo.location = Some(added.location.id.clone());
                 if !added.problems.is_empty() {
                     let problems: Vec<String> =
                         added.problems.iter().map(ToString::to_string).collect();
-                    return Err(failure("catalog")(format!(
+                    return Err(failed("catalog")(format!(
                         "the catalog refused the new repository's entities: {}",
                         problems.join("; ")
                     )));
                 }
             }
             Err(CatalogError::Store(StoreError::LocationExists { .. })) => {
-                // A previous run of this task registered it before a crash: still ours.
+                // A previous run of this job registered it before a crash: still ours.
                 let locations = self
                     .inner
                     .catalog
                     .locations()
                     .await
-                    .map_err(|error| failure("catalog")(error.to_string()))?;
+                    .map_err(|error| failed("catalog")(error.to_string()))?;
                 undo.location = locations
                     .into_iter()
                     .find(|location| location.target == target)
                     .map(|location| location.id);
             }
-            Err(error) => return Err(failure("catalog")(error.to_string())),
+            Err(CatalogError::Store(error)) => return Err(error.into()),
+            Err(error) => return Err(failed("catalog")(error.to_string())),
         }
-        self.event(
-            id,
+        job.event(
             "catalog",
-            "done",
+            EventLevel::Done,
             &format!("component:default/{} is in the catalog", request.name),
         )
-        .await;
+        .await?;
         self.crash_point("catalog");
 
-        let now = now_millis();
         let clone_url = self.clone_url(request);
         let service = ServiceRow {
             name: request.name.clone(),
@@ -656,8 +572,8 @@ impl Scaffolder {
             template_version: version.clone(),
             repository_url: clone_url.clone(),
             spec: files::spec_value(request, &version).to_string(),
-            task_id: id.to_owned(),
-            created_at: now,
+            job_id: job.id().clone(),
+            created_at: now_millis(),
         };
         let result = json!({
             "service": request.name,
@@ -665,34 +581,29 @@ impl Scaffolder {
             "cloneUrl": clone_url,
             "entityRef": format!("component:default/{}", request.name),
         });
-        // The last line comes before the task ends: readers stop at the end.
-        self.event(
-            id,
+        job.event(
             "record",
-            "step",
+            EventLevel::Step,
             &format!("recording service `{}`", request.name),
         )
-        .await;
-        self.inner
-            .store
-            .complete_service_task(id, &result.to_string(), &service, now)
-            .await
-            .map_err(|error| failure("record")(error.to_string()))?;
-        self.inner.events.send_modify(|seq| *seq += 1);
-        Ok(())
+        .await?;
+        let mut tx = job.transaction().await?;
+        tx.insert_service(&service).await?;
+        job.succeed(tx, &result).await
     }
 
     /// Creates the repository with its one commit, or finds the commit a previous run of
-    /// this task made. Returns whether it created it.
+    /// this job made. Returns whether it created it.
     async fn write_repository(
         &self,
         path: &Path,
-        task: &str,
+        job: &JobId,
         message: &str,
         files: &[RepositoryFile],
         undo: &mut Undo,
     ) -> Result<bool, String> {
-        let marker = format!("Paved-Task: {task}");
+        // Repositories made before tasks became jobs carry `Paved-Task`.
+        let markers = [format!("Paved-Job: {job}"), format!("Paved-Task: {job}")];
         let path = path.to_owned();
         let message = message.to_owned();
         let files: Vec<(String, Vec<u8>)> = files
@@ -705,9 +616,13 @@ impl Scaffolder {
             move || -> Result<bool, String> {
                 if path.exists() {
                     return match paved_git::branch_tip(&path, BRANCH) {
-                        Ok(Some((_, tip_message))) if tip_message.contains(&marker) => Ok(false),
+                        Ok(Some((_, tip_message)))
+                            if markers.iter().any(|marker| tip_message.contains(marker)) =>
+                        {
+                            Ok(false)
+                        }
                         Ok(_) => Err(format!(
-                            "`{}` exists and was not created by this task",
+                            "`{}` exists and was not created by this job",
                             path.display()
                         )),
                         Err(error) => Err(error.to_string()),
@@ -729,7 +644,7 @@ impl Scaffolder {
         .await
         .map_err(|error| error.to_string())?;
         // Ours to remove if a later step fails: created by this run, or by an earlier run of
-        // this task (its commit carries the task id), or left half-made by this run.
+        // this job (its commit carries the job id), or left half-made by this run.
         if outcome.is_ok() || (!existed && path.exists()) {
             undo.repository = Some(path);
         }
@@ -744,26 +659,41 @@ impl Scaffolder {
     }
 
     /// Undoes what a failed run did, newest first.
-    async fn undo(&self, id: &str, undo: &Undo) {
-        if let Some(location) = &undo.location
-            && let Err(error) = self.inner.catalog.remove_location(location).await
-        {
-            tracing::error!(%error, task = id, "cannot remove the location of a failed task");
+    async fn undo(&self, job: &JobContext, undo: &Undo) {
+        if let Some(location) = &undo.location {
+            let record = job.audit_record(
+                Action::DeleteLocation,
+                Resource::new(ResourceKind::Location, location.to_string()),
+            );
+            let mutation = Mutation::fenced(&record, job);
+            if let Err(error) = self
+                .inner
+                .catalog
+                .remove_location(location, &mutation)
+                .await
+            {
+                tracing::error!(%error, job = %job.id(), "cannot remove the location of a failed job");
+            }
         }
         if let Some(path) = &undo.repository
             && let Err(error) = std::fs::remove_dir_all(path)
         {
-            tracing::error!(%error, task = id, "cannot remove the repository of a failed task");
+            tracing::error!(%error, job = %job.id(), "cannot remove the repository of a failed job");
         }
     }
+}
 
-    async fn fail(&self, id: &str, step: &str, reason: &str) {
-        let message = format!("step `{step}` failed: {reason}");
-        self.event(id, step, "error", &message).await;
-        if let Err(error) = self.inner.store.fail_task(id, &message, now_millis()).await {
-            tracing::error!(%error, task = id, "cannot record a task's failure");
-        }
-        self.inner.events.send_modify(|seq| *seq += 1);
+/// The handler of [`CREATE_SERVICE`] jobs.
+struct CreateServiceJob(Scaffolder);
+
+#[async_trait::async_trait]
+impl JobHandler for CreateServiceJob {
+    fn kind(&self) -> &'static str {
+        CREATE_SERVICE
+    }
+
+    async fn run(&self, job: &JobContext) -> Result<Succeeded, JobFailure> {
+        self.0.run_job(job).await
     }
 }
 

@@ -87,7 +87,7 @@ impl Settings {
             })),
             idle_health,
             tick: env_number("PAVED_BENCH_TICK_MS").map_or(
-                paved_engine::LocalEngineConfig::new("unused", "unused").tick,
+                paved_engine::LocalEngineConfig::new("unused", paved_test::test_replica()).tick,
                 Duration::from_millis,
             ),
             only: std::env::var("PAVED_BENCH_ONLY").ok(),

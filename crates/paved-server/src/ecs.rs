@@ -18,7 +18,9 @@ use paved_engine::{EcsError, ErrorType, Operation};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{self, Action};
+use paved_model::access::{AuditRecord, Principal, Resource, ResourceKind};
+
+use crate::access::Caller;
 use crate::sigv4::{self, SignedRequest};
 
 /// The `X-Amz-Target` prefix of ECS operations.
@@ -33,11 +35,13 @@ pub(crate) fn router() -> Router<AppState> {
 
 async fn call(
     State(state): State<AppState>,
+    caller: Caller,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let origin = caller.origin;
     let target = headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
@@ -75,17 +79,16 @@ async fn call(
         );
         if let Some(action) = operation.and_then(Operation::audit_action) {
             let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let target = operation
+            let resource = operation
                 .map(|op| op.audit_target(&request))
                 .unwrap_or_default();
-            auth::record(
-                &state,
-                "invalid-signature",
-                Action::Ecs(action),
-                &target,
-                format!("error: {}", refusal.kind),
-            )
-            .await;
+            let record = AuditRecord::new(
+                Principal::Anonymous,
+                action,
+                Resource::new(ResourceKind::EcsCluster, resource),
+                origin.clone(),
+            );
+            state.policy.record_refusal(&record, refusal.kind).await;
         }
         return respond(
             StatusCode::BAD_REQUEST,
@@ -112,14 +115,33 @@ async fn call(
             }
         }
     };
-    let audit_target = operation.audit_target(&request);
+    let record = match operation.audit_action() {
+        Some(action) => {
+            let resource =
+                Resource::new(ResourceKind::EcsCluster, operation.audit_target(&request));
+            match state
+                .policy
+                .authorize(&Principal::Admin, action, resource, &origin)
+                .await
+            {
+                Ok(record) => Some(record),
+                Err(denied) => {
+                    return error_response(&EcsError::new(
+                        ErrorType::AccessDeniedException,
+                        denied.to_string(),
+                    ));
+                }
+            }
+        }
+        None => None,
+    };
     let result = state.engine.handle(operation, request).await;
-    if let Some(action) = operation.audit_action() {
-        let outcome = match &result {
-            Ok(_) => "ok".to_owned(),
-            Err(error) => format!("error: {error}"),
-        };
-        auth::record(&state, "admin", Action::Ecs(action), &audit_target, outcome).await;
+    if let Some(record) = &record {
+        let outcome = result
+            .as_ref()
+            .map(|_| ())
+            .map_err(|error| format!("{}: {}", error.kind.as_str(), error.message));
+        state.policy.settle(record, outcome).await;
     }
     match result {
         Ok(response) => respond(StatusCode::OK, response),

@@ -25,9 +25,11 @@ use paved_engine::{
     LoadBalancerStatus, LocalError, LogQuery, Rule, ServiceOverview, TargetGroupConfig,
 };
 
-use crate::auth::{Action, Caller, mutation};
+use crate::access::{Caller, mutation};
 use crate::error::{ApiError, ApiJson};
 use crate::{AppState, timestamp};
+use paved_api::ErrorCode;
+use paved_model::access::{Action, Resource, ResourceKind};
 
 /// Lines a log read returns when the request names no limit.
 const DEFAULT_LOG_LIMIT: usize = 100;
@@ -79,15 +81,22 @@ pub async fn build_image(
     let reference = body
         .reference
         .unwrap_or_else(|| DEFAULT_REFERENCE.to_owned());
-    let target = format!("image:{}@{reference}", body.service);
-    mutation(&state, &caller, Action::BuildImage, &target, async {
-        let repository = state.scaffolder.repository_path(&body.service);
-        let image = state
-            .local
-            .build_image(&body.service, repository, &reference)
-            .await?;
-        Ok((StatusCode::CREATED, Json(image_view(image))))
-    })
+    let target = format!("{}@{reference}", body.service);
+    let resource = Resource::new(ResourceKind::Image, target);
+    mutation(
+        &state,
+        &caller,
+        Action::BuildImage,
+        resource,
+        async |_mutation| {
+            let repository = state.scaffolder.repository_path(&body.service);
+            let image = state
+                .local
+                .build_image(&body.service, repository, &reference)
+                .await?;
+            Ok((StatusCode::CREATED, Json(image_view(image))))
+        },
+    )
     .await
 }
 
@@ -127,30 +136,36 @@ pub async fn put_secret(
     ApiJson(body): ApiJson<PutSecretBody>,
 ) -> Result<(StatusCode, Json<Secret>), ApiError> {
     // The target names the secret, never its value.
-    let target = format!("secret:{name}");
-    mutation(&state, &caller, Action::PutSecret, &target, async {
-        let created = state.local.put_secret(&name, &body.value).await?;
-        let secret = state
-            .local
-            .secrets()
-            .await?
-            .into_iter()
-            .find(|secret| secret.name == name)
-            .ok_or_else(|| LocalError::Internal(format!("secret `{name}` vanished")))?;
-        let status = if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
-        Ok((
-            status,
-            Json(Secret {
-                name: secret.name,
-                created_at: timestamp(secret.created_at).unwrap_or_default(),
-                updated_at: timestamp(secret.updated_at).unwrap_or_default(),
-            }),
-        ))
-    })
+    let resource = Resource::new(ResourceKind::Secret, name.clone());
+    mutation(
+        &state,
+        &caller,
+        Action::PutSecret,
+        resource,
+        async |_mutation| {
+            let created = state.local.put_secret(&name, &body.value).await?;
+            let secret = state
+                .local
+                .secrets()
+                .await?
+                .into_iter()
+                .find(|secret| secret.name == name)
+                .ok_or_else(|| LocalError::Internal(format!("secret `{name}` vanished")))?;
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(Secret {
+                    name: secret.name,
+                    created_at: timestamp(secret.created_at).unwrap_or_default(),
+                    updated_at: timestamp(secret.updated_at).unwrap_or_default(),
+                }),
+            ))
+        },
+    )
     .await
 }
 
@@ -162,11 +177,17 @@ pub async fn delete_secret(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let target = format!("secret:{name}");
-    mutation(&state, &caller, Action::DeleteSecret, &target, async {
-        state.local.delete_secret(&name).await?;
-        Ok(StatusCode::NO_CONTENT)
-    })
+    let resource = Resource::new(ResourceKind::Secret, name.clone());
+    mutation(
+        &state,
+        &caller,
+        Action::DeleteSecret,
+        resource,
+        async |_mutation| {
+            state.local.delete_secret(&name).await?;
+            Ok(StatusCode::NO_CONTENT)
+        },
+    )
     .await
 }
 
@@ -342,22 +363,28 @@ pub async fn put_load_balancer(
     Path(cluster): Path<String>,
     ApiJson(spec): ApiJson<LoadBalancerSpec>,
 ) -> Result<Json<LoadBalancer>, ApiError> {
-    let target = format!("load-balancer:{cluster}");
-    mutation(&state, &caller, Action::PutLoadBalancer, &target, async {
-        let (config, mut problems) = load_balancer_config(&spec);
-        if !problems.is_empty() {
-            problems.extend(state.local.check_load_balancer(&cluster, &config).await?);
-            return Err(LocalError::Invalid {
-                message: format!("the load balancer of cluster `{cluster}` was not changed"),
-                problems,
+    let resource = Resource::new(ResourceKind::LoadBalancer, cluster.clone());
+    mutation(
+        &state,
+        &caller,
+        Action::PutLoadBalancer,
+        resource,
+        async |_mutation| {
+            let (config, mut problems) = load_balancer_config(&spec);
+            if !problems.is_empty() {
+                problems.extend(state.local.check_load_balancer(&cluster, &config).await?);
+                return Err(LocalError::Invalid {
+                    message: format!("the load balancer of cluster `{cluster}` was not changed"),
+                    problems,
+                }
+                .into());
             }
-            .into());
-        }
-        state.local.put_load_balancer(&cluster, &config).await?;
-        Ok(Json(load_balancer_view(
-            state.local.load_balancer(&cluster).await?,
-        )))
-    })
+            state.local.put_load_balancer(&cluster, &config).await?;
+            Ok(Json(load_balancer_view(
+                state.local.load_balancer(&cluster).await?,
+            )))
+        },
+    )
     .await
 }
 
@@ -390,13 +417,13 @@ pub async fn delete_load_balancer(
     caller: Caller,
     Path(cluster): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let target = format!("load-balancer:{cluster}");
+    let resource = Resource::new(ResourceKind::LoadBalancer, cluster.clone());
     mutation(
         &state,
         &caller,
         Action::DeleteLoadBalancer,
-        &target,
-        async {
+        resource,
+        async |_mutation| {
             state.local.delete_load_balancer(&cluster).await?;
             Ok(StatusCode::NO_CONTENT)
         },
@@ -535,7 +562,7 @@ pub async fn get_service(
 
 fn unknown_parameter(name: &str, accepted: &str) -> ApiError {
     ApiError::bad_request(
-        "invalid_query",
+        ErrorCode::InvalidParameter,
         format!("unknown query parameter `{name}`: accepted are {accepted}"),
     )
 }
@@ -579,7 +606,7 @@ pub async fn service_logs(
             "limit" => {
                 query.limit = value.parse().map_err(|_| {
                     ApiError::bad_request(
-                        "invalid_query",
+                        ErrorCode::InvalidParameter,
                         format!(
                             "`limit={value}`: give a number of lines from 1 to {}",
                             paved_engine::MAX_LOG_LINES
@@ -594,7 +621,7 @@ pub async fn service_logs(
                     "false" | "0" => false,
                     _ => {
                         return Err(ApiError::bad_request(
-                            "invalid_query",
+                            ErrorCode::InvalidParameter,
                             format!("`follow={value}`: give `true` or `false`"),
                         ));
                     }

@@ -2,11 +2,13 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use paved_api::ErrorCode;
 use paved_api::{ApiProblem, ErrorBody, ErrorResponse, ErrorStatus};
 use paved_catalog::CatalogError;
 use paved_catalog::filter::FilterError;
 use paved_catalog::query::CursorError;
-use paved_engine::{ErrorType, LocalError};
+use paved_engine::{ErrorType, LocalError, Missing};
+use paved_jobs::JobError;
 use paved_scaffolder::ScaffolderError;
 use paved_store::StoreError;
 use paved_template::bundle::RenderFailure;
@@ -26,89 +28,163 @@ pub enum ApiError {
     Cursor(#[from] CursorError),
     #[error(transparent)]
     Engine(#[from] LocalError),
+    #[error(transparent)]
+    Jobs(#[from] JobError),
+    #[error(transparent)]
+    Forbidden(#[from] paved_policy::Denied),
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("{0}")]
     EntityNotFound(String),
     #[error("authentication required: send `Authorization: Bearer <token>`")]
     Unauthenticated,
     #[error("the token is not valid: send the admin token as `Authorization: Bearer <token>`")]
     InvalidToken,
+    #[error("no route answers `{0}`")]
+    RouteNotFound(String),
+    #[error("`{path}` does not answer `{method}`")]
+    MethodNotAllowed { method: String, path: String },
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::BadRequest {
             code,
             message: message.into(),
         }
     }
 
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        self.classify().2.as_str()
+    }
+
     /// Status, Backstage error name and stable code. Exhaustive, so a new variant forces a
-    /// decision.
-    fn classify(&self) -> (StatusCode, &'static str, &'static str) {
+    /// decision; this is the one place codes are assigned.
+    fn classify(&self) -> (StatusCode, &'static str, ErrorCode) {
         match self {
             ApiError::Catalog(error) => match error {
-                CatalogError::Store(StoreError::LocationExists { .. }) => {
-                    (StatusCode::CONFLICT, "ConflictError", "location_exists")
-                }
-                CatalogError::Store(_) | CatalogError::Task(_) => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
-                }
-                CatalogError::Target(_) => {
-                    (StatusCode::BAD_REQUEST, "InputError", "invalid_location")
-                }
-                CatalogError::Unreadable { .. } => {
-                    (StatusCode::BAD_REQUEST, "InputError", "location_unreadable")
-                }
-                CatalogError::LocationNotFound(_) => {
-                    (StatusCode::NOT_FOUND, "NotFoundError", "location_not_found")
-                }
-                CatalogError::EntityNotFound(_) => {
-                    (StatusCode::NOT_FOUND, "NotFoundError", "entity_not_found")
-                }
-                CatalogError::ProvidedLocation(_) => {
-                    (StatusCode::CONFLICT, "ConflictError", "provided_location")
-                }
+                CatalogError::Store(StoreError::LocationExists { .. }) => (
+                    StatusCode::CONFLICT,
+                    "ConflictError",
+                    ErrorCode::LocationExists,
+                ),
+                CatalogError::Store(_) | CatalogError::Task(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Error",
+                    ErrorCode::Internal,
+                ),
+                CatalogError::Busy(_) => (
+                    StatusCode::CONFLICT,
+                    "ConflictError",
+                    ErrorCode::LocationBusy,
+                ),
+                CatalogError::Target(_) => (
+                    StatusCode::BAD_REQUEST,
+                    "InputError",
+                    ErrorCode::InvalidLocation,
+                ),
+                CatalogError::Unreadable { .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "InputError",
+                    ErrorCode::LocationUnreadable,
+                ),
+                CatalogError::LocationNotFound(_) => (
+                    StatusCode::NOT_FOUND,
+                    "NotFoundError",
+                    ErrorCode::LocationNotFound,
+                ),
+                CatalogError::EntityNotFound(_) => (
+                    StatusCode::NOT_FOUND,
+                    "NotFoundError",
+                    ErrorCode::EntityNotFound,
+                ),
+                CatalogError::ProvidedLocation(_) => (
+                    StatusCode::CONFLICT,
+                    "ConflictError",
+                    ErrorCode::ProvidedLocation,
+                ),
             },
             ApiError::Registry(error) => classify_registry(error),
             ApiError::Scaffolder(error) => match error {
                 ScaffolderError::Registry(error) => classify_registry(error),
-                ScaffolderError::InvalidRequest(_) => {
-                    (StatusCode::BAD_REQUEST, "InputError", "invalid_request")
-                }
-                ScaffolderError::UnknownOwner(_) => {
-                    (StatusCode::BAD_REQUEST, "InputError", "unknown_owner")
-                }
-                ScaffolderError::NameTaken(_) => {
-                    (StatusCode::CONFLICT, "ConflictError", "service_exists")
-                }
-                ScaffolderError::TaskNotFound(_) => {
-                    (StatusCode::NOT_FOUND, "NotFoundError", "task_not_found")
-                }
-                ScaffolderError::ServiceNotFound(_) => {
-                    (StatusCode::NOT_FOUND, "NotFoundError", "service_not_found")
-                }
-                ScaffolderError::Store(_) => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
-                }
+                ScaffolderError::InvalidRequest(_) => (
+                    StatusCode::BAD_REQUEST,
+                    "InputError",
+                    ErrorCode::InvalidRequest,
+                ),
+                ScaffolderError::UnknownOwner(_) => (
+                    StatusCode::BAD_REQUEST,
+                    "InputError",
+                    ErrorCode::UnknownOwner,
+                ),
+                ScaffolderError::NameTaken(_) => (
+                    StatusCode::CONFLICT,
+                    "ConflictError",
+                    ErrorCode::ServiceExists,
+                ),
+
+                ScaffolderError::ServiceNotFound(_) => (
+                    StatusCode::NOT_FOUND,
+                    "NotFoundError",
+                    ErrorCode::ServiceNotFound,
+                ),
+                ScaffolderError::Jobs(error) => classify_jobs(error),
+                ScaffolderError::Store(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Error",
+                    ErrorCode::Internal,
+                ),
             },
+            ApiError::Jobs(error) => classify_jobs(error),
+            ApiError::Forbidden(denied) => match denied.principal {
+                paved_model::access::Principal::Anonymous => (
+                    StatusCode::UNAUTHORIZED,
+                    "AuthenticationError",
+                    ErrorCode::Unauthenticated,
+                ),
+                _ => (
+                    StatusCode::FORBIDDEN,
+                    "NotAllowedError",
+                    ErrorCode::Forbidden,
+                ),
+            },
+            ApiError::RouteNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "NotFoundError",
+                ErrorCode::RouteNotFound,
+            ),
+            ApiError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "InputError",
+                ErrorCode::MethodNotAllowed,
+            ),
             ApiError::Engine(error) => classify_engine(error),
-            ApiError::Filter(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_filter"),
-            ApiError::Cursor(_) => (StatusCode::BAD_REQUEST, "InputError", "invalid_cursor"),
-            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", code),
-            ApiError::EntityNotFound(_) => {
-                (StatusCode::NOT_FOUND, "NotFoundError", "entity_not_found")
-            }
+            ApiError::Filter(_) => (
+                StatusCode::BAD_REQUEST,
+                "InputError",
+                ErrorCode::InvalidFilter,
+            ),
+            ApiError::Cursor(_) => (
+                StatusCode::BAD_REQUEST,
+                "InputError",
+                ErrorCode::InvalidCursor,
+            ),
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", *code),
+            ApiError::EntityNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "NotFoundError",
+                ErrorCode::EntityNotFound,
+            ),
             ApiError::InvalidToken => (
                 StatusCode::UNAUTHORIZED,
                 "AuthenticationError",
-                "invalid_token",
+                ErrorCode::InvalidToken,
             ),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "AuthenticationError",
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
             ),
         }
     }
@@ -143,39 +219,101 @@ impl ApiError {
     }
 }
 
+/// Status, name and code of a job runner error. Exhaustive, so a new variant forces a decision.
+fn classify_jobs(error: &JobError) -> (StatusCode, &'static str, ErrorCode) {
+    match error {
+        JobError::NotFound(_) => (
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            ErrorCode::JobNotFound,
+        ),
+        JobError::Finished(_) => (
+            StatusCode::CONFLICT,
+            "ConflictError",
+            ErrorCode::JobFinished,
+        ),
+        JobError::SubjectBusy(_) => (
+            StatusCode::CONFLICT,
+            "ConflictError",
+            ErrorCode::ServiceExists,
+        ),
+        JobError::UnknownKind(_) | JobError::Store(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            ErrorCode::Internal,
+        ),
+    }
+}
+
 /// Status, name and code of a local engine error. Exhaustive, so a new variant forces a
 /// decision.
-fn classify_engine(error: &LocalError) -> (StatusCode, &'static str, &'static str) {
+fn classify_engine(error: &LocalError) -> (StatusCode, &'static str, ErrorCode) {
     match error {
-        LocalError::Invalid { .. } => (StatusCode::BAD_REQUEST, "InputError", "invalid_request"),
+        LocalError::Invalid { .. } => (
+            StatusCode::BAD_REQUEST,
+            "InputError",
+            ErrorCode::InvalidRequest,
+        ),
         LocalError::UnknownReference { .. } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "InputError",
-            "unknown_reference",
+            ErrorCode::UnknownReference,
         ),
-        LocalError::NotFound { code, .. } => (StatusCode::NOT_FOUND, "NotFoundError", code),
+        LocalError::NotFound { missing, .. } => (
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            match missing {
+                Missing::Repository => ErrorCode::RepositoryNotFound,
+                Missing::Secret => ErrorCode::SecretNotFound,
+                Missing::EngineService => ErrorCode::EngineServiceNotFound,
+                Missing::EngineTask => ErrorCode::EngineTaskNotFound,
+                Missing::Cluster => ErrorCode::ClusterNotFound,
+                Missing::LoadBalancer => ErrorCode::LoadBalancerNotFound,
+            },
+        ),
         LocalError::Ecs(error) => match error.kind {
-            ErrorType::ClusterNotFoundException => {
-                (StatusCode::NOT_FOUND, "NotFoundError", "cluster_not_found")
-            }
-            ErrorType::ServiceNotFoundException => {
-                (StatusCode::NOT_FOUND, "NotFoundError", "service_not_found")
-            }
-            ErrorType::ResourceNotFoundException => {
-                (StatusCode::NOT_FOUND, "NotFoundError", "not_found")
-            }
-            ErrorType::ServerException => (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal"),
+            ErrorType::ClusterNotFoundException => (
+                StatusCode::NOT_FOUND,
+                "NotFoundError",
+                ErrorCode::ClusterNotFound,
+            ),
+            ErrorType::ServiceNotFoundException => (
+                StatusCode::NOT_FOUND,
+                "NotFoundError",
+                ErrorCode::EngineServiceNotFound,
+            ),
+            ErrorType::ResourceNotFoundException => (
+                StatusCode::NOT_FOUND,
+                "NotFoundError",
+                ErrorCode::EcsResourceNotFound,
+            ),
+            ErrorType::ServerException => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                ErrorCode::Internal,
+            ),
+            ErrorType::AccessDeniedException => (
+                StatusCode::FORBIDDEN,
+                "NotAllowedError",
+                ErrorCode::Forbidden,
+            ),
             ErrorType::ClientException
             | ErrorType::InvalidParameterException
             | ErrorType::ClusterContainsServicesException
             | ErrorType::ClusterContainsTasksException
             | ErrorType::ServiceNotActiveException
             | ErrorType::UnknownOperationException
-            | ErrorType::SerializationException => {
-                (StatusCode::BAD_REQUEST, "InputError", "invalid_request")
-            }
+            | ErrorType::SerializationException => (
+                StatusCode::BAD_REQUEST,
+                "InputError",
+                ErrorCode::EcsRequestRefused,
+            ),
         },
-        LocalError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal"),
+        LocalError::Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            ErrorCode::Internal,
+        ),
     }
 }
 
@@ -214,32 +352,34 @@ fn registry_problems(error: &RegistryError) -> Vec<ApiProblem> {
 }
 
 /// Status, name and code of a registry error. Exhaustive, so a new variant forces a decision.
-fn classify_registry(error: &RegistryError) -> (StatusCode, &'static str, &'static str) {
+fn classify_registry(error: &RegistryError) -> (StatusCode, &'static str, ErrorCode) {
     let not_found = |code| (StatusCode::NOT_FOUND, "NotFoundError", code);
     let input = |code| (StatusCode::BAD_REQUEST, "InputError", code);
     let conflict = |code| (StatusCode::CONFLICT, "ConflictError", code);
     match error {
-        RegistryError::TemplateNotFound(_) => not_found("template_not_found"),
-        RegistryError::VersionNotFound { .. } => not_found("template_version_not_found"),
-        RegistryError::NoPublishedVersion { .. } => not_found("no_published_version"),
-        RegistryError::SyncNotFound(_) => not_found("template_sync_not_found"),
-        RegistryError::Selector(_) => input("invalid_version"),
-        RegistryError::Source(_) => input("invalid_bundle_source"),
-        RegistryError::InvalidBundle(_) => input("invalid_bundle"),
-        RegistryError::InvalidRequest(_) => input("invalid_request"),
-        RegistryError::Incompatible { .. } => input("incompatible_version"),
-        RegistryError::Render(RenderFailure::Inputs { .. }) => input("invalid_inputs"),
+        RegistryError::TemplateNotFound(_) => not_found(ErrorCode::TemplateNotFound),
+        RegistryError::VersionNotFound { .. } => not_found(ErrorCode::TemplateVersionNotFound),
+        RegistryError::NoPublishedVersion { .. } => not_found(ErrorCode::NoPublishedVersion),
+        RegistryError::SyncNotFound(_) => not_found(ErrorCode::TemplateSyncNotFound),
+        RegistryError::Selector(_) => input(ErrorCode::InvalidVersion),
+        RegistryError::Source(_) => input(ErrorCode::InvalidBundleSource),
+        RegistryError::InvalidBundle(_) => input(ErrorCode::InvalidBundle),
+        RegistryError::InvalidRequest(_) => input(ErrorCode::InvalidRequest),
+        RegistryError::Incompatible { .. } => input(ErrorCode::IncompatibleVersion),
+        RegistryError::Render(RenderFailure::Inputs { .. }) => input(ErrorCode::InvalidInputs),
         RegistryError::Render(RenderFailure::Render(_)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "InputError",
-            "render_failed",
+            ErrorCode::RenderFailed,
         ),
-        RegistryError::KindMismatch { .. } => conflict("template_kind_mismatch"),
-        RegistryError::InvalidTransition { .. } => conflict("invalid_version_transition"),
-        RegistryError::Conflict { .. } => conflict("version_conflict"),
-        RegistryError::Store(_) | RegistryError::Catalog(_) | RegistryError::Internal(_) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "Error", "internal")
-        }
+        RegistryError::KindMismatch { .. } => conflict(ErrorCode::TemplateKindMismatch),
+        RegistryError::InvalidTransition { .. } => conflict(ErrorCode::InvalidVersionTransition),
+        RegistryError::Conflict { .. } => conflict(ErrorCode::VersionConflict),
+        RegistryError::Store(_) | RegistryError::Catalog(_) | RegistryError::Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            ErrorCode::Internal,
+        ),
     }
 }
 
@@ -257,7 +397,7 @@ impl IntoResponse for ApiError {
             error: ErrorBody {
                 name: name.to_owned(),
                 message,
-                code: code.to_owned(),
+                code: code.as_str().to_owned(),
                 problems: self.problems(),
             },
             response: ErrorStatus {
@@ -276,6 +416,6 @@ pub struct ApiJson<T>(pub T);
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
-        ApiError::bad_request("invalid_body", rejection.body_text())
+        ApiError::bad_request(ErrorCode::InvalidBody, rejection.body_text())
     }
 }

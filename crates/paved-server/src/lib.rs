@@ -2,15 +2,20 @@
 //! `/api/catalog`), templates and services, ECS's JSON protocol at `/ecs` (the engine), health,
 //! Prometheus metrics and the OpenAPI document.
 //!
-//! Handlers are thin: they extract, authorise, call `paved-catalog` and map the result. No SQL
-//! and no catalog logic live here. [`router`] builds every route; `paved up` and the tests both
-//! call it. Start reading at [`router`].
+//! Handlers are thin: they extract, authorise (through [`access::mutation`], the one path to
+//! the policy point), call one application function and map the result. No SQL and no domain
+//! logic live here. [`router`] builds every route; [`AppState::build`] assembles the
+//! application and [`AppState::start`] its background loops; `paved up` and the tests both call
+//! them. Start reading at [`router`].
 
+pub mod access;
+mod audit;
 pub mod auth;
 pub(crate) mod catalog;
 mod ecs;
 mod engine;
 mod error;
+mod jobs;
 mod metrics;
 mod openapi;
 mod services;
@@ -23,6 +28,8 @@ use std::time::Duration;
 
 use axum::Router;
 use paved_catalog::Catalog;
+use paved_jobs::{JobRunner, JobRunnerConfig};
+use paved_policy::PolicyPoint;
 use paved_scaffolder::{Scaffolder, ScaffolderConfig};
 use paved_store::Store;
 use paved_template_registry::{Registry, RegistryConfig};
@@ -41,6 +48,10 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<auth::Authenticator>,
+    /// The one policy point every mutation passes.
+    pub policy: PolicyPoint,
+    /// Durable background work of every kind.
+    pub jobs: JobRunner,
     pub registry: Registry,
     pub scaffolder: Scaffolder,
     /// The engine's control plane, answering ECS's JSON protocol at `/ecs`.
@@ -53,47 +64,50 @@ pub struct AppState {
     pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
+/// How to assemble the application: each part's configuration, and the admin token.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub catalog: paved_catalog::CatalogConfig,
+    pub registry: RegistryConfig,
+    pub scaffolder: ScaffolderConfig,
+    pub engine: paved_engine::LocalEngineConfig,
+    pub jobs: JobRunnerConfig,
+}
+
 impl AppState {
     /// Assembles the application over an opened store: loads (or on first start, stores) the
-    /// admin token and builds the catalog index. Returns whether `admin_token` was new, so the
-    /// caller can hand it out.
-    /// On first start it also registers the built-in golden paths; unfinished tasks resume.
+    /// admin token, builds the catalog index, registers the built-in golden paths on first
+    /// start, and every job kind's handler. Returns whether `admin_token` was new, so the
+    /// caller can hand it out. Nothing runs in the background until [`AppState::start`].
     pub async fn build(
         store: Store,
-        catalog_config: paved_catalog::CatalogConfig,
-        registry_config: RegistryConfig,
-        scaffolder_config: ScaffolderConfig,
-        engine_config: paved_engine::LocalEngineConfig,
+        config: AppConfig,
         admin_token: &str,
     ) -> Result<(AppState, bool), paved_template_registry::RegistryError> {
         let (authenticator, created) =
             auth::Authenticator::load_or_init(&store, admin_token).await?;
-        let catalog = Catalog::open(store.clone(), catalog_config).await?;
-        let registry = Registry::new(store.clone(), catalog.clone(), registry_config);
+        let catalog = Catalog::open(store.clone(), config.catalog).await?;
+        let registry = Registry::new(store.clone(), catalog.clone(), config.registry);
         if registry.config().builtin_templates {
             registry.register_builtins().await?;
         }
+        let jobs = JobRunner::new(store.clone(), config.jobs);
         let scaffolder = Scaffolder::new(
             store.clone(),
             catalog.clone(),
             registry.clone(),
-            scaffolder_config,
+            jobs.clone(),
+            config.scaffolder,
         );
-        // Tasks a crash or a restart interrupted carry on.
-        let resumed = scaffolder
-            .resume()
-            .await
-            .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
-        if resumed > 0 {
-            tracing::info!(tasks = resumed, "resuming unfinished tasks");
-        }
         let engine = paved_engine::Engine::new(store.clone());
-        let local = paved_engine::LocalEngine::new(engine.clone(), engine_config)
+        let local = paved_engine::LocalEngine::new(engine.clone(), config.engine)
             .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
         let state = AppState {
             engine,
             local,
             catalog,
+            policy: PolicyPoint::new(store.clone()),
+            jobs,
             store,
             metrics: Arc::new(Metrics::default()),
             auth: Arc::new(authenticator),
@@ -102,6 +116,50 @@ impl AppState {
             shutting_down: Arc::new(tokio::sync::watch::channel(false).0),
         };
         Ok((state, created))
+    }
+
+    /// Starts every background loop (catalog refresh and change feed, template sync, the job
+    /// runner, which resumes unfinished jobs at once, and the local engine) until `shutdown`
+    /// resolves. `paved up` and the test server both start them here.
+    pub fn start(&self, shutdown: tokio::sync::watch::Receiver<bool>) -> Background {
+        let stopped = move || {
+            let mut shutdown = shutdown.clone();
+            async move {
+                // An error means the sender is gone, which also means stop.
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            }
+        };
+        let mut loops = tokio::task::JoinSet::new();
+        let catalog = self.catalog.clone();
+        let until = stopped();
+        loops.spawn(async move { catalog.run(until).await });
+        let registry = self.registry.clone();
+        let until = stopped();
+        loops.spawn(async move { registry.run(until).await });
+        let jobs = self.jobs.clone();
+        let until = stopped();
+        loops.spawn(async move { jobs.run(until).await });
+        let local = self.local.clone();
+        let until = stopped();
+        loops.spawn(async move { local.run(until).await });
+        Background { loops }
+    }
+}
+
+/// The background loops of one replica, started by [`AppState::start`].
+#[derive(Debug)]
+pub struct Background {
+    loops: tokio::task::JoinSet<()>,
+}
+
+impl Background {
+    /// Waits for every loop to end (after the shutdown signal).
+    pub async fn stopped(mut self) {
+        while let Some(result) = self.loops.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a background loop failed");
+            }
+        }
     }
 }
 
@@ -121,9 +179,15 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog::router())
         .merge(templates::router())
         .merge(services::router())
+        .merge(jobs::router())
+        .merge(audit::router())
         .merge(engine::router())
         .merge(ecs::router())
         .merge(system::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -145,7 +209,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shutting_down = state.shutting_down.clone();
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             shutting_down.send_replace(true);

@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::catalog::{entities, locations};
-use crate::{engine, services, templates};
+use crate::{audit, engine, jobs, services, templates};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,8 +38,11 @@ use crate::{engine, services, templates};
         services::create_service,
         services::list_services,
         services::get_service,
-        services::get_task,
-        services::task_events,
+        jobs::list_jobs,
+        jobs::get_job,
+        jobs::job_events,
+        jobs::cancel_job,
+        audit::list_audit,
         engine::build_image,
         engine::list_images,
         engine::list_secrets,
@@ -56,7 +59,9 @@ use crate::{engine, services, templates};
     modifiers(&BearerAuth),
     tags((name = "catalog", description = "Backstage-compatible software catalog"),
         (name = "templates", description = "Golden-path templates: versions, dry-run renders, template sync"),
-        (name = "services", description = "Services created from golden paths, and the durable tasks that create them"),
+        (name = "services", description = "Services created from golden paths"),
+        (name = "jobs", description = "Durable background jobs (creating services, deployments): state, logs, cancel"),
+        (name = "audit", description = "The audit log: every mutation, who made it and how it ended (admins)"),
         (name = "engine", description = "The local engine: images built from service repositories, secrets, load balancers, services and their logs"))
 )]
 struct ApiDoc;

@@ -21,9 +21,11 @@ use paved_template_registry::{
     VersionInfo, VersionSelector,
 };
 
-use crate::auth::{Action, Caller, mutation};
+use crate::access::{Caller, mutation};
 use crate::error::{ApiError, ApiJson};
 use crate::{AppState, timestamp};
+use paved_api::ErrorCode;
+use paved_model::access::{Action, Resource, ResourceKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -131,7 +133,7 @@ fn exact(text: &str) -> Result<Version, ApiError> {
     match selector(text)? {
         VersionSelector::Exact(version) => Ok(version),
         _ => Err(ApiError::bad_request(
-            "invalid_version",
+            ErrorCode::InvalidVersion,
             format!("`{text}` is not an exact version: give MAJOR.MINOR, such as `1.2`"),
         )),
     }
@@ -186,54 +188,64 @@ pub async fn register_version(
         .name
         .clone()
         .unwrap_or_else(|| "(bundle)".to_owned());
-    mutation(&state, &caller, Action::RegisterTemplate, &target, async {
-        let (files, source) = read_source(&state, &request.source).await?;
-        let registered = state
-            .registry
-            .register(RegisterRequest {
-                files,
-                source,
-                overrides: TemplateOverrides {
-                    name: request.name.clone(),
-                    title: request.title.clone(),
-                    description: request.description.clone(),
-                    owner: request.owner.clone(),
-                    compatible_environments: request
-                        .compatible_environments
-                        .iter()
-                        .map(|compatible| paved_template::bundle::CompatibleEnvironment {
-                            template: compatible.template.clone(),
-                            major: compatible.major,
-                        })
-                        .collect(),
-                },
-                major: request.major,
-                publish: request.publish,
-                dry_run: request.dry_run,
-            })
-            .await?;
-        let recommended = if request.dry_run {
-            None
-        } else {
-            state.registry.get(&registered.template).await?.recommended
-        };
-        let status = if request.dry_run || registered.unchanged {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
-        Ok((
-            status,
-            Json(RegisterTemplateResponse {
-                template: registered.template,
-                kind: registered.kind.to_string(),
-                version: version_view(&registered.version, recommended),
-                unchanged: registered.unchanged,
-                dry_run: request.dry_run,
-                files: registered.files,
-            }),
-        ))
-    })
+    let resource = Resource::new(ResourceKind::Template, target);
+    mutation(
+        &state,
+        &caller,
+        Action::RegisterTemplate,
+        resource,
+        async |mutation| {
+            let (files, source) = read_source(&state, &request.source).await?;
+            let registered = state
+                .registry
+                .register(
+                    RegisterRequest {
+                        files,
+                        source,
+                        overrides: TemplateOverrides {
+                            name: request.name.clone(),
+                            title: request.title.clone(),
+                            description: request.description.clone(),
+                            owner: request.owner.clone(),
+                            compatible_environments: request
+                                .compatible_environments
+                                .iter()
+                                .map(|compatible| paved_template::bundle::CompatibleEnvironment {
+                                    template: compatible.template.clone(),
+                                    major: compatible.major,
+                                })
+                                .collect(),
+                        },
+                        major: request.major,
+                        publish: request.publish,
+                        dry_run: request.dry_run,
+                    },
+                    mutation,
+                )
+                .await?;
+            let recommended = if request.dry_run {
+                None
+            } else {
+                state.registry.get(&registered.template).await?.recommended
+            };
+            let status = if request.dry_run || registered.unchanged {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((
+                status,
+                Json(RegisterTemplateResponse {
+                    template: registered.template,
+                    kind: registered.kind.to_string(),
+                    version: version_view(&registered.version, recommended),
+                    unchanged: registered.unchanged,
+                    dry_run: request.dry_run,
+                    files: registered.files,
+                }),
+            ))
+        },
+    )
     .await
 }
 
@@ -248,7 +260,7 @@ async fn read_source(
                 .decode(data.as_bytes())
                 .map_err(|error| {
                     ApiError::bad_request(
-                        "invalid_archive",
+                        ErrorCode::InvalidArchive,
                         format!("`source.data` is not base64: {error}"),
                     )
                 })?;
@@ -285,12 +297,21 @@ pub async fn publish_version(
     caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<TemplateVersion>, ApiError> {
-    let target = format!("{name}@{version}");
-    mutation(&state, &caller, Action::PublishTemplate, &target, async {
-        let published = state.registry.publish(&name, exact(&version)?).await?;
-        let recommended = state.registry.get(&name).await?.recommended;
-        Ok(Json(version_view(&published, recommended)))
-    })
+    let resource = Resource::new(ResourceKind::Template, format!("{name}@{version}"));
+    mutation(
+        &state,
+        &caller,
+        Action::PublishTemplate,
+        resource,
+        async |mutation| {
+            let published = state
+                .registry
+                .publish(&name, exact(&version)?, mutation)
+                .await?;
+            let recommended = state.registry.get(&name).await?.recommended;
+            Ok(Json(version_view(&published, recommended)))
+        },
+    )
     .await
 }
 
@@ -306,21 +327,21 @@ pub async fn withdraw_version(
     Path((name, version)): Path<(String, String)>,
     ApiJson(request): ApiJson<WithdrawTemplateRequest>,
 ) -> Result<Json<TemplateVersion>, ApiError> {
-    let target = format!("{name}@{version}");
-    mutation(&state, &caller, Action::WithdrawTemplate, &target, async {
-        if request.reason.trim().is_empty() {
-            return Err(ApiError::bad_request(
-                "reason_required",
-                "give a reason for withdrawing the version; teams see it",
-            ));
-        }
-        let withdrawn = state
-            .registry
-            .withdraw(&name, exact(&version)?, &request.reason)
-            .await?;
-        let recommended = state.registry.get(&name).await?.recommended;
-        Ok(Json(version_view(&withdrawn, recommended)))
-    })
+    let resource = Resource::new(ResourceKind::Template, format!("{name}@{version}"));
+    mutation(
+        &state,
+        &caller,
+        Action::WithdrawTemplate,
+        resource,
+        async |mutation| {
+            let withdrawn = state
+                .registry
+                .withdraw(&name, exact(&version)?, &request.reason, mutation)
+                .await?;
+            let recommended = state.registry.get(&name).await?.recommended;
+            Ok(Json(version_view(&withdrawn, recommended)))
+        },
+    )
     .await
 }
 
@@ -340,7 +361,7 @@ pub async fn render_template(
     };
     let context: RenderContext = match request.context {
         Some(context) => serde_json::from_value(context).map_err(|error| {
-            ApiError::bad_request("invalid_context", format!("`context`: {error}"))
+            ApiError::bad_request(ErrorCode::InvalidContext, format!("`context`: {error}"))
         })?,
         None => RenderContext::default(),
     };
@@ -401,13 +422,14 @@ pub async fn add_sync(
     caller: Caller,
     ApiJson(request): ApiJson<AddTemplateSyncRequest>,
 ) -> Result<Json<TemplateSyncRunResponse>, ApiError> {
+    let resource = Resource::new(ResourceKind::TemplateSync, request.target.clone());
     mutation(
         &state,
         &caller,
-        Action::AddTemplateSync,
-        &request.target,
-        async {
-            let (row, outcome) = state.registry.add_sync(&request.target).await?;
+        Action::CreateTemplateSync,
+        resource,
+        async |mutation| {
+            let (row, outcome) = state.registry.add_sync(&request.target, mutation).await?;
             Ok(Json(run_view(row, outcome)))
         },
     )
@@ -422,16 +444,23 @@ pub async fn run_sync(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TemplateSyncRunResponse>, ApiError> {
-    mutation(&state, &caller, Action::RunTemplateSync, &id, async {
-        let outcome = state.registry.run_sync(&id).await?;
-        let row = state
-            .store
-            .template_sync(&id)
-            .await
-            .map_err(RegistryError::from)?
-            .ok_or_else(|| RegistryError::SyncNotFound(id.clone()))?;
-        Ok(Json(run_view(row, outcome)))
-    })
+    let resource = Resource::new(ResourceKind::TemplateSync, id.clone());
+    mutation(
+        &state,
+        &caller,
+        Action::RunTemplateSync,
+        resource,
+        async |mutation| {
+            let outcome = state.registry.run_sync(&id, Some(mutation)).await?;
+            let row = state
+                .store
+                .template_sync(&id)
+                .await
+                .map_err(RegistryError::from)?
+                .ok_or_else(|| RegistryError::SyncNotFound(id.clone()))?;
+            Ok(Json(run_view(row, outcome)))
+        },
+    )
     .await
 }
 
@@ -443,9 +472,16 @@ pub async fn remove_sync(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    mutation(&state, &caller, Action::RemoveTemplateSync, &id, async {
-        state.registry.remove_sync(&id).await?;
-        Ok(StatusCode::NO_CONTENT)
-    })
+    let resource = Resource::new(ResourceKind::TemplateSync, id.clone());
+    mutation(
+        &state,
+        &caller,
+        Action::DeleteTemplateSync,
+        resource,
+        async |mutation| {
+            state.registry.remove_sync(&id, mutation).await?;
+            Ok(StatusCode::NO_CONTENT)
+        },
+    )
     .await
 }

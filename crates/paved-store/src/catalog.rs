@@ -3,7 +3,8 @@
 use paved_model::ids::LocationId;
 use paved_model::problem::Problem;
 
-use crate::{Store, StoreError, with_pool};
+use crate::tx::with_tx;
+use crate::{Store, StoreError, Tx, with_pool};
 
 /// A registered location as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,21 @@ pub struct NewLocation {
     pub location_type: String,
     pub target: String,
     pub created_at: i64,
+}
+
+impl NewLocation {
+    /// The location as it reads once inserted (never refreshed yet).
+    pub fn row(&self) -> LocationRow {
+        LocationRow {
+            id: self.id.clone(),
+            location_type: self.location_type.clone(),
+            target: self.target.clone(),
+            created_at: self.created_at,
+            refreshed_at: None,
+            next_refresh_at: self.created_at,
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// An entity as stored: its canonical reference, the JSON body (without relations, which are
@@ -123,36 +139,6 @@ fn entity_from(row: EntityTuple) -> EntityRow {
 }
 
 impl Store {
-    /// Registers a location; refuses a second one with the same type and target.
-    pub async fn insert_location(&self, location: &NewLocation) -> Result<LocationRow, StoreError> {
-        let result = with_pool!(self, pool => sqlx::query(
-            "INSERT INTO locations (id, type, target, created_at, next_refresh_at) VALUES ($1, $2, $3, $4, $4) \
-             ON CONFLICT (type, target) DO NOTHING",
-        )
-        .bind(location.id.as_str())
-        .bind(&location.location_type)
-        .bind(&location.target)
-        .bind(location.created_at)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        if result == 0 {
-            return Err(StoreError::LocationExists {
-                location_type: location.location_type.clone(),
-                target: location.target.clone(),
-            });
-        }
-        Ok(LocationRow {
-            id: location.id.clone(),
-            location_type: location.location_type.clone(),
-            target: location.target.clone(),
-            created_at: location.created_at,
-            refreshed_at: None,
-            next_refresh_at: location.created_at,
-            problems: Vec::new(),
-        })
-    }
-
     pub async fn locations(&self) -> Result<Vec<LocationRow>, StoreError> {
         let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations ORDER BY created_at, id");
         let rows: Vec<LocationTuple> = with_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await)?;
@@ -186,112 +172,6 @@ impl Store {
         let row: Option<LocationTuple> = with_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(pool).await)?;
         row.map(location_from).transpose()
-    }
-
-    /// Deletes a location and every entity it produced; returns false if it did not exist.
-    pub async fn delete_location(&self, id: &LocationId) -> Result<bool, StoreError> {
-        let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let revision: (i64,) = sqlx::query_as("UPDATE catalog_revision SET value = value + 1 WHERE id = 1 RETURNING value")
-                .fetch_one(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO entity_tombstones (entity_ref, revision) SELECT entity_ref, $1 FROM entities WHERE location_id = $2 \
-                 ON CONFLICT (entity_ref) DO UPDATE SET revision = excluded.revision",
-            )
-            .bind(revision.0).bind(id.as_str()).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM entities WHERE location_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
-            let done = sqlx::query("DELETE FROM locations WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(done.rows_affected() > 0)
-        })?;
-        Ok(deleted)
-    }
-
-    /// Takes the refresh lease on a location that is due, so one replica refreshes it at a
-    /// time. Returns false when it is not due or another replica holds the lease.
-    pub async fn lease_location(
-        &self,
-        id: &LocationId,
-        owner: &str,
-        now: i64,
-        until: i64,
-        force: bool,
-    ) -> Result<bool, StoreError> {
-        let affected = with_pool!(self, pool => sqlx::query(
-            "UPDATE locations SET lease_owner = $1, lease_until = $2 WHERE id = $3 \
-             AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1) AND ($5 OR next_refresh_at <= $4)",
-        )
-        .bind(owner).bind(until).bind(id.as_str()).bind(now).bind(force)
-        .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(affected > 0)
-    }
-
-    /// Applies one refresh in a single transaction: upserts, deletions (with tombstones), and
-    /// the location's problems and schedule. Returns the new catalog revision.
-    ///
-    /// An upsert never takes an entity from another location: such rows are left as they are.
-    pub async fn sync_location(&self, sync: &LocationSync) -> Result<i64, StoreError> {
-        let location_id = sync.location_id.as_ref().map(LocationId::as_str);
-        let problems = serde_json::to_string(&sync.problems).expect("problems serialize to JSON");
-        let revision = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let (revision,): (i64,) = sqlx::query_as("UPDATE catalog_revision SET value = value + 1 WHERE id = 1 RETURNING value")
-                .fetch_one(&mut *tx).await?;
-            for batch in sync.upserts.chunks(UPSERT_BATCH) {
-                let mut builder = sqlx::QueryBuilder::new(
-                    "INSERT INTO entities (entity_ref, uid, location_id, source, body, content_hash, orphaned_at, revision, updated_at) ",
-                );
-                builder.push_values(batch, |mut row, entity| {
-                    row.push_bind(&entity.entity_ref)
-                        .push_bind(&entity.uid)
-                        .push_bind(location_id)
-                        .push_bind(&entity.source)
-                        .push_bind(&entity.body)
-                        .push_bind(&entity.content_hash)
-                        .push_bind(entity.orphaned_at)
-                        .push_bind(revision)
-                        .push_bind(sync.refreshed_at);
-                });
-                builder.push(
-                    " ON CONFLICT (entity_ref) DO UPDATE SET source = excluded.source, body = excluded.body, \
-                     content_hash = excluded.content_hash, orphaned_at = excluded.orphaned_at, \
-                     revision = excluded.revision, updated_at = excluded.updated_at \
-                     WHERE entities.location_id IS NOT DISTINCT FROM excluded.location_id",
-                );
-                builder.build().execute(&mut *tx).await?;
-                let mut tombstones = sqlx::QueryBuilder::new("DELETE FROM entity_tombstones WHERE entity_ref IN ");
-                tombstones.push_tuples(batch, |mut row, entity| {
-                    row.push_bind(&entity.entity_ref);
-                });
-                tombstones.build().execute(&mut *tx).await?;
-            }
-            for batch in sync.deletes.chunks(UPSERT_BATCH) {
-                let mut tombstones = sqlx::QueryBuilder::new("INSERT INTO entity_tombstones (entity_ref, revision) ");
-                tombstones.push_values(batch, |mut row, entity_ref| {
-                    row.push_bind(entity_ref).push_bind(revision);
-                });
-                tombstones.push(" ON CONFLICT (entity_ref) DO UPDATE SET revision = excluded.revision");
-                tombstones.build().execute(&mut *tx).await?;
-                let mut delete = sqlx::QueryBuilder::new("DELETE FROM entities WHERE location_id IS NOT DISTINCT FROM ");
-                delete.push_bind(location_id);
-                delete.push(" AND entity_ref IN ");
-                delete.push_tuples(batch, |mut row, entity_ref| {
-                    row.push_bind(entity_ref);
-                });
-                delete.build().execute(&mut *tx).await?;
-            }
-            if let Some(location_id) = location_id {
-                sqlx::query(
-                    "UPDATE locations SET problems = $1, refreshed_at = $2, next_refresh_at = $3, lease_owner = NULL, lease_until = NULL \
-                     WHERE id = $4",
-                )
-                .bind(&problems).bind(sync.refreshed_at).bind(sync.next_refresh_at).bind(location_id)
-                .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(revision)
-        })?;
-        Ok(revision)
     }
 
     /// Every entity, for building in-memory indexes at start.
@@ -335,5 +215,115 @@ impl Store {
                 .map(|(entity_ref,)| entity_ref)
                 .collect(),
         })
+    }
+}
+
+impl Tx {
+    /// Registers a location; refuses a second one with the same type and target.
+    pub async fn insert_location(
+        &mut self,
+        location: &NewLocation,
+    ) -> Result<LocationRow, StoreError> {
+        let result = with_tx!(self, conn => sqlx::query(
+            "INSERT INTO locations (id, type, target, created_at, next_refresh_at) VALUES ($1, $2, $3, $4, $4) \
+             ON CONFLICT (type, target) DO NOTHING",
+        )
+        .bind(location.id.as_str())
+        .bind(&location.location_type)
+        .bind(&location.target)
+        .bind(location.created_at)
+        .execute(&mut **conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if result == 0 {
+            return Err(StoreError::LocationExists {
+                location_type: location.location_type.clone(),
+                target: location.target.clone(),
+            });
+        }
+        Ok(location.row())
+    }
+
+    /// Deletes a location and every entity it produced; returns false if it did not exist.
+    pub async fn delete_location(&mut self, id: &LocationId) -> Result<bool, StoreError> {
+        let deleted = with_tx!(self, tx => {
+            let revision: (i64,) = sqlx::query_as("UPDATE catalog_revision SET value = value + 1 WHERE id = 1 RETURNING value")
+                .fetch_one(&mut **tx).await?;
+            sqlx::query(
+                "INSERT INTO entity_tombstones (entity_ref, revision) SELECT entity_ref, $1 FROM entities WHERE location_id = $2 \
+                 ON CONFLICT (entity_ref) DO UPDATE SET revision = excluded.revision",
+            )
+            .bind(revision.0).bind(id.as_str()).execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM entities WHERE location_id = $1").bind(id.as_str()).execute(&mut **tx).await?;
+            let done = sqlx::query("DELETE FROM locations WHERE id = $1").bind(id.as_str()).execute(&mut **tx).await?;
+            Ok::<_, sqlx::Error>(done.rows_affected() > 0)
+        })?;
+        Ok(deleted)
+    }
+
+    /// Applies one refresh: upserts, deletions (with tombstones), and
+    /// the location's problems and schedule. Returns the new catalog revision.
+    ///
+    /// An upsert never takes an entity from another location: such rows are left as they are.
+    pub async fn sync_location(&mut self, sync: &LocationSync) -> Result<i64, StoreError> {
+        let location_id = sync.location_id.as_ref().map(LocationId::as_str);
+        let problems = serde_json::to_string(&sync.problems).expect("problems serialize to JSON");
+        let revision = with_tx!(self, tx => {
+            let (revision,): (i64,) = sqlx::query_as("UPDATE catalog_revision SET value = value + 1 WHERE id = 1 RETURNING value")
+                .fetch_one(&mut **tx).await?;
+            for batch in sync.upserts.chunks(UPSERT_BATCH) {
+                let mut builder = sqlx::QueryBuilder::new(
+                    "INSERT INTO entities (entity_ref, uid, location_id, source, body, content_hash, orphaned_at, revision, updated_at) ",
+                );
+                builder.push_values(batch, |mut row, entity| {
+                    row.push_bind(&entity.entity_ref)
+                        .push_bind(&entity.uid)
+                        .push_bind(location_id)
+                        .push_bind(&entity.source)
+                        .push_bind(&entity.body)
+                        .push_bind(&entity.content_hash)
+                        .push_bind(entity.orphaned_at)
+                        .push_bind(revision)
+                        .push_bind(sync.refreshed_at);
+                });
+                builder.push(
+                    " ON CONFLICT (entity_ref) DO UPDATE SET source = excluded.source, body = excluded.body, \
+                     content_hash = excluded.content_hash, orphaned_at = excluded.orphaned_at, \
+                     revision = excluded.revision, updated_at = excluded.updated_at \
+                     WHERE entities.location_id IS NOT DISTINCT FROM excluded.location_id",
+                );
+                builder.build().execute(&mut **tx).await?;
+                let mut tombstones = sqlx::QueryBuilder::new("DELETE FROM entity_tombstones WHERE entity_ref IN ");
+                tombstones.push_tuples(batch, |mut row, entity| {
+                    row.push_bind(&entity.entity_ref);
+                });
+                tombstones.build().execute(&mut **tx).await?;
+            }
+            for batch in sync.deletes.chunks(UPSERT_BATCH) {
+                let mut tombstones = sqlx::QueryBuilder::new("INSERT INTO entity_tombstones (entity_ref, revision) ");
+                tombstones.push_values(batch, |mut row, entity_ref| {
+                    row.push_bind(entity_ref).push_bind(revision);
+                });
+                tombstones.push(" ON CONFLICT (entity_ref) DO UPDATE SET revision = excluded.revision");
+                tombstones.build().execute(&mut **tx).await?;
+                let mut delete = sqlx::QueryBuilder::new("DELETE FROM entities WHERE location_id IS NOT DISTINCT FROM ");
+                delete.push_bind(location_id);
+                delete.push(" AND entity_ref IN ");
+                delete.push_tuples(batch, |mut row, entity_ref| {
+                    row.push_bind(entity_ref);
+                });
+                delete.build().execute(&mut **tx).await?;
+            }
+            if let Some(location_id) = location_id {
+                sqlx::query(
+                    "UPDATE locations SET problems = $1, refreshed_at = $2, next_refresh_at = $3 \
+                     WHERE id = $4",
+                )
+                .bind(&problems).bind(sync.refreshed_at).bind(sync.next_refresh_at).bind(location_id)
+                .execute(&mut **tx).await?;
+            }
+            Ok::<_, sqlx::Error>(revision)
+        })?;
+        Ok(revision)
     }
 }

@@ -1,5 +1,4 @@
-//! The engine's services (with their events), tasks, local secrets, local load balancers, and
-//! named leases.
+//! The engine's services (with their events), tasks, local secrets and local load balancers.
 //!
 //! Bodies are JSON text written and read by `paved-engine`. A service write names the
 //! `version` it read and fails (returns false) when another writer came first, so an API call
@@ -381,30 +380,5 @@ impl Store {
         let done = with_pool!(self, pool => sqlx::query("DELETE FROM engine_load_balancers WHERE cluster = $1")
             .bind(cluster).execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(done > 0)
-    }
-
-    /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`; false while
-    /// another holder's lease has not expired.
-    pub async fn take_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: i64,
-        ttl_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
-        ).bind(name).bind(holder).bind(now + ttl_ms).bind(now)
-        .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
-    }
-
-    /// Gives up a lease (if `holder` holds it), so another replica can take it at once.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name).bind(holder).execute(pool).await.map(|_| ()))?;
-        Ok(())
     }
 }

@@ -27,6 +27,10 @@ pub enum StoreError {
     },
     #[error("version {version} of template `{template}` already exists")]
     VersionExists { template: String, version: String },
-    #[error("`{subject}` is already being created by another task")]
-    TaskSubjectTaken { subject: String },
+    #[error("`{subject}` is busy with another job")]
+    SubjectBusy { subject: String },
+    #[error(
+        "lease `{name}` (generation {generation}) was lost: another replica took it over or it expired"
+    )]
+    LeaseLost { name: String, generation: i64 },
 }

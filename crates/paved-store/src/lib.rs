@@ -8,6 +8,11 @@
 //! The catalog tables carry a global `revision` counter, bumped by every write transaction,
 //! so any replica can follow changes with [`Store::entity_changes_since`].
 //!
+//! Every write goes through a [`Tx`] (`Store::begin`), so a change, its audit record and the
+//! fence of the lease its writer holds commit together ([`Tx::audit`], [`Tx::fence`]).
+//! [`Lease`]s are the one ownership mechanism across replicas (jobs, location refreshes, the
+//! local engine).
+//!
 //! This crate is the only one with SQL. Start reading at [`Store::open`].
 
 mod audit;
@@ -15,8 +20,12 @@ mod catalog;
 mod engine;
 mod engine_services;
 mod error;
-mod tasks;
+mod jobs;
+mod lease;
+mod mutation;
+mod services;
 mod templates;
+mod tx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -27,7 +36,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use crate::audit::AuditEvent;
+pub use crate::audit::{AuditEventRow, AuditFilter};
 pub use crate::catalog::{
     EntityChanges, EntityRow, EntityWrite, LocationRow, LocationSync, NewLocation,
 };
@@ -36,8 +45,12 @@ pub use crate::engine_services::{
     EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow,
 };
 pub use crate::error::StoreError;
-pub use crate::tasks::{ServiceRow, TaskEventRow, TaskRow};
+pub use crate::jobs::{JobEventRow, JobFilter, JobRow, NewJob, job_lease_name};
+pub use crate::lease::Lease;
+pub use crate::mutation::{Fence, Mutation};
+pub use crate::services::ServiceRow;
 pub use crate::templates::{TemplateRow, TemplateSyncRow, TemplateVersionRow};
+pub use crate::tx::Tx;
 
 /// Where the store keeps its data.
 #[derive(Debug, Clone)]

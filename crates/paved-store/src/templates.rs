@@ -1,6 +1,7 @@
 //! Template tables: templates, their versions with the bundle of each, and sync sources.
 
-use crate::{Store, StoreError, with_pool};
+use crate::tx::with_tx;
+use crate::{Store, StoreError, Tx, with_pool};
 
 /// A template as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,100 +217,6 @@ impl Store {
         Ok(row.map(|(bundle,)| bundle))
     }
 
-    /// Stores a new version and creates or updates its template, in one transaction. Refuses
-    /// a version number that exists ([`StoreError::VersionExists`]): two replicas registering
-    /// at once cannot both take the same number.
-    pub async fn insert_template_version(
-        &self,
-        template: &TemplateRow,
-        version: &TemplateVersionRow,
-        bundle: &[u8],
-    ) -> Result<(), StoreError> {
-        let tags = serde_json::to_string(&template.tags).expect("strings serialise");
-        let sql = format!(
-            "INSERT INTO template_versions ({VERSION_COLUMNS}, bundle) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (template, major, minor) DO NOTHING"
-        );
-        let inserted = with_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO templates (name, kind, title, description, owner, tags, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET \
-                 title = excluded.title, description = excluded.description, owner = excluded.owner, \
-                 tags = excluded.tags, updated_at = excluded.updated_at",
-            )
-            .bind(&template.name).bind(&template.kind).bind(&template.title).bind(&template.description)
-            .bind(&template.owner).bind(&tags).bind(template.created_at).bind(template.updated_at)
-            .execute(&mut *tx).await?;
-            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&version.template).bind(i64::from(version.major)).bind(i64::from(version.minor))
-                .bind(&version.status).bind(&version.format).bind(&version.engine).bind(&version.digest)
-                .bind(&version.source).bind(&version.description).bind(&version.compatible_environments)
-                .bind(&version.schema).bind(&version.pipeline_schema).bind(version.created_at)
-                .bind(version.published_at).bind(version.withdrawn_at).bind(&version.withdrawn_reason)
-                .bind(bundle)
-                .execute(&mut *tx).await?;
-            if done.rows_affected() == 0 {
-                tx.rollback().await?;
-                return Ok::<_, sqlx::Error>(false);
-            }
-            tx.commit().await?;
-            Ok(true)
-        }.await)?;
-        if !inserted {
-            return Err(StoreError::VersionExists {
-                template: version.template.clone(),
-                version: format!("{}.{}", version.major, version.minor),
-            });
-        }
-        Ok(())
-    }
-
-    /// Sets a version's status (`published`, `withdrawn`, back to `published`), with the time
-    /// and, for a withdrawal, the reason. Returns false if the version does not exist.
-    pub async fn set_template_version_status(
-        &self,
-        name: &str,
-        major: u32,
-        minor: u32,
-        status: &str,
-        at: i64,
-        reason: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query(
-            "UPDATE template_versions SET status = $1, \
-             published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) ELSE published_at END, \
-             withdrawn_at = CASE WHEN $1 = 'withdrawn' THEN $2 ELSE NULL END, \
-             withdrawn_reason = CASE WHEN $1 = 'withdrawn' THEN $3 ELSE NULL END \
-             WHERE template = $4 AND major = $5 AND minor = $6",
-        )
-        .bind(status).bind(at).bind(reason).bind(name).bind(i64::from(major)).bind(i64::from(minor))
-        .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
-    }
-
-    /// Registers a sync source, or returns the existing one for the same repository and
-    /// reference.
-    pub async fn ensure_template_sync(
-        &self,
-        id: &str,
-        repository: &str,
-        reference: &str,
-        now: i64,
-    ) -> Result<TemplateSyncRow, StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO template_syncs (id, repository, reference, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (repository, reference) DO NOTHING",
-        ).bind(id).bind(repository).bind(reference).bind(now).execute(pool).await.map(|_| ()))?;
-        let sql = format!(
-            "SELECT {SYNC_COLUMNS} FROM template_syncs WHERE repository = $1 AND reference = $2"
-        );
-        let row: SyncTuple = with_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(repository).bind(reference).fetch_one(pool).await)?;
-        Ok(sync_from(row))
-    }
-
     pub async fn template_syncs(&self) -> Result<Vec<TemplateSyncRow>, StoreError> {
         let sql = format!("SELECT {SYNC_COLUMNS} FROM template_syncs ORDER BY created_at, id");
         let rows: Vec<SyncTuple> = with_pool!(self, pool =>
@@ -323,25 +230,115 @@ impl Store {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
         Ok(row.map(sync_from))
     }
+}
+
+impl Tx {
+    /// Stores a new version and creates or updates its template, in the transaction. Refuses
+    /// a version number that exists ([`StoreError::VersionExists`]): two replicas registering
+    /// at once cannot both take the same number.
+    pub async fn insert_template_version(
+        &mut self,
+        template: &TemplateRow,
+        version: &TemplateVersionRow,
+        bundle: &[u8],
+    ) -> Result<(), StoreError> {
+        let tags = serde_json::to_string(&template.tags).expect("strings serialise");
+        let sql = format!(
+            "INSERT INTO template_versions ({VERSION_COLUMNS}, bundle) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (template, major, minor) DO NOTHING"
+        );
+        let inserted = with_tx!(self, tx => async {
+            sqlx::query(
+                "INSERT INTO templates (name, kind, title, description, owner, tags, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET \
+                 title = excluded.title, description = excluded.description, owner = excluded.owner, \
+                 tags = excluded.tags, updated_at = excluded.updated_at",
+            )
+            .bind(&template.name).bind(&template.kind).bind(&template.title).bind(&template.description)
+            .bind(&template.owner).bind(&tags).bind(template.created_at).bind(template.updated_at)
+            .execute(&mut **tx).await?;
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&version.template).bind(i64::from(version.major)).bind(i64::from(version.minor))
+                .bind(&version.status).bind(&version.format).bind(&version.engine).bind(&version.digest)
+                .bind(&version.source).bind(&version.description).bind(&version.compatible_environments)
+                .bind(&version.schema).bind(&version.pipeline_schema).bind(version.created_at)
+                .bind(version.published_at).bind(version.withdrawn_at).bind(&version.withdrawn_reason)
+                .bind(bundle)
+                .execute(&mut **tx).await?;
+            Ok::<_, sqlx::Error>(done.rows_affected() > 0)
+        }.await)?;
+        if !inserted {
+            return Err(StoreError::VersionExists {
+                template: version.template.clone(),
+                version: format!("{}.{}", version.major, version.minor),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets a version's status (`published`, `withdrawn`, back to `published`), with the time
+    /// and, for a withdrawal, the reason. Returns false if the version does not exist.
+    pub async fn set_template_version_status(
+        &mut self,
+        name: &str,
+        major: u32,
+        minor: u32,
+        status: &str,
+        at: i64,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query(
+            "UPDATE template_versions SET status = $1, \
+             published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) ELSE published_at END, \
+             withdrawn_at = CASE WHEN $1 = 'withdrawn' THEN $2 ELSE NULL END, \
+             withdrawn_reason = CASE WHEN $1 = 'withdrawn' THEN $3 ELSE NULL END \
+             WHERE template = $4 AND major = $5 AND minor = $6",
+        )
+        .bind(status).bind(at).bind(reason).bind(name).bind(i64::from(major)).bind(i64::from(minor))
+        .execute(&mut **conn).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Registers a sync source, or returns the existing one for the same repository and
+    /// reference.
+    pub async fn ensure_template_sync(
+        &mut self,
+        id: &str,
+        repository: &str,
+        reference: &str,
+        now: i64,
+    ) -> Result<TemplateSyncRow, StoreError> {
+        with_tx!(self, conn => sqlx::query(
+            "INSERT INTO template_syncs (id, repository, reference, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (repository, reference) DO NOTHING",
+        ).bind(id).bind(repository).bind(reference).bind(now).execute(&mut **conn).await.map(|_| ()))?;
+        let sql = format!(
+            "SELECT {SYNC_COLUMNS} FROM template_syncs WHERE repository = $1 AND reference = $2"
+        );
+        let row: SyncTuple = with_tx!(self, conn =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(repository).bind(reference).fetch_one(&mut **conn).await)?;
+        Ok(sync_from(row))
+    }
 
     /// Records the outcome of a sync run.
     pub async fn record_template_sync(
-        &self,
+        &mut self,
         id: &str,
         commit: Option<&str>,
         at: i64,
         problems: &str,
     ) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
+        with_tx!(self, conn => sqlx::query(
             "UPDATE template_syncs SET last_commit = COALESCE($1, last_commit), last_synced_at = $2, problems = $3 WHERE id = $4",
-        ).bind(commit).bind(at).bind(problems).bind(id).execute(pool).await.map(|_| ()))?;
+        ).bind(commit).bind(at).bind(problems).bind(id).execute(&mut **conn).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Forgets a sync source (the versions it registered stay). False if it did not exist.
-    pub async fn delete_template_sync(&self, id: &str) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query("DELETE FROM template_syncs WHERE id = $1")
-            .bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
+    pub async fn delete_template_sync(&mut self, id: &str) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query("DELETE FROM template_syncs WHERE id = $1")
+            .bind(id).execute(&mut **conn).await.map(|done| done.rows_affected()))?;
         Ok(done > 0)
     }
 }

@@ -111,10 +111,18 @@ async fn register_versions() {
             working_dir: dir.path().to_owned(),
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
+            replica: paved_model::ids::ReplicaId("replica-bench".to_owned()),
         },
     )
     .await
     .expect("the catalog opens");
+    let record = paved_model::access::AuditRecord::new(
+        paved_model::access::Principal::Admin,
+        paved_model::access::Action::RegisterTemplate,
+        paved_model::access::Resource::new(paved_model::access::ResourceKind::Template, "bench"),
+        paved_model::access::CallOrigin::default(),
+    );
+    let mutation = paved_store::Mutation::new(&record);
     let registry = Registry::new(
         store,
         catalog,
@@ -133,12 +141,15 @@ async fn register_versions() {
             let files = variant(&base, template, minor);
             let one = Instant::now();
             let registered = registry
-                .register(RegisterRequest {
-                    files,
-                    source: "bench".to_owned(),
-                    publish: true,
-                    ..RegisterRequest::default()
-                })
+                .register(
+                    RegisterRequest {
+                        files,
+                        source: "bench".to_owned(),
+                        publish: true,
+                        ..RegisterRequest::default()
+                    },
+                    &mutation,
+                )
                 .await
                 .expect("it registers");
             times.push(one.elapsed());
@@ -154,12 +165,15 @@ async fn register_versions() {
     for minor in 0..100 {
         let one = Instant::now();
         registry
-            .register(RegisterRequest {
-                files: variant(&base, 0, 100 + minor),
-                source: "bench".to_owned(),
-                dry_run: true,
-                ..RegisterRequest::default()
-            })
+            .register(
+                RegisterRequest {
+                    files: variant(&base, 0, 100 + minor),
+                    source: "bench".to_owned(),
+                    dry_run: true,
+                    ..RegisterRequest::default()
+                },
+                &mutation,
+            )
             .await
             .expect("it checks");
         dry.push(one.elapsed());

@@ -3,6 +3,8 @@
 //! an admin may register new versions of them, or withdraw them.
 
 use include_dir::{Dir, include_dir};
+use paved_model::access::{Action, AuditRecord, Resource, ResourceKind, SystemLoop};
+use paved_store::Mutation;
 use paved_template::bundle::BundleFile;
 
 use crate::{RegisterRequest, Registered, Registry, RegistryError};
@@ -57,15 +59,18 @@ impl Registry {
                 continue;
             }
             let files = files(name).expect("names() lists existing folders");
-            registered.push(
-                self.register(RegisterRequest {
-                    files,
-                    source: SOURCE.to_owned(),
-                    publish: true,
-                    ..RegisterRequest::default()
-                })
-                .await?,
+            let record = AuditRecord::system(
+                SystemLoop::Startup,
+                Action::RegisterTemplate,
+                Resource::new(ResourceKind::Template, name),
             );
+            let request = RegisterRequest {
+                files,
+                source: SOURCE.to_owned(),
+                publish: true,
+                ..RegisterRequest::default()
+            };
+            registered.push(self.register(request, &Mutation::new(&record)).await?);
         }
         // Started replicas show the built-ins in the catalog at once.
         self.catalog_written().await;

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use paved_catalog::Catalog;
-use paved_store::{Store, StoreError, TemplateRow, TemplateVersionRow, now_millis};
+use paved_store::{Mutation, Store, StoreError, TemplateRow, TemplateVersionRow, now_millis};
 use paved_template::bundle::{
     Bundle, BundleFile, CompatibleEnvironment, RenderContext, RenderRequest, TemplateKind,
     TemplateVersionRef,
@@ -376,7 +376,11 @@ impl Registry {
     /// version, checks a new minor's compatibility with the previous minor, and stores it with
     /// its bundle in one transaction. A bundle identical to the latest version of its major is
     /// not stored again; that version is returned with `unchanged`.
-    pub async fn register(&self, request: RegisterRequest) -> Result<Registered, RegistryError> {
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        mutation: &Mutation<'_>,
+    ) -> Result<Registered, RegistryError> {
         let RegisterRequest {
             files,
             source,
@@ -452,7 +456,7 @@ impl Registry {
             let mut info = self.version_info(latest)?;
             if publish && !dry_run && info.status == VersionStatus::Draft {
                 drop(_registering);
-                info = self.publish(&name, info.version).await?;
+                info = self.publish(&name, info.version, mutation).await?;
             }
             return Ok(Registered {
                 template: name,
@@ -543,12 +547,8 @@ impl Registry {
         if dry_run {
             return Ok(registered);
         }
-        match self
-            .inner
-            .store
-            .insert_template_version(&template, &row, &archive)
-            .await
-        {
+        let mut tx = mutation.begin(&self.inner.store).await?;
+        match tx.insert_template_version(&template, &row, &archive).await {
             Ok(()) => {}
             Err(StoreError::VersionExists { .. }) => {
                 return Err(RegistryError::Conflict {
@@ -558,6 +558,13 @@ impl Registry {
             }
             Err(error) => return Err(error.into()),
         }
+        mutation.audit.set_details(serde_json::json!({
+            "version": version.to_string(),
+            "status": row.status,
+            "digest": row.digest,
+            "source": row.source,
+        }));
+        mutation.commit(tx).await?;
         self.inner
             .bundles
             .lock()
@@ -576,8 +583,9 @@ impl Registry {
         &self,
         name: &str,
         version: Version,
+        mutation: &Mutation<'_>,
     ) -> Result<VersionInfo, RegistryError> {
-        self.transition(name, version, VersionStatus::Published, None)
+        self.transition(name, version, VersionStatus::Published, None, mutation)
             .await
     }
 
@@ -588,9 +596,21 @@ impl Registry {
         name: &str,
         version: Version,
         reason: &str,
+        mutation: &Mutation<'_>,
     ) -> Result<VersionInfo, RegistryError> {
-        self.transition(name, version, VersionStatus::Withdrawn, Some(reason))
-            .await
+        if reason.trim().is_empty() {
+            return Err(RegistryError::InvalidRequest(
+                "give a reason for withdrawing the version; teams see it".to_owned(),
+            ));
+        }
+        self.transition(
+            name,
+            version,
+            VersionStatus::Withdrawn,
+            Some(reason),
+            mutation,
+        )
+        .await
     }
 
     async fn transition(
@@ -599,6 +619,7 @@ impl Registry {
         version: Version,
         to: VersionStatus,
         reason: Option<&str>,
+        mutation: &Mutation<'_>,
     ) -> Result<VersionInfo, RegistryError> {
         let current = self.resolve(name, VersionSelector::Exact(version)).await?;
         let allowed = match to {
@@ -618,17 +639,23 @@ impl Registry {
                 },
             });
         }
-        self.inner
-            .store
-            .set_template_version_status(
-                name,
-                version.major,
-                version.minor,
-                to.as_str(),
-                now_millis(),
-                reason,
-            )
-            .await?;
+        let mut tx = mutation.begin(&self.inner.store).await?;
+        tx.set_template_version_status(
+            name,
+            version.major,
+            version.minor,
+            to.as_str(),
+            now_millis(),
+            reason,
+        )
+        .await?;
+        mutation.audit.set_details(serde_json::json!({
+            "version": version.to_string(),
+            "before": current.status.as_str(),
+            "after": to.as_str(),
+            "reason": reason,
+        }));
+        mutation.commit(tx).await?;
         self.update_catalog(name).await?;
         self.resolve(name, VersionSelector::Exact(version)).await
     }

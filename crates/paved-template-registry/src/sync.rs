@@ -3,8 +3,9 @@
 //! next minor draft of its major (checked for compatibility like any minor); an unchanged one
 //! adds nothing. Runs on demand and every sync interval; each bundle succeeds or fails alone.
 
+use paved_model::access::{Action, AuditRecord, Resource, ResourceKind, SystemLoop};
 use paved_model::problem::Problem;
-use paved_store::{TemplateSyncRow, now_millis};
+use paved_store::{Mutation, TemplateSyncRow, now_millis};
 
 use crate::source::{self, GitSource, SourceLimits};
 use crate::{RegisterRequest, Registry, RegistryError, TemplateOverrides, Version, sync_plan};
@@ -27,6 +28,7 @@ impl Registry {
     pub async fn add_sync(
         &self,
         target: &str,
+        mutation: &Mutation<'_>,
     ) -> Result<(TemplateSyncRow, SyncOutcome), RegistryError> {
         let parsed = GitSource::parse(target)?;
         let canonical = GitSource {
@@ -34,8 +36,8 @@ impl Registry {
             ..parsed.clone()
         }
         .to_string();
-        let row = self
-            .store()
+        let mut tx = mutation.begin(self.store()).await?;
+        let row = tx
             .ensure_template_sync(
                 &uuid::Uuid::new_v4().to_string(),
                 &canonical,
@@ -43,7 +45,11 @@ impl Registry {
                 now_millis(),
             )
             .await?;
-        let outcome = self.run_sync(&row.id).await?;
+        mutation
+            .audit
+            .set_details(serde_json::json!({ "id": row.id }));
+        mutation.commit(tx).await?;
+        let outcome = self.run_sync(&row.id, None).await?;
         let row = self
             .store()
             .template_sync(&row.id)
@@ -58,15 +64,26 @@ impl Registry {
     }
 
     /// Forgets a sync source; the versions it registered stay.
-    pub async fn remove_sync(&self, id: &str) -> Result<(), RegistryError> {
-        if !self.store().delete_template_sync(id).await? {
+    pub async fn remove_sync(
+        &self,
+        id: &str,
+        mutation: &Mutation<'_>,
+    ) -> Result<(), RegistryError> {
+        let mut tx = mutation.begin(self.store()).await?;
+        if !tx.delete_template_sync(id).await? {
             return Err(RegistryError::SyncNotFound(id.to_owned()));
         }
+        mutation.commit(tx).await?;
         Ok(())
     }
 
-    /// Syncs one source now.
-    pub async fn run_sync(&self, id: &str) -> Result<SyncOutcome, RegistryError> {
+    /// Syncs one source now. The versions it registers are recorded as the sync loop's
+    /// changes; the run itself as the caller's (`mutation`), if a caller asked for it.
+    pub async fn run_sync(
+        &self,
+        id: &str,
+        mutation: Option<&Mutation<'_>>,
+    ) -> Result<SyncOutcome, RegistryError> {
         let row = self
             .store()
             .template_sync(id)
@@ -114,7 +131,12 @@ impl Registry {
                         publish: false,
                         dry_run: false,
                     };
-                    match self.register(request).await {
+                    let record = AuditRecord::system(
+                        SystemLoop::TemplateSync,
+                        Action::RegisterTemplate,
+                        Resource::new(ResourceKind::Template, bundle.template.clone()),
+                    );
+                    match self.register(request, &Mutation::new(&record)).await {
                         Ok(registered) if registered.unchanged => outcome.unchanged += 1,
                         Ok(registered) => outcome
                             .registered
@@ -130,9 +152,25 @@ impl Registry {
         }
         let problems =
             serde_json::to_string(&outcome.problems).expect("problems serialise to JSON");
-        self.store()
-            .record_template_sync(id, outcome.commit.as_deref(), now_millis(), &problems)
+        let mut tx = match mutation {
+            Some(mutation) => mutation.begin(self.store()).await?,
+            None => self.store().begin().await?,
+        };
+        tx.record_template_sync(id, outcome.commit.as_deref(), now_millis(), &problems)
             .await?;
+        match mutation {
+            Some(mutation) => {
+                mutation.audit.set_details(serde_json::json!({
+                    "commit": outcome.commit,
+                    "registered": outcome.registered.iter()
+                        .map(|(template, version)| format!("{template}@{version}"))
+                        .collect::<Vec<_>>(),
+                    "problems": outcome.problems.len(),
+                }));
+                mutation.commit(tx).await?;
+            }
+            None => tx.commit().await?,
+        }
         Ok(outcome)
     }
 
@@ -164,7 +202,7 @@ impl Registry {
                 }
             };
             for sync in syncs {
-                match self.run_sync(&sync.id).await {
+                match self.run_sync(&sync.id, None).await {
                     Ok(outcome) if !outcome.registered.is_empty() => tracing::info!(
                         repository = %sync.repository,
                         registered = outcome.registered.len(),

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paved_catalog::{Catalog, CatalogConfig};
+use paved_jobs::JobRunnerConfig;
+use paved_model::ids::ReplicaId;
 use paved_scaffolder::ScaffolderConfig;
-use paved_server::AppState;
+use paved_server::{AppConfig, AppState};
 use paved_store::{Store, StoreConfig};
 use paved_template_registry::RegistryConfig;
 use serde_json::Value;
@@ -311,7 +313,6 @@ impl TestData {
     pub fn scaffolder_config(&self) -> ScaffolderConfig {
         ScaffolderConfig {
             repositories_dir: self.dir.path().join("repositories"),
-            replica: "test".to_owned(),
             git_credentials: None,
             crash_after_step: None,
         }
@@ -319,9 +320,27 @@ impl TestData {
 
     pub fn engine_config(&self) -> paved_engine::LocalEngineConfig {
         let mut config =
-            paved_engine::LocalEngineConfig::new(self.dir.path().join("engine"), "test");
+            paved_engine::LocalEngineConfig::new(self.dir.path().join("engine"), test_replica());
         config.tick = self.engine_tick;
         config
+    }
+
+    pub fn jobs_config(&self) -> JobRunnerConfig {
+        JobRunnerConfig {
+            poll_interval: Duration::from_millis(200),
+            ..JobRunnerConfig::new(test_replica())
+        }
+    }
+
+    /// Every part's configuration.
+    pub fn app_config(&self) -> AppConfig {
+        AppConfig {
+            catalog: self.catalog_config(),
+            registry: self.registry_config(),
+            scaffolder: self.scaffolder_config(),
+            engine: self.engine_config(),
+            jobs: self.jobs_config(),
+        }
     }
 
     pub fn store_config(&self) -> StoreConfig {
@@ -341,6 +360,7 @@ impl TestData {
             working_dir: self.dir.path().to_owned(),
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
+            replica: test_replica(),
         }
     }
 
@@ -348,6 +368,11 @@ impl TestData {
     pub fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join("input").join(relative)
     }
+}
+
+/// The replica id of every test server (a restart is the same replica, as with `paved up`).
+pub fn test_replica() -> ReplicaId {
+    ReplicaId("replica-test".to_owned())
 }
 
 /// A running server. Dropping it stops the server (but keeps its data in `data`).
@@ -358,6 +383,7 @@ pub struct TestServer {
     pub local: paved_engine::LocalEngine,
     pub catalog: Catalog,
     pub store: Store,
+    pub jobs: paved_jobs::JobRunner,
     pub data: TestData,
     client: reqwest::Client,
     stop: watch::Sender<bool>,
@@ -382,34 +408,18 @@ impl TestServer {
         let store = Store::open(&data.store_config())
             .await
             .expect("the store opens");
-        let (state, _) = AppState::build(
-            store.clone(),
-            data.catalog_config(),
-            data.registry_config(),
-            data.scaffolder_config(),
-            data.engine_config(),
-            TEST_TOKEN,
-        )
-        .await
-        .expect("the application starts");
+        let (state, _) = AppState::build(store.clone(), data.app_config(), TEST_TOKEN)
+            .await
+            .expect("the application starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");
         let base_url = format!("http://{}", listener.local_addr().expect("a local address"));
         let catalog = state.catalog.clone();
         let local = state.local.clone();
+        let jobs = state.jobs.clone();
         let (stop, stopped) = watch::channel(false);
-        let engine_loop = {
-            let local = local.clone();
-            let mut stopped = stopped.clone();
-            tokio::spawn(async move {
-                local
-                    .run(async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                    })
-                    .await;
-            })
-        };
+        let background = state.start(stopped.clone());
         let served = tokio::spawn(async move {
             let mut stopped = stopped;
             paved_server::serve(listener, state, async move {
@@ -418,13 +428,14 @@ impl TestServer {
             .await
             .expect("the server runs");
             // The engine stops its tasks before the server counts as stopped.
-            let _ = engine_loop.await;
+            background.stopped().await;
         });
         TestServer {
             base_url,
             local,
             catalog,
             store,
+            jobs,
             data,
             client: reqwest::Client::new(),
             stop,
@@ -460,10 +471,13 @@ impl TestServer {
         }
     }
 
-    /// The audit log, newest first (the last 100 events: more than any test writes).
-    pub async fn audit_log(&self) -> Vec<paved_store::AuditEvent> {
+    /// The audit log, newest first (the last 500 records: more than any test writes).
+    pub async fn audit_log(&self) -> Vec<paved_store::AuditEventRow> {
         self.store
-            .recent_audit_events(100)
+            .audit_events(&paved_store::AuditFilter {
+                limit: 500,
+                ..paved_store::AuditFilter::default()
+            })
             .await
             .expect("the audit log reads")
     }
@@ -543,4 +557,19 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// An audit record for a change a test makes directly through an application crate, as the
+/// admin would through the API: `catalog.refresh_location(&id, &Mutation::new(&record))`.
+pub fn admin_record(
+    action: paved_model::access::Action,
+    kind: paved_model::access::ResourceKind,
+    name: &str,
+) -> paved_model::access::AuditRecord {
+    paved_model::access::AuditRecord::new(
+        paved_model::access::Principal::Admin,
+        action,
+        paved_model::access::Resource::new(kind, name),
+        paved_model::access::CallOrigin::default(),
+    )
 }

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use paved_cli::{
-    CatalogCommand, Cli, Command, LocationsCommand, ServiceCommand, TemplateCommand,
-    TemplateSyncCommand,
+    AuditCommand, CatalogCommand, Cli, Command, JobCommand, LocationsCommand, ServiceCommand,
+    TemplateCommand, TemplateSyncCommand,
 };
 
 /// Failure kinds that map to exit codes.
@@ -124,6 +124,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Secret(command) => commands::engine::secret::run(command).await,
         Command::Lb(command) => commands::engine::lb::run(command).await,
         Command::Engine(command) => commands::engine::services::run(command).await,
+        Command::Job(command) => run_job(command).await,
+        Command::Audit(AuditCommand::List {
+            principal,
+            resource,
+            action,
+            since,
+            limit,
+            output,
+            server,
+        }) => {
+            let query = commands::audit::AuditQuery {
+                principal,
+                resource,
+                action,
+                since,
+                limit,
+            };
+            commands::audit::list(&server, query, output).await
+        }
     }
 }
 
@@ -137,12 +156,33 @@ async fn run_service(command: ServiceCommand) -> Result<(), Failure> {
             output,
             server,
         } => service::show::run(&server, &name, output).await,
-        ServiceCommand::Task {
-            id,
-            follow,
+    }
+}
+
+async fn run_job(command: JobCommand) -> Result<(), Failure> {
+    use commands::job;
+    match command {
+        JobCommand::List {
+            kind,
+            subject,
+            state,
+            limit,
             output,
             server,
-        } => service::task::run(&server, &id, follow, output).await,
+        } => {
+            let query = job::list::JobQuery {
+                kind,
+                subject,
+                state,
+                limit,
+            };
+            job::list::run(&server, query, output).await
+        }
+        JobCommand::Show { id, output, server } => job::show::show(&server, &id, output).await,
+        JobCommand::Follow { id, output, server } => {
+            job::show::follow_to_end(&server, &id, output).await
+        }
+        JobCommand::Cancel { id, output, server } => job::cancel::run(&server, &id, output).await,
     }
 }
 

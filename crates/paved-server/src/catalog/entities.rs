@@ -15,11 +15,12 @@ use paved_model::entity_ref::EntityRef;
 use paved_model::ids::LocationId;
 
 use crate::AppState;
-use crate::auth::mutation;
-use crate::auth::{Action, Caller};
+use crate::access::{Caller, mutation};
 use crate::catalog::params::{Params, order_field};
 use crate::catalog::raw_json;
 use crate::error::{ApiError, ApiJson};
+use paved_api::ErrorCode;
+use paved_model::access::{Action, Resource, ResourceKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -214,7 +215,7 @@ pub async fn entity_facets(
     let facets = params.all("facet");
     if facets.is_empty() {
         return Err(ApiError::bad_request(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             "at least one `facet` parameter is required, such as `facet=kind`",
         ));
     }
@@ -250,33 +251,43 @@ pub async fn refresh(
         .clone()
         .or(request.location_id.clone())
         .unwrap_or_default();
-    mutation(&state, &caller, Action::Refresh, &target, async {
-        let location_id = match (&request.entity_ref, &request.location_id) {
-            (_, Some(location_id)) => LocationId(location_id.clone()),
-            (Some(entity_ref), None) => {
-                let key = EntityRef::parse_full(entity_ref)
-                    .map_err(|error| {
-                        ApiError::bad_request("invalid_entity_ref", error.to_string())
-                    })?
-                    .key();
-                state.catalog.location_of_entity(&key).await?.id
-            }
-            (None, None) => {
-                return Err(ApiError::bad_request(
-                    "invalid_body",
-                    "send `entityRef` or `locationId`",
-                ));
-            }
-        };
-        let outcome = state.catalog.refresh_location(&location_id).await?;
-        Ok(Json(RefreshResponse {
-            written: outcome.written,
-            unchanged: outcome.unchanged,
-            orphaned: outcome.orphaned,
-            deleted: outcome.deleted,
-            problems: outcome.problems.into_iter().map(ApiProblem::from).collect(),
-        }))
-    })
+    let resource = Resource::new(ResourceKind::Location, target);
+    mutation(
+        &state,
+        &caller,
+        Action::RefreshCatalog,
+        resource,
+        async |mutation| {
+            let location_id = match (&request.entity_ref, &request.location_id) {
+                (_, Some(location_id)) => LocationId(location_id.clone()),
+                (Some(entity_ref), None) => {
+                    let key = EntityRef::parse_full(entity_ref)
+                        .map_err(|error| {
+                            ApiError::bad_request(ErrorCode::InvalidEntityRef, error.to_string())
+                        })?
+                        .key();
+                    state.catalog.location_of_entity(&key).await?.id
+                }
+                (None, None) => {
+                    return Err(ApiError::bad_request(
+                        ErrorCode::InvalidBody,
+                        "send `entityRef` or `locationId`",
+                    ));
+                }
+            };
+            let outcome = state
+                .catalog
+                .refresh_location(&location_id, mutation)
+                .await?;
+            Ok(Json(RefreshResponse {
+                written: outcome.written,
+                unchanged: outcome.unchanged,
+                orphaned: outcome.orphaned,
+                deleted: outcome.deleted,
+                problems: outcome.problems.into_iter().map(ApiProblem::from).collect(),
+            }))
+        },
+    )
     .await
 }
 

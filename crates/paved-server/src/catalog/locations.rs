@@ -9,11 +9,11 @@ use paved_model::entity_ref::EntityRef;
 use paved_model::ids::LocationId;
 use paved_store::LocationRow;
 
-use crate::auth::mutation;
-use crate::auth::{Action, Caller};
+use crate::access::{Caller, mutation};
 use crate::catalog::params::Params;
 use crate::error::{ApiError, ApiJson};
 use crate::{AppState, timestamp};
+use paved_model::access::{Action, Resource, ResourceKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -72,11 +72,14 @@ pub async fn create_location(
     } else {
         Action::CreateLocation
     };
-    let target = format!("{}:{}", spec.location_type, spec.target);
-    mutation(&state, &caller, action, &target, async {
+    let resource = Resource::new(
+        ResourceKind::Location,
+        format!("{}:{}", spec.location_type, spec.target),
+    );
+    mutation(&state, &caller, action, resource, async |mutation| {
         let added = state
             .catalog
-            .add_location(&spec.location_type, &spec.target, dry_run)
+            .add_location(&spec.location_type, &spec.target, dry_run, mutation)
             .await?;
         let status = if dry_run {
             StatusCode::OK
@@ -116,13 +119,20 @@ pub async fn delete_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    mutation(&state, &caller, Action::DeleteLocation, &id, async {
-        state
-            .catalog
-            .remove_location(&LocationId(id.clone()))
-            .await?;
-        Ok(StatusCode::NO_CONTENT)
-    })
+    let resource = Resource::new(ResourceKind::Location, id.clone());
+    mutation(
+        &state,
+        &caller,
+        Action::DeleteLocation,
+        resource,
+        async |mutation| {
+            state
+                .catalog
+                .remove_location(&LocationId(id.clone()), mutation)
+                .await?;
+            Ok(StatusCode::NO_CONTENT)
+        },
+    )
     .await
 }
 

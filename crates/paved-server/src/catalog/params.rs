@@ -5,6 +5,7 @@ use paved_catalog::filter::{Filter, parse_filter_params};
 use paved_catalog::query::{FullTextFilter, OrderField};
 
 use crate::error::ApiError;
+use paved_api::ErrorCode;
 
 pub struct Params(Vec<(String, String)>);
 
@@ -52,7 +53,7 @@ impl Params {
             .map(|value| {
                 value.parse::<usize>().map_err(|_| {
                     ApiError::bad_request(
-                        "invalid_parameter",
+                        ErrorCode::InvalidParameter,
                         format!("`{name}` must be a non-negative integer, got `{value}`"),
                     )
                 })
@@ -90,7 +91,7 @@ pub fn order_field(field: &str, direction: Option<&str>) -> Result<OrderField, A
         Some("desc") => true,
         Some(other) => {
             return Err(ApiError::bad_request(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 format!("order `{other}` for `{field}` is not accepted: expected `asc` or `desc`"),
             ));
         }

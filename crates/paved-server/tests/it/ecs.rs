@@ -345,8 +345,8 @@ async fn aws_cli_manages_clusters_and_task_definitions(backend: Backend) {
         audit
             .iter()
             .any(|event| event.action == "ecs.register-task-definition"
-                && event.actor == "admin"
-                && event.target == "web"
+                && event.principal == "admin"
+                && event.resource_name == "web"
                 && event.outcome == "ok"),
         "{audit:?}"
     );
@@ -565,8 +565,9 @@ async fn bad_signatures_are_refused_and_change_nothing(backend: Backend) {
         audit
             .iter()
             .any(|event| event.action == "ecs.create-cluster"
-                && event.actor == "invalid-signature"
-                && event.target == "x"),
+                && event.principal == "anonymous"
+                && event.outcome.starts_with("refused")
+                && event.resource_name == "x"),
         "{audit:?}"
     );
 }

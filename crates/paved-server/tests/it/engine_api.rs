@@ -143,10 +143,13 @@ async fn secrets_are_stored_but_never_shown(backend: Backend) {
     );
     assert!(
         puts.iter()
-            .any(|event| event.actor == "anonymous" && event.outcome.starts_with("error"))
+            .any(|event| event.principal == "anonymous" && event.outcome.starts_with("refused"))
     );
     for event in &audit {
-        let text = format!("{} {} {}", event.target, event.outcome, event.details);
+        let text = format!(
+            "{} {} {}",
+            event.resource_name, event.outcome, event.details
+        );
         assert!(
             !text.contains(SECRET_VALUE) && !text.contains("replaced"),
             "{event:?}"
@@ -303,13 +306,13 @@ async fn load_balancer_configurations_are_checked_field_by_field(backend: Backen
         .await
         .into_iter()
         .filter(|event| event.action.starts_with("engine.") && event.outcome == "ok")
-        .map(|event| format!("{} {}", event.action, event.target))
+        .map(|event| format!("{} {}", event.action, event.resource_name))
         .collect();
     assert_eq!(
         audited,
         [
-            "engine.delete-load-balancer load-balancer:shop",
-            "engine.put-load-balancer load-balancer:shop",
+            "engine.delete-load-balancer shop",
+            "engine.put-load-balancer shop",
         ]
     );
 }
@@ -379,14 +382,15 @@ async fn images_are_built_from_a_service_repository(backend: Backend) {
         .post("/api/engine/images", json!({"service": "nothing"}))
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
-    assert_eq!(unknown.body["error"]["code"], "service_not_found");
+    assert_eq!(unknown.body["error"]["code"], "repository_not_found");
 
     let audit = server.audit_log().await;
     assert!(
         audit
             .iter()
             .any(|event| event.action == "engine.build-image"
-                && event.target == "image:hello@main"
+                && event.resource_name == "hello@main"
+                && event.resource_kind == "image"
                 && event.outcome == "ok"),
         "{audit:?}"
     );
@@ -584,7 +588,7 @@ async fn service_logs_merge_tasks_and_follow_new_ones(backend: Backend) {
         .get("/api/engine/services/default/chatty/logs?task=ffffffffffff")
         .await;
     assert_eq!(unknown_task.status, 404, "{}", unknown_task.text);
-    assert_eq!(unknown_task.body["error"]["code"], "task_not_found");
+    assert_eq!(unknown_task.body["error"]["code"], "engine_task_not_found");
 
     let detail = server.get("/api/engine/services/default/chatty").await;
     assert_eq!(detail.status, 200, "{}", detail.text);

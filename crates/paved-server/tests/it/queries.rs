@@ -891,7 +891,14 @@ async fn relations_go_both_ways(backend: Backend) {
     server.write("catalog/org.yaml", &without(ORG, "team-b"));
     let first = server
         .catalog
-        .refresh_location(&location)
+        .refresh_location(
+            &location,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::RefreshCatalog,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
         .await
         .expect("refresh");
     assert_eq!((first.orphaned, first.deleted), (2, 0), "{first:?}");
@@ -906,7 +913,14 @@ async fn relations_go_both_ways(backend: Backend) {
     );
     let second = server
         .catalog
-        .refresh_location(&location)
+        .refresh_location(
+            &location,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::RefreshCatalog,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
         .await
         .expect("refresh");
     assert_eq!((second.orphaned, second.deleted), (0, 2), "{second:?}");

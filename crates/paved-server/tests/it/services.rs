@@ -1,5 +1,5 @@
-//! `/api/services` and `/api/tasks`: a service created from a built-in golden path as a
-//! durable task, followed through server-sent events; dry runs; refusals before any task;
+//! `/api/services` and `/api/jobs`: a service created from a built-in golden path as a
+//! durable job, followed through server-sent events; dry runs; refusals before any job;
 //! and all-or-nothing when a step fails.
 
 use paved_test::{Backend, TestData, TestServer, both_backends};
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 both_backends!(
     creates_a_service_repository_and_registers_it_at_once,
     dry_run_returns_the_files_and_creates_nothing,
-    bad_requests_are_refused_before_any_task,
+    bad_requests_are_refused_before_any_job,
     a_failed_step_leaves_nothing_behind,
     a_template_can_name_where_repositories_are_pushed,
 );
@@ -35,7 +35,7 @@ fn request(name: &str) -> Value {
 /// Reads the task's event stream to its end: the `log` events' JSON and the final task.
 async fn follow(server: &TestServer, task: &str) -> (Vec<Value>, Value) {
     let mut response = reqwest::Client::new()
-        .get(format!("{}/api/tasks/{task}/events", server.base_url))
+        .get(format!("{}/api/jobs/{task}/events", server.base_url))
         .send()
         .await
         .expect("the event stream opens");
@@ -75,9 +75,9 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
     let accepted = server.post("/api/services", request("payments")).await;
     assert_eq!(accepted.status, 202, "{}", accepted.text);
     assert_eq!(accepted.body["templateVersion"], "1.0");
-    let task = accepted.body["taskId"]
+    let task = accepted.body["jobId"]
         .as_str()
-        .expect("a task id")
+        .expect("a job id")
         .to_owned();
     let clone_url = accepted.body["cloneUrl"]
         .as_str()
@@ -116,10 +116,7 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
     let (_, message) = paved_git::branch_tip(std::path::Path::new(path), "main")
         .expect("the repository opens")
         .expect("main exists");
-    assert!(
-        message.contains(&format!("Paved-Task: {task}")),
-        "{message}"
-    );
+    assert!(message.contains(&format!("Paved-Job: {task}")), "{message}");
     let snapshot = paved_git::read_tree(
         &server.data.dir.path().join("git-cache"),
         path,
@@ -177,8 +174,8 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
     assert_eq!(service.status, 200, "{}", service.text);
     assert_eq!(service.body["templateVersion"], "1.0");
     assert_eq!(service.body["spec"]["instances"][0]["inputs"]["port"], 8080);
-    let task_view = server.get(&format!("/api/tasks/{task}")).await;
-    assert_eq!(task_view.body["state"], "succeeded");
+    let job_view = server.get(&format!("/api/jobs/{task}")).await;
+    assert_eq!(job_view.body["state"], "succeeded");
 
     // The name is taken now, by the service and by the Component.
     let again = server.post("/api/services", request("payments")).await;
@@ -194,7 +191,7 @@ async fn dry_run_returns_the_files_and_creates_nothing(backend: Backend) {
     let dry = server.post("/api/services", body).await;
     assert_eq!(dry.status, 200, "{}", dry.text);
     assert_eq!(dry.body["dryRun"], true);
-    assert!(dry.body["taskId"].is_null());
+    assert!(dry.body["jobId"].is_null());
     let files: Vec<&str> = dry.body["files"]
         .as_array()
         .expect("files")
@@ -236,7 +233,7 @@ async fn dry_run_returns_the_files_and_creates_nothing(backend: Backend) {
     assert_eq!(component.status, 404);
 }
 
-async fn bad_requests_are_refused_before_any_task(backend: Backend) {
+async fn bad_requests_are_refused_before_any_job(backend: Backend) {
     let server = server(backend).await;
     let cases = [
         (json!({"inputs": {"port": 70000}}), 400, "invalid_inputs"),
@@ -313,9 +310,9 @@ async fn a_failed_step_leaves_nothing_behind(backend: Backend) {
     body["repositoryUrl"] = json!(remote.display().to_string());
     let accepted = server.post("/api/services", body).await;
     assert_eq!(accepted.status, 202, "{}", accepted.text);
-    let task = accepted.body["taskId"]
+    let task = accepted.body["jobId"]
         .as_str()
-        .expect("a task id")
+        .expect("a job id")
         .to_owned();
     let (logs, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "failed", "{end}");
@@ -344,10 +341,7 @@ async fn a_failed_step_leaves_nothing_behind(backend: Backend) {
     // The name is free again.
     let retried = server.post("/api/services", request("ledger")).await;
     assert_eq!(retried.status, 202, "{}", retried.text);
-    let task = retried.body["taskId"]
-        .as_str()
-        .expect("a task id")
-        .to_owned();
+    let task = retried.body["jobId"].as_str().expect("a job id").to_owned();
     let (_, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "succeeded", "{end}");
 }
@@ -391,9 +385,9 @@ async fn a_template_can_name_where_repositories_are_pushed(backend: Backend) {
         .await;
     assert_eq!(accepted.status, 202, "{}", accepted.text);
     assert_eq!(accepted.body["cloneUrl"], remote.display().to_string());
-    let task = accepted.body["taskId"]
+    let task = accepted.body["jobId"]
         .as_str()
-        .expect("a task id")
+        .expect("a job id")
         .to_owned();
     let (_, end) = follow(&server, &task).await;
     assert_eq!(end["state"], "succeeded", "{end}");

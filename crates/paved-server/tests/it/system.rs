@@ -330,31 +330,42 @@ async fn mutations_are_audited(backend: Backend) {
         .iter()
         .map(|event| {
             assert!(event.at > 0, "{event:?}");
-            assert_eq!(event.details, "{}");
             format!(
-                "{} {} {} {}",
-                event.actor, event.action, event.target, event.outcome
+                "{} {} {}:{} {}",
+                event.principal,
+                event.action,
+                event.resource_kind,
+                event.resource_name,
+                event.outcome
             )
             .replace(&file.display().to_string(), "[FILE]")
             .replace(id.as_str(), "[ID]")
         })
         .collect();
     lines.reverse();
+    let refused = "refused: authentication required: send `Authorization: Bearer <token>`";
     assert_eq!(
         lines,
         [
-            "anonymous location.create file:[FILE] error: authentication required: send `Authorization: Bearer <token>`",
-            "admin location.analyze file:[FILE] ok",
-            "admin location.create file:[FILE] ok",
-            "admin location.create file:[FILE] error: a location of type `file` with target `[FILE]` already exists",
-            "admin catalog.refresh [ID] ok",
-            "admin catalog.refresh component:default/web ok",
-            "anonymous catalog.refresh [ID] error: authentication required: send `Authorization: Bearer <token>`",
-            "anonymous location.delete [ID] error: authentication required: send `Authorization: Bearer <token>`",
-            "admin location.delete [ID] ok",
-            "admin location.delete [ID] error: location `[ID]` not found",
+            format!("anonymous location.create route:/api/catalog/locations {refused}"),
+            "admin location.analyze location:file:[FILE] ok".to_owned(),
+            "admin location.create location:file:[FILE] ok".to_owned(),
+            "admin location.create location:file:[FILE] error: location_exists: a location of type `file` with target `[FILE]` already exists".to_owned(),
+            "admin catalog.refresh location:[ID] ok".to_owned(),
+            "admin catalog.refresh location:component:default/web ok".to_owned(),
+            format!("anonymous catalog.refresh route:/api/catalog/refresh {refused}"),
+            format!("anonymous location.delete route:/api/catalog/locations/[ID] {refused}"),
+            "admin location.delete location:[ID] ok".to_owned(),
+            "admin location.delete location:[ID] error: location_not_found: location `[ID]` not found".to_owned(),
         ]
     );
+    // A change's record says what it changed.
+    let created = events
+        .iter()
+        .find(|event| event.action == "location.create" && event.outcome == "ok")
+        .expect("the location's record");
+    let details: serde_json::Value = serde_json::from_str(&created.details).expect("JSON details");
+    assert_eq!(details["written"], 3, "{details}");
 
     // Reads are not audited.
     server.get("/api/catalog/locations").await;
@@ -463,14 +474,36 @@ async fn replicas_follow_each_other(backend: Backend) {
         "catalog-info.yaml",
         &CATALOG[..CATALOG.rfind("---\n").expect("documents")],
     );
-    server.catalog.refresh_location(&id).await.expect("refresh");
+    server
+        .catalog
+        .refresh_location(
+            &id,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::RefreshCatalog,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
+        .await
+        .expect("refresh");
     replica.catch_up().await.expect("catch up");
     assert_eq!(
         rendered(&replica, "component:default/api")
             .map(|api| api["metadata"]["annotations"]["backstage.io/orphan"].clone()),
         Some(json!("true"))
     );
-    server.catalog.refresh_location(&id).await.expect("refresh");
+    server
+        .catalog
+        .refresh_location(
+            &id,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::RefreshCatalog,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
+        .await
+        .expect("refresh");
     replica.catch_up().await.expect("catch up");
     assert_eq!(rendered(&replica, "component:default/api"), None);
     assert!(
@@ -482,7 +515,17 @@ async fn replicas_follow_each_other(backend: Backend) {
 
     // The other way round: a refresh by the replica reaches the server at its catch-up.
     server.write("catalog-info.yaml", CATALOG);
-    replica.refresh_location(&id).await.expect("refresh");
+    replica
+        .refresh_location(
+            &id,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::RefreshCatalog,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
+        .await
+        .expect("refresh");
     assert!(rendered(&replica, "component:default/api").is_some());
     assert!(!exists(&server, "component/default/api").await);
     server.catalog.catch_up().await.expect("catch up");
@@ -531,9 +574,15 @@ async fn wrong_tokens_are_refused(backend: Backend) {
     let lines: Vec<String> = events
         .iter()
         .rev()
-        .map(|event| format!("{} {}", event.actor, scrub(&server, &json!(event.outcome))))
+        .map(|event| {
+            format!(
+                "{} {}",
+                event.principal,
+                scrub(&server, &json!(event.outcome))
+            )
+        })
         .collect();
-    let refusal = r#"invalid-token "error: the token is not valid: send the admin token as `Authorization: Bearer <token>`""#;
+    let refusal = r#"anonymous "refused: the token is not valid: send the admin token as `Authorization: Bearer <token>`""#;
     assert_eq!(lines, [refusal, refusal, refusal, r#"admin "ok""#]);
 }
 
@@ -552,7 +601,16 @@ async fn the_schedule_refreshes_due_locations(backend: Backend) {
         .expect("a catalog with a one-second schedule");
     let file = server.write("catalog-info.yaml", CATALOG);
     replica
-        .add_location("file", &file.display().to_string(), false)
+        .add_location(
+            "file",
+            &file.display().to_string(),
+            false,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::CreateLocation,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
         .await
         .expect("registered");
     server.write("catalog-info.yaml", &format!("{CATALOG}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"));

@@ -747,7 +747,7 @@ async fn mutations_need_the_admin_token_and_are_audited(backend: Backend) {
         .map(|event| {
             (
                 event.action.clone(),
-                event.actor.clone(),
+                event.principal.clone(),
                 event.outcome == "ok",
             )
         })

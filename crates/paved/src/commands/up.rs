@@ -6,9 +6,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use paved_catalog::CatalogConfig;
 use paved_cli::{LogFormat, UpArgs};
+use paved_jobs::JobRunnerConfig;
+use paved_model::ids::ReplicaId;
 use paved_scaffolder::ScaffolderConfig;
-use paved_server::AppState;
 use paved_server::auth::generate_token;
+use paved_server::{AppConfig, AppState};
 use paved_store::{Store, StoreConfig};
 use paved_template_registry::RegistryConfig;
 use tokio::sync::watch;
@@ -21,6 +23,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .data_dir
         .canonicalize()
         .with_context(|| format!("resolving `{}`", args.data_dir.display()))?;
+    // Held until the process ends: one `paved up` per data directory.
+    let _data_dir_lock = lock_data_dir(&data_dir)?;
     let store_config = match &args.database_url {
         Some(url) => StoreConfig::Postgres { url: url.clone() },
         None => StoreConfig::Sqlite {
@@ -37,23 +41,23 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .or_else(|| std::fs::read_to_string(data_dir.join("admin-token")).ok())
         .filter(|token| !token.trim().is_empty())
         .unwrap_or_else(generate_token);
+    let replica = replica_id(&data_dir)?;
     let catalog_config = CatalogConfig {
         git_cache: data_dir.join("git-cache"),
         working_dir: std::env::current_dir().context("reading the working directory")?,
         refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
         orphan_grace: Duration::from_secs(args.orphan_grace),
+        replica: replica.clone(),
     };
     let registry_config = RegistryConfig {
         git_cache: data_dir.join("git-cache"),
         sync_interval: Duration::from_secs(args.refresh_interval.max(1)),
         builtin_templates: true,
     };
-    let replica = replica_id(&data_dir)?;
     let engine_config =
         paved_engine::LocalEngineConfig::new(data_dir.join("engine"), replica.clone());
     let scaffolder_config = ScaffolderConfig {
         repositories_dir: data_dir.join("repositories"),
-        replica,
         // Credentials for pushing new repositories to remotes: from the environment only.
         git_credentials: match (
             std::env::var("PAVED_GIT_USERNAME"),
@@ -64,20 +68,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         },
         crash_after_step: std::env::var("PAVED_CRASH_AFTER_STEP").ok(),
     };
-    let (state, created) = AppState::build(
-        store.clone(),
-        catalog_config,
-        registry_config,
-        scaffolder_config,
-        engine_config,
-        token.trim(),
-    )
-    .await
-    .context("starting the application")?;
+    let config = AppConfig {
+        catalog: catalog_config,
+        registry: registry_config,
+        scaffolder: scaffolder_config,
+        engine: engine_config,
+        jobs: JobRunnerConfig::new(replica),
+    };
+    let (state, created) = AppState::build(store.clone(), config, token.trim())
+        .await
+        .context("starting the application")?;
     if created {
         write_token_file(&data_dir, token.trim())?;
     }
-    let catalog = state.catalog.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on `{}`", args.listen))?;
@@ -91,26 +94,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down");
         let _ = stop.send(true);
     });
-    let background = {
-        let catalog = catalog.clone();
-        let stopped = stopped.clone();
-        tokio::spawn(async move { catalog.run(stop_requested(stopped)).await })
-    };
-    let task_resumer = {
-        let scaffolder = state.scaffolder.clone();
-        let stopped = stopped.clone();
-        tokio::spawn(async move { scaffolder.run(stop_requested(stopped)).await })
-    };
-    let template_sync = {
-        let registry = state.registry.clone();
-        let stopped = stopped.clone();
-        tokio::spawn(async move { registry.run(stop_requested(stopped)).await })
-    };
-    let local_engine = {
-        let local = state.local.clone();
-        let stopped = stopped.clone();
-        tokio::spawn(async move { local.run(stop_requested(stopped)).await })
-    };
+    let background = state.start(stopped.clone());
     tracing::info!(%address, store = store.backend(), data_dir = %data_dir.display(), "paved is up");
     eprintln!(
         "Paved is listening on http://{address} (store: {}, data: {})",
@@ -124,10 +108,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     paved_server::serve(listener, state, stop_requested(stopped))
         .await
         .context("serving HTTP")?;
-    background.await.context("stopping the refresh loop")?;
-    template_sync.await.context("stopping template sync")?;
-    task_resumer.await.context("stopping the task resumer")?;
-    local_engine.await.context("stopping the local engine")?;
+    background.stopped().await;
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())
@@ -162,21 +143,57 @@ async fn wait_for_signal() {
     }
 }
 
+/// Takes the data directory's lock (`<data-dir>/paved.lock`, with this process's id in it),
+/// or explains which process holds it. The lock is the kernel's (`flock`): it goes with the
+/// process, so a crash leaves nothing to clean up.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let path = data_dir.join("paved.lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("opening `{}`", path.display()))?;
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        let holder = if holder.is_empty() {
+            "another process".to_owned()
+        } else {
+            format!("process {holder}")
+        };
+        anyhow::bail!(
+            "the data directory `{}` is in use by {holder} (another `paved up`)\n\
+             hint: stop it first, or give this one its own directory with `--data-dir`; \
+             replicas share a PostgreSQL database (`--database-url`), each with its own data directory",
+            data_dir.display()
+        );
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    file.flush()?;
+    Ok(file)
+}
+
 /// This replica's identity, kept in the data directory so a restart is the same replica and
-/// takes its own unfinished tasks back. Written through a temporary file.
-fn replica_id(data_dir: &Path) -> anyhow::Result<String> {
+/// takes its own unfinished jobs back. Written through a temporary file.
+fn replica_id(data_dir: &Path) -> anyhow::Result<ReplicaId> {
     let path = data_dir.join("replica-id");
     if let Ok(id) = std::fs::read_to_string(&path)
         && !id.trim().is_empty()
     {
-        return Ok(id.trim().to_owned());
+        return Ok(ReplicaId(id.trim().to_owned()));
     }
     let id = format!("replica-{}", uuid::Uuid::new_v4());
     let temporary = data_dir.join(".replica-id.tmp");
     std::fs::write(&temporary, &id)
         .and_then(|()| std::fs::rename(&temporary, &path))
         .with_context(|| format!("writing `{}`", path.display()))?;
-    Ok(id)
+    Ok(ReplicaId(id))
 }
 
 /// Writes the admin token readable by its owner only, through a temporary file so a crash

@@ -175,7 +175,14 @@ async fn logs_show_task_container_and_stream(backend: Backend) {
     let json = cli(
         &server,
         &[
-            "logs", "chatty", "--env", "default", "--task", short, "-o", "json",
+            "logs",
+            "chatty",
+            "--cluster",
+            "default",
+            "--task",
+            short,
+            "-o",
+            "json",
         ],
         None,
     )
@@ -187,7 +194,7 @@ async fn logs_show_task_container_and_stream(backend: Backend) {
         assert_eq!(value["taskId"], task.as_str(), "{json}");
     }
 
-    let unknown = cli(&server, &["logs", "chatty", "--env", "nowhere"], None).await;
+    let unknown = cli(&server, &["logs", "chatty", "--cluster", "nowhere"], None).await;
     assert_eq!(unknown.code, Some(1), "{unknown}");
     assert!(
         unknown.stderr.contains("cluster `nowhere` does not exist"),

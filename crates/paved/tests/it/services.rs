@@ -59,6 +59,12 @@ fn service_ok(server: &Up, args: &[&str]) -> Run {
     server.group_ok("service", args)
 }
 
+/// `paved job ARGS`, expected to succeed.
+#[track_caller]
+fn job_ok(server: &Up, args: &[&str]) -> Run {
+    server.group_ok("job", args)
+}
+
 /// `paved service create NAME --template web-service --owner group:default/team-a ARGS`.
 #[track_caller]
 fn create(server: &Up, name: &str, args: &[&str]) -> Run {
@@ -331,8 +337,8 @@ fn service_create_with_the_gitlab_pipeline_and_json_output() {
     );
     assert_eq!(system.code, Some(0), "{system}");
 
-    let task_id = task["id"].as_str().expect("a task id");
-    let log = service_ok(&server, &["task", task_id, "-o", "json"]).json();
+    let job_id = task["id"].as_str().expect("a job id");
+    let log = job_ok(&server, &["show", job_id, "-o", "json"]).json();
     assert_eq!(log["state"], "succeeded");
     let steps: Vec<&str> = log["events"]
         .as_array()
@@ -342,10 +348,11 @@ fn service_create_with_the_gitlab_pipeline_and_json_output() {
         .filter_map(|event| event["step"].as_str())
         .collect();
     assert_eq!(steps, ["render", "repository", "catalog"], "{log}");
-    let text = service_ok(&server, &["task", task_id]);
+    let text = job_ok(&server, &["show", job_id]);
     assert!(
-        text.stdout
-            .starts_with(&format!("task {task_id} (service.create): succeeded\n")),
+        text.stdout.starts_with(&format!(
+            "job {job_id} (service.create on service:billing): succeeded\n"
+        )),
         "{text}"
     );
     assert!(text.stdout.contains("✓ repository: "), "{text}");
@@ -381,7 +388,7 @@ fn service_create_dry_run_lists_the_files_and_creates_nothing() {
     let json = json.json();
     assert_eq!(json["dryRun"], true);
     assert_eq!(json["templateVersion"], "1.0");
-    assert_eq!(json["taskId"], Value::Null, "no task: {json}");
+    assert_eq!(json["jobId"], Value::Null, "no job: {json}");
     let paths: Vec<&str> = json["files"]
         .as_array()
         .expect("files")
@@ -497,11 +504,19 @@ fn service_create_is_all_or_nothing() {
     assert_eq!(service_names(&server), ["orders"]);
 }
 
+/// A crash (the process aborts, as with `kill -9`) right after each step of service creation;
+/// the restarted replica finishes the job with exactly one repository and one commit.
 #[test]
-fn service_task_resumes_after_a_crash() {
+fn service_creation_resumes_after_a_crash_at_every_step() {
+    for step in ["render", "repository", "catalog"] {
+        service_creation_resumes_after_a_crash_after(step);
+    }
+}
+
+fn service_creation_resumes_after_a_crash_after(step: &str) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data_dir = dir.path().join("data");
-    let crashing = CrashingUp::start(dir.path(), &data_dir, "repository");
+    let crashing = CrashingUp::start(dir.path(), &data_dir, step);
     let file = dir.path().join("groups.yaml");
     std::fs::write(&file, GROUP).expect("write groups.yaml");
     let added = crashing.cli(&["catalog", "locations", "add", "groups.yaml"], dir.path());
@@ -520,27 +535,27 @@ fn service_task_resumes_after_a_crash() {
         dir.path(),
     );
     assert_eq!(accepted.code, Some(0), "{accepted}");
-    let task_id = accepted.stdout.trim().to_owned();
+    let job_id = accepted.stdout.trim().to_owned();
     assert!(
         accepted
             .stderr
-            .contains(&format!("paved service task {task_id} --follow")),
+            .contains(&format!("paved job follow {job_id}")),
         "{accepted}"
     );
     let (status, log) = crashing.wait_for_exit();
     assert!(!status.success(), "the process aborts: {status}\n{log}");
     assert!(log.contains("crash injected after step"), "{log}");
     let repository = data_dir.join("repositories/orders.git");
-    assert!(repository.is_dir(), "the repository step ran: {log}");
-
-    // The restarted replica (same data directory, same replica id) takes its task back at once.
-    let server = Up::start(dir.path(), &data_dir, &[]);
-    assert!(
-        server.log().contains("resuming unfinished tasks"),
-        "{}",
-        server.log()
+    assert_eq!(
+        repository.is_dir(),
+        step != "render",
+        "the repository exists after the step `{step}` only if it was made: {log}"
     );
-    let followed = follow_with_deadline(&server, &task_id);
+
+    // The restarted replica (same data directory, same replica id) takes its job back at once.
+    let server = Up::start(dir.path(), &data_dir, &[]);
+    let followed = follow_with_deadline(&server, &job_id);
+    assert!(server.log().contains("resuming a job"), "{}", server.log());
     assert_eq!(
         followed.code,
         Some(0),
@@ -565,7 +580,13 @@ fn service_help_mentions_the_key_flags() {
         (&["--help"], &["service"]),
         (
             &["service", "--help"],
-            &["create", "list", "show", "task", "paved service create"],
+            &[
+                "create",
+                "list",
+                "show",
+                "paved job follow",
+                "paved service create",
+            ],
         ),
         (
             &["service", "create", "--help"],
@@ -596,8 +617,8 @@ fn service_help_mentions_the_key_flags() {
             &["--output", "paved service show"],
         ),
         (
-            &["service", "task", "--help"],
-            &["--follow", "paved service task"],
+            &["job", "follow", "--help"],
+            &["--output", "paved job follow"],
         ),
     ];
     for (args, flags) in cases {
@@ -627,24 +648,16 @@ fn service_help_mentions_the_key_flags() {
     assert!(usage.stderr.contains("give KEY=VALUE"), "{usage}");
 }
 
-/// `paved service task ID --follow`, killed with a failure if it has not ended by
-/// [`DEADLINE`].
+/// `paved job follow ID`, killed with a failure if it has not ended by [`DEADLINE`].
 #[track_caller]
-fn follow_with_deadline(server: &Up, task_id: &str) -> Run {
+fn follow_with_deadline(server: &Up, job_id: &str) -> Run {
     let child = paved()
-        .args([
-            "service",
-            "task",
-            task_id,
-            "--follow",
-            "--server",
-            &server.url(),
-        ])
+        .args(["job", "follow", job_id, "--server", &server.url()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start `paved service task --follow`");
+        .expect("start `paved job follow`");
     let pid = child.id().to_string();
     let (done, finished) = channel();
     std::thread::spawn(move || {
@@ -652,7 +665,7 @@ fn follow_with_deadline(server: &Up, task_id: &str) -> Run {
     });
     match finished.recv_timeout(DEADLINE) {
         Ok(output) => {
-            let output = output.expect("wait for `paved service task`");
+            let output = output.expect("wait for `paved job follow`");
             Run {
                 code: output.status.code(),
                 stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -662,7 +675,7 @@ fn follow_with_deadline(server: &Up, task_id: &str) -> Run {
         Err(error) => {
             let _ = run(Command::new("kill").args(["-KILL", &pid]));
             panic!(
-                "the task did not end within {DEADLINE:?} ({error})\n--- server\n{}",
+                "the job did not end within {DEADLINE:?} ({error})\n--- server\n{}",
                 server.log()
             );
         }

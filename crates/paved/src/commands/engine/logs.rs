@@ -12,7 +12,7 @@ use crate::output::emit;
 pub async fn run(args: LogsArgs) -> Result<(), Failure> {
     let LogsArgs {
         service,
-        env,
+        cluster,
         follow,
         task,
         limit,
@@ -29,7 +29,7 @@ pub async fn run(args: LogsArgs) -> Result<(), Failure> {
     }
     let path = format!(
         "/api/engine/services/{}/{}/logs?{}",
-        segment(&env),
+        segment(&cluster),
         segment(&service),
         query.finish()
     );

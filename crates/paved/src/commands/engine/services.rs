@@ -12,11 +12,11 @@ use crate::output::{self, emit};
 pub async fn run(command: EngineCommand) -> Result<(), Failure> {
     match command {
         EngineCommand::Services {
-            env,
+            cluster,
             output,
             server,
         } => {
-            let path = match &env {
+            let path = match &cluster {
                 Some(cluster) => format!(
                     "/api/engine/services?{}",
                     form_urlencoded::Serializer::new(String::new())
@@ -28,7 +28,7 @@ pub async fn run(command: EngineCommand) -> Result<(), Failure> {
             let list: EngineServiceList = Client::new(&server).get(&path).await?;
             output::print(output, &list, || {
                 let mut table = output::table(&[
-                    "env",
+                    "cluster",
                     "name",
                     "status",
                     "desired",
@@ -60,14 +60,14 @@ pub async fn run(command: EngineCommand) -> Result<(), Failure> {
         }
         EngineCommand::Service {
             name,
-            env,
+            cluster,
             output,
             server,
         } => {
             let detail: EngineServiceDetail = Client::new(&server)
                 .get(&format!(
                     "/api/engine/services/{}/{}",
-                    segment(&env),
+                    segment(&cluster),
                     segment(&name)
                 ))
                 .await?;
@@ -100,7 +100,7 @@ fn print_detail(detail: &EngineServiceDetail) {
     let service = &detail.service;
     let field = |name: &str, value: &str| emit(format_args!("{name:<16}{value}"));
     field("name", &service.name);
-    field("env", &service.cluster);
+    field("cluster", &service.cluster);
     field("status", &service.status);
     field(
         "task definition",

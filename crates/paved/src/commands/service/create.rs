@@ -1,14 +1,14 @@
 //! `paved service create NAME`: asks the server to create a service from a template, then
-//! follows the task that does it (or, with --dry-run, prints the files it would commit).
+//! follows the job that does it (or, with --dry-run, prints the files it would commit).
 
 use anyhow::Context as _;
-use paved_api::{CreateServiceBody, CreateServiceResponse, Task};
+use paved_api::{CreateServiceBody, CreateServiceResponse, Job};
 use paved_cli::{CreateOutputFormat, ServiceCreateArgs};
 use serde_json::Value;
 
 use crate::Failure;
 use crate::client::Client;
-use crate::commands::service::follow;
+use crate::commands::job::follow;
 use crate::commands::template::register::absolute_local_repository;
 use crate::commands::template::render::read_inputs;
 use crate::commands::template::{plural, report_problems, split_selector, usage_error};
@@ -69,31 +69,32 @@ pub async fn run(args: ServiceCreateArgs) -> Result<(), Failure> {
     if response.dry_run {
         return print_dry_run(&name, &body.template, &response, format);
     }
-    let task_id = response
-        .task_id
+    let job_id = response
+        .job_id
         .clone()
-        .context("the server accepted the service but named no task")?;
+        .context("the server accepted the service but named no job")?;
     if no_wait {
         match format {
             CreateOutputFormat::Json => emit(to_json(&response)?),
             CreateOutputFormat::Text => {
-                emit(&task_id);
-                eprintln!("follow it: paved service task {task_id} --follow");
+                emit(&job_id);
+                eprintln!("follow it: paved job follow {job_id}");
             }
         }
         return Ok(());
     }
-    let task = follow(&client, &task_id).await?;
-    print_outcome(&task, &response.clone_url, format)
+    eprintln!("job {job_id} (follow it elsewhere with `paved job follow {job_id}`)");
+    let job = follow(&client, &job_id).await?;
+    print_outcome(&job, &response.clone_url, format)
 }
 
-/// Prints a finished task: `created NAME` and how to clone it, or the failed step (exit 1).
-fn print_outcome(task: &Task, clone_url: &str, format: CreateOutputFormat) -> Result<(), Failure> {
+/// Prints a finished job: `created NAME` and how to clone it, or the failed step (exit 1).
+fn print_outcome(job: &Job, clone_url: &str, format: CreateOutputFormat) -> Result<(), Failure> {
     if format == CreateOutputFormat::Json {
-        emit(to_json(task)?);
+        emit(to_json(job)?);
     }
-    let result = task.result.as_ref();
-    match task.state.as_str() {
+    let result = job.result.as_ref();
+    match job.state.as_str() {
         "succeeded" => {
             if format == CreateOutputFormat::Text {
                 let name = result
@@ -108,8 +109,8 @@ fn print_outcome(task: &Task, clone_url: &str, format: CreateOutputFormat) -> Re
             Ok(())
         }
         state => {
-            let error = task.error.as_deref().unwrap_or("no reason was recorded");
-            eprintln!("error: task `{}` {state}: {error}", task.id);
+            let error = job.error.as_deref().unwrap_or("no reason was recorded");
+            eprintln!("error: job `{}` {state}: {error}", job.id);
             Err(Failure::Refused)
         }
     }

@@ -21,7 +21,7 @@ pub async fn run(server: &ServerArgs, name: &str, format: OutputFormat) -> Resul
         field("version", &service.template_version);
         field("repository", &service.repository_url);
         field("created", &short_time(&service.created_at));
-        field("task", &service.task_id);
+        field("job", &service.job_id);
         emit("");
         emit("Spec (paved.yaml):");
         emit(spec.trim_end());

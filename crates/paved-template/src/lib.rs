@@ -24,14 +24,27 @@
 
 mod block;
 pub mod bundle;
+mod check;
 mod error;
 pub mod filters;
+mod jinja2;
 mod paths;
 mod render;
 pub mod schema;
 
+pub use check::{CheckProblem, Namespace, ObjectKind, Shape, check_templates};
 pub use error::{Location, PathProblem, RenderError};
 pub use render::{analyse, check_syntax, render_files, undeclared_variables};
+
+/// How line breaks come out of a render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Newlines {
+    /// As Jinja2 renders by default, and so AWS Proton: `\r\n` and `\r` read as `\n`, and a
+    /// file's final line break dropped (`keep_trailing_newline=False`). For Proton bundles.
+    Jinja2,
+    /// As the file is written, final line break included. For Paved's own bundles.
+    AsWritten,
+}
 
 /// Limits for one render.
 ///

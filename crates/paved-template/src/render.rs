@@ -8,7 +8,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 use crate::block;
 use crate::error::RenderError;
-use crate::{Limits, RenderedFile, TemplateFile, filters, paths};
+use crate::{Limits, Newlines, RenderedFile, TemplateFile, filters, jinja2, paths};
 
 /// Renders every file with Jinja in strict mode over `context` (a JSON object). Paths may be
 /// templated too (`{{ service.name }}/main.py`); a templated path that renders to nothing or to
@@ -16,11 +16,13 @@ use crate::{Limits, RenderedFile, TemplateFile, filters, paths};
 /// outputs, sorted by path.
 ///
 /// Files render in the order given and share one fuel budget; the first error stops the render.
-/// A file keeps its trailing line break. Two files that render to the same path are an error.
+/// `newlines` says how line breaks come out (see [`Newlines`]). Two files that render to the
+/// same path are an error.
 pub fn render_files(
     files: &[TemplateFile],
     context: &serde_json::Value,
     limits: &Limits,
+    newlines: Newlines,
 ) -> Result<Vec<RenderedFile>, RenderError> {
     if files.len() > limits.max_files {
         return Err(RenderError::TooManyFiles {
@@ -34,8 +36,15 @@ pub fn render_files(
         });
     }
     let mut env = environment(limits);
+    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+    syntax.keep_trailing_newline(newlines == Newlines::AsWritten);
+    env.set_syntax(syntax.build().expect("the default delimiters are valid"));
     for file in files {
-        env.add_template(&file.path, &file.text)
+        let text = match newlines {
+            Newlines::AsWritten => file.text.clone(),
+            Newlines::Jinja2 => jinja2_newlines(&file.text),
+        };
+        env.add_template_owned(file.path.clone(), text)
             .map_err(|err| RenderError::from_minijinja(&err, &file.path, false, limits))?;
     }
     let context = Value::from(Serde(context));
@@ -135,21 +144,27 @@ pub fn undeclared_variables(file: &TemplateFile) -> Result<BTreeSet<String>, Ren
     }
 }
 
-/// The sandbox: strict undefined, no auto-escaping, no loader, fuel and recursion limits, and
-/// this crate's filters. minijinja has no function that reads the environment, files or the
-/// network, and none is added here.
-fn environment<'source>(limits: &Limits) -> Environment<'source> {
+/// Line breaks as Jinja2's lexer leaves them: `\r\n` and `\r` become `\n`.
+fn jinja2_newlines(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.to_owned();
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// The sandbox: strict undefined, no auto-escaping, no loader, fuel and recursion limits,
+/// Jinja2's filters, tests and methods, and this crate's filters. minijinja has no function
+/// that reads the environment, files or the network, and none is added here.
+pub(crate) fn environment<'source>(limits: &Limits) -> Environment<'source> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Before any template is added: the callback is read when a template compiles.
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
-    syntax.keep_trailing_newline(true);
-    env.set_syntax(syntax.build().expect("the default delimiters are valid"));
     // Debug mode names the undefined expression in errors ("`replicas` is undefined").
     env.set_debug(true);
     env.set_recursion_limit(limits.max_recursion);
     env.set_fuel(Some(limits.fuel));
+    jinja2::register(&mut env);
     filters::register(&mut env);
     env
 }

@@ -280,7 +280,7 @@ impl Bundle {
             &inputs,
             &pipeline_inputs,
         );
-        let mut rendered = crate::render_files(&self.jinja_files(), &context, limits)?;
+        let mut rendered = crate::render_files(&self.jinja_files(), &context, limits, self.newlines())?;
         for (path, role) in &self.outputs {
             if *role == FileRole::Verbatim
                 && let Some(file) = self.file(path)
@@ -350,11 +350,25 @@ impl Bundle {
             &inputs,
             request.pipeline_inputs.as_ref().unwrap_or(&empty),
         );
-        let rendered = crate::render_files(std::slice::from_ref(&template), &context, limits)?;
+        let rendered = crate::render_files(
+            std::slice::from_ref(&template),
+            &context,
+            limits,
+            self.newlines(),
+        )?;
         Ok(rendered
             .into_iter()
             .next()
             .map(|file| file.contents.trim().to_owned()))
+    }
+
+    /// How rendered files end: Proton bundles as Jinja2 (and so Proton) renders them, Paved's
+    /// as they are written.
+    fn newlines(&self) -> crate::Newlines {
+        match self.format {
+            BundleFormat::Paved => crate::Newlines::AsWritten,
+            BundleFormat::Proton => crate::Newlines::Jinja2,
+        }
     }
 
     /// `spec.repositoryUrl` as a template, named after where it is.

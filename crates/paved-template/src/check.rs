@@ -123,16 +123,20 @@ impl fmt::Display for CheckProblem {
 pub fn check_templates(files: &[TemplateFile], namespace: &Namespace) -> Vec<CheckProblem> {
     let known = jinja2::Known::new();
     let mut problems = Vec::new();
-    for file in files {
-        let Ok(parsed) = minijinja::machinery::parse(
-            &file.text,
-            &file.path,
-            minijinja::syntax::SyntaxConfig::default(),
-        ) else {
+    // A file's path may be a template too (`{{ service.name }}/main.py`).
+    let sources = files.iter().flat_map(|file| {
+        let templated_path = (file.path.contains("{{") || file.path.contains("{%"))
+            .then_some((&file.path, &file.path));
+        std::iter::once((&file.path, &file.text)).chain(templated_path)
+    });
+    for (path, text) in sources {
+        let Ok(parsed) =
+            minijinja::machinery::parse(text, path, minijinja::syntax::SyntaxConfig::default())
+        else {
             continue;
         };
         let mut walker = Walker {
-            file: &file.path,
+            file: path,
             known: &known,
             scopes: vec![BTreeMap::new()],
             root: &namespace.root,
@@ -232,7 +236,10 @@ impl<'a, 'n> Walker<'a, 'n> {
             Stmt::ForLoop(for_loop) => {
                 let items = self.expr(&for_loop.iter);
                 let item = match items {
-                    Known::Namespace { path, shape: Shape::List(item) } => Known::Namespace {
+                    Known::Namespace {
+                        path,
+                        shape: Shape::List(item),
+                    } => Known::Namespace {
                         path: format!("{path}[]"),
                         shape: item,
                     },
@@ -389,7 +396,10 @@ impl<'a, 'n> Walker<'a, 'n> {
             Expr::Const(_) => Known::Unknown,
             Expr::Slice(slice) => {
                 self.expr(&slice.expr);
-                for bound in [&slice.start, &slice.stop, &slice.step].into_iter().flatten() {
+                for bound in [&slice.start, &slice.stop, &slice.step]
+                    .into_iter()
+                    .flatten()
+                {
                     self.expr(bound);
                 }
                 Known::Unknown
@@ -534,9 +544,7 @@ impl<'a, 'n> Walker<'a, 'n> {
                 // Methods that hand back a mapping's values keep nothing known.
                 Known::Unknown
             }
-            Expr::Var(var) if var.id == "loop" || self.lookup(var.id).is_some() => {
-                Known::Unknown
-            }
+            Expr::Var(var) if var.id == "loop" || self.lookup(var.id).is_some() => Known::Unknown,
             other => {
                 self.expr(other);
                 Known::Unknown

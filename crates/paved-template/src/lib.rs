@@ -34,7 +34,7 @@ pub mod schema;
 
 pub use check::{CheckProblem, Namespace, ObjectKind, Shape, check_templates};
 pub use error::{Location, PathProblem, RenderError};
-pub use render::{analyse, check_syntax, render_files, undeclared_variables};
+pub use render::{check_syntax, render_files};
 
 /// How line breaks come out of a render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

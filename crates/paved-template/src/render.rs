@@ -1,6 +1,6 @@
 //! The sandboxed environment, and rendering a bundle's files (and paths) in it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 
 use minijinja::value::{Serde, Value};
@@ -84,17 +84,9 @@ pub fn render_files(
 /// error, not just the first. Templated paths are checked for syntax, plain paths for being
 /// allowed output paths.
 pub fn check_syntax(files: &[TemplateFile]) -> Vec<RenderError> {
-    analyse(files).0
-}
-
-/// [`check_syntax`], plus, for every file whose text compiles, the variables it reads that it
-/// does not set itself ([`undeclared_variables`]), each template compiled once.
-pub fn analyse(files: &[TemplateFile]) -> (Vec<RenderError>, BTreeMap<String, BTreeSet<String>>) {
     let limits = Limits::default();
     let env = environment(&limits);
-    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     let mut errors = Vec::new();
-    let mut variables = BTreeMap::new();
     for file in files {
         if is_templated(&file.path) {
             if let Err(err) = env.template_from_named_str(&file.path, &file.path) {
@@ -107,41 +99,13 @@ pub fn analyse(files: &[TemplateFile]) -> (Vec<RenderError>, BTreeMap<String, BT
                 problem,
             });
         }
-        match env.template_from_named_str(&file.path, &file.text) {
-            Ok(template) => {
-                variables.insert(file.path.clone(), undeclared(&template, &globals));
-            }
-            Err(err) => errors.push(RenderError::from_minijinja(
+        if let Err(err) = env.template_from_named_str(&file.path, &file.text) {
+            errors.push(RenderError::from_minijinja(
                 &err, &file.path, false, &limits,
-            )),
+            ));
         }
     }
-    (errors, variables)
-}
-
-fn undeclared(
-    template: &minijinja::Template<'_, '_>,
-    globals: &BTreeSet<&str>,
-) -> BTreeSet<String> {
-    template
-        .undeclared_variables(true)
-        .into_iter()
-        .filter(|name| {
-            let root = name.split('.').next().unwrap_or(name);
-            !globals.contains(root)
-        })
-        .collect()
-}
-
-/// The variables `file` reads that it does not set itself, with nested attribute lookups
-/// (`service_instance.inputs.port`), minus the sandbox's global functions (`range`, `dict`,
-/// ...). A static analysis: both branches of an `if` count.
-pub fn undeclared_variables(file: &TemplateFile) -> Result<BTreeSet<String>, RenderError> {
-    let (mut errors, mut variables) = analyse(std::slice::from_ref(file));
-    match variables.remove(&file.path) {
-        Some(names) => Ok(names),
-        None => Err(errors.remove(0)),
-    }
+    errors
 }
 
 /// Line breaks as Jinja2's lexer leaves them: `\r\n` and `\r` become `\n`.

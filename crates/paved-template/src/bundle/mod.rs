@@ -10,7 +10,6 @@ mod context;
 mod paved;
 mod proton;
 mod terraform;
-mod variables;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +20,8 @@ use crate::schema::{InputProblem, InputSchema};
 use crate::{Limits, RenderError, RenderedFile, TemplateFile};
 
 pub use context::{
-    EnvironmentContext, RenderContext, ServiceContext, ServiceInstanceContext, TemplateVersionRef,
+    EnvironmentContext, LOCAL_ACCOUNT_ID, PipelineInstance, RenderContext, ServiceContext,
+    ServiceInstanceContext, TemplateVersionRef,
 };
 
 /// How problems name the manifest's repository URL template.
@@ -215,16 +215,38 @@ impl Bundle {
             .and_then(|file| String::from_utf8(file.bytes.clone()).ok());
         let mut files = bundle.jinja_files();
         files.extend(bundle.repository_url_template());
-        let (errors, variables) = crate::analyse(&files);
-        let mut problems: Vec<Problem> = errors.iter().map(render_problem).collect();
+        let mut problems: Vec<Problem> = crate::check_syntax(&files)
+            .iter()
+            .map(render_problem)
+            .collect();
         if problems.is_empty() {
-            problems.extend(variables::check(&bundle, &files, &variables));
+            let namespace = bundle.namespace();
+            problems.extend(crate::check_templates(&files, &namespace).into_iter().map(
+                |problem| Problem {
+                    file: Some(problem.file),
+                    document_index: None,
+                    line: Some(problem.line),
+                    field: None,
+                    rule: problem.rule.to_owned(),
+                    message: problem.message,
+                },
+            ));
         }
         if problems.is_empty() {
             Ok(bundle)
         } else {
             Err(problems)
         }
+    }
+
+    /// What the bundle's templates may read: the render context, with the schemas' inputs.
+    pub fn namespace(&self) -> crate::Namespace {
+        let names = |schema: &InputSchema| schema.input_names().map(str::to_owned).collect();
+        context::namespace(
+            self.kind,
+            names(&self.schema),
+            self.pipeline_schema.as_ref().map(names),
+        )
     }
 
     /// Every file of the bundle, sorted by path.
@@ -280,7 +302,8 @@ impl Bundle {
             &inputs,
             &pipeline_inputs,
         );
-        let mut rendered = crate::render_files(&self.jinja_files(), &context, limits, self.newlines())?;
+        let mut rendered =
+            crate::render_files(&self.jinja_files(), &context, limits, self.newlines())?;
         for (path, role) in &self.outputs {
             if *role == FileRole::Verbatim
                 && let Some(file) = self.file(path)

@@ -280,9 +280,9 @@ const LEGACY: &[&str] = &[
 /// Python's replacements for numeric references to C1 controls, NUL and CR.
 fn invalid_reference(code: u32) -> Option<char> {
     const WINDOWS_1252: [u32; 32] = [
-        0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160,
-        0x2039, 0x152, 0x8d, 0x17d, 0x8f, 0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013,
-        0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+        0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039,
+        0x152, 0x8d, 0x17d, 0x8f, 0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+        0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
     ];
     match code {
         0 => Some('\u{fffd}'),
@@ -335,7 +335,13 @@ fn reference(text: &str, out: &mut String) -> usize {
         };
         let body = &text[digits_start..];
         let length = body
-            .find(|c: char| if hex { !c.is_ascii_hexdigit() } else { !c.is_ascii_digit() })
+            .find(|c: char| {
+                if hex {
+                    !c.is_ascii_hexdigit()
+                } else {
+                    !c.is_ascii_digit()
+                }
+            })
             .unwrap_or(body.len());
         if length == 0 {
             return 0;

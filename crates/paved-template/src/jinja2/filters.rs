@@ -146,7 +146,12 @@ fn text_of(value: &Option<Value>) -> Option<String> {
 
 /// `truncate(length=255, killwords=False, end='...', leeway=None)`: minijinja-contrib's, with
 /// Jinja2's positional arguments.
-fn truncate(state: &mut State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn truncate(
+    state: &mut State,
+    value: &Value,
+    args: Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     const SIGNATURE: Signature = Signature {
         filter: "truncate",
         params: &["length", "killwords", "end", "leeway"],
@@ -160,12 +165,19 @@ fn truncate(state: &mut State, value: &Value, args: Rest<Value>, kwargs: Kwargs)
 fn wordwrap(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     const SIGNATURE: Signature = Signature {
         filter: "wordwrap",
-        params: &["width", "break_long_words", "wrapstring", "break_on_hyphens"],
+        params: &[
+            "width",
+            "break_long_words",
+            "wrapstring",
+            "break_on_hyphens",
+        ],
     };
     let bound = SIGNATURE.bind(&args, &kwargs)?;
     let width = int_of("wordwrap", "width", &bound[0])?.unwrap_or(79);
     if width <= 0 {
-        return Err(invalid(format!("wordwrap: invalid width {width} (must be > 0)")));
+        return Err(invalid(format!(
+            "wordwrap: invalid width {width} (must be > 0)"
+        )));
     }
     let options = super::textwrap::Options {
         width: width as usize,
@@ -241,8 +253,12 @@ fn filesizeformat(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<St
         params: &["binary"],
     };
     let bound = SIGNATURE.bind(&args, &kwargs)?;
-    let bytes = python_float(value)
-        .ok_or_else(|| invalid(format!("filesizeformat: cannot read {} as a number", python::repr(value))))?;
+    let bytes = python_float(value).ok_or_else(|| {
+        invalid(format!(
+            "filesizeformat: cannot read {} as a number",
+            python::repr(value)
+        ))
+    })?;
     let binary = is_true(&bound[0]);
     let base: f64 = if binary { 1024.0 } else { 1000.0 };
     let prefixes = if binary {
@@ -318,7 +334,10 @@ fn xmlattr(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
     let bound = SIGNATURE.bind(&args, &kwargs)?;
     let autospace = bound[0].as_ref().is_none_or(Value::is_true);
     if value.kind() != ValueKind::Map {
-        return Err(invalid(format!("xmlattr: expected a mapping, got {}", value.kind())));
+        return Err(invalid(format!(
+            "xmlattr: expected a mapping, got {}",
+            value.kind()
+        )));
     }
     let mut items = Vec::new();
     for key in value.try_iter()? {
@@ -327,7 +346,10 @@ fn xmlattr(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
             continue;
         }
         let key = python::str_of(&key);
-        if key.chars().any(|c| c.is_ascii_whitespace() || matches!(c, '/' | '>' | '=')) {
+        if key
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, '/' | '>' | '='))
+        {
             return Err(invalid(format!(
                 "xmlattr: invalid character in attribute name: {}",
                 python::string_repr(&key)
@@ -364,9 +386,13 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
         Some(value) if value.is_none() => None,
         Some(value) => match value.as_str() {
             Some(text) => Some(text.to_owned()),
-            None => Some(" ".repeat(
-                int_of("tojson", "indent", &bound[0])?.unwrap_or(0).clamp(0, 64) as usize,
-            )),
+            None => Some(
+                " ".repeat(
+                    int_of("tojson", "indent", &bound[0])?
+                        .unwrap_or(0)
+                        .clamp(0, 64) as usize,
+                ),
+            ),
         },
     };
     let mut out = String::new();
@@ -380,7 +406,12 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 /// `json.dumps(value, sort_keys=True, indent=indent)`.
-fn write_json(out: &mut String, value: &Value, indent: Option<&str>, depth: usize) -> Result<(), Error> {
+fn write_json(
+    out: &mut String,
+    value: &Value,
+    indent: Option<&str>,
+    depth: usize,
+) -> Result<(), Error> {
     if depth > 64 {
         return Err(invalid("tojson: the value is nested too deeply"));
     }
@@ -521,7 +552,10 @@ fn capitalize(value: &Value) -> String {
     let text = python::str_of(value);
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -563,7 +597,10 @@ fn join(state: &State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Resu
             None => item,
         };
         if item.is_undefined() {
-            return Err(Error::new(ErrorKind::UndefinedError, "join: an item is undefined"));
+            return Err(Error::new(
+                ErrorKind::UndefinedError,
+                "join: an item is undefined",
+            ));
         }
         let part = python::str_of(&item);
         total = total.saturating_add(part.len() + separator.len());
@@ -580,7 +617,9 @@ fn lookup_attribute(state: &State, item: &Value, attribute: &Value) -> Result<Va
         let mut current = item.clone();
         for part in path.split('.') {
             current = match part.parse::<i64>() {
-                Ok(index) if current.kind() == ValueKind::Seq => current.get_item(&Value::from(index))?,
+                Ok(index) if current.kind() == ValueKind::Seq => {
+                    current.get_item(&Value::from(index))?
+                }
                 _ => current.get_attr(part)?,
             };
         }
@@ -591,7 +630,12 @@ fn lookup_attribute(state: &State, item: &Value, attribute: &Value) -> Result<Va
 }
 
 /// `replace(old, new, count=None)` on the value as a string.
-fn replace(state: &State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn replace(
+    state: &State,
+    value: &Value,
+    args: Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let _ = state;
     const SIGNATURE: Signature = Signature {
         filter: "replace",
@@ -599,15 +643,27 @@ fn replace(state: &State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> R
     };
     let bound = SIGNATURE.bind(&args, &kwargs)?;
     let (Some(old), Some(new)) = (text_of(&bound[0]), text_of(&bound[1])) else {
-        return Err(Error::new(ErrorKind::MissingArgument, "replace: takes `old` and `new`"));
+        return Err(Error::new(
+            ErrorKind::MissingArgument,
+            "replace: takes `old` and `new`",
+        ));
     };
     let count = int_of("replace", "count", &bound[2])?.unwrap_or(-1);
     let text = python::str_of(value);
-    let replacements = if old.is_empty() { text.chars().count() + 1 } else { text.matches(&old).count() };
-    let replacements = if count >= 0 { replacements.min(count as usize) } else { replacements };
+    let replacements = if old.is_empty() {
+        text.chars().count() + 1
+    } else {
+        text.matches(&old).count()
+    };
+    let replacements = if count >= 0 {
+        replacements.min(count as usize)
+    } else {
+        replacements
+    };
     checked_len(
         "replace",
-        text.len().saturating_add(replacements.saturating_mul(new.len())),
+        text.len()
+            .saturating_add(replacements.saturating_mul(new.len())),
     )?;
     let result = if old.is_empty() {
         // Python inserts `new` before every character and at the end, up to `count` times.
@@ -629,7 +685,11 @@ fn replace(state: &State, value: &Value, args: Rest<Value>, kwargs: Kwargs) -> R
     } else {
         text.replace(&old, &new)
     };
-    Ok(if value.is_safe() { Value::from_safe_string(result) } else { Value::from(result) })
+    Ok(if value.is_safe() {
+        Value::from_safe_string(result)
+    } else {
+        Value::from(result)
+    })
 }
 
 /// `indent(width=4, first=False, blank=False)`; `width` may be a string to indent with.
@@ -653,7 +713,8 @@ fn indent(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Er
     let lines = super::methods::split_lines(&text, false);
     checked_len(
         "indent",
-        text.len().saturating_add(lines.len().saturating_mul(indentation.len())),
+        text.len()
+            .saturating_add(lines.len().saturating_mul(indentation.len())),
     )?;
     let mut result = if blank {
         lines.join(&format!("\n{indentation}"))
@@ -661,7 +722,13 @@ fn indent(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Er
         let mut lines = lines.into_iter();
         let mut result = lines.next().unwrap_or_default();
         let rest: Vec<String> = lines
-            .map(|line| if line.is_empty() { line } else { format!("{indentation}{line}") })
+            .map(|line| {
+                if line.is_empty() {
+                    line
+                } else {
+                    format!("{indentation}{line}")
+                }
+            })
             .collect();
         if !rest.is_empty() {
             result.push('\n');
@@ -708,7 +775,12 @@ fn urlencode(value: &Value) -> Result<String, Error> {
         }
         out
     }
-    if value.as_str().is_some() || !matches!(value.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::Iterable) {
+    if value.as_str().is_some()
+        || !matches!(
+            value.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::Iterable
+        )
+    {
         return Ok(quote(&python::str_of(value), false));
     }
     let pairs: Vec<(Value, Value)> = if value.kind() == ValueKind::Map {
@@ -761,9 +833,9 @@ fn round(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Erro
     let factor = 10f64.powi((-precision).clamp(0, 308) as i32);
     match method.as_str() {
         "common" if value.is_integer() && precision >= 0 => Ok(value.clone()),
-        "common" if value.is_integer() => {
-            Ok(Value::from((round_half_even(number / factor) * factor) as i64))
-        }
+        "common" if value.is_integer() => Ok(Value::from(
+            (round_half_even(number / factor) * factor) as i64,
+        )),
         "common" if precision >= 0 => {
             let text = format!("{number:.prec$}", prec = precision.min(300) as usize);
             Ok(Value::from(text.parse::<f64>().unwrap_or(number)))
@@ -800,7 +872,11 @@ fn python_float(value: &Value) -> Option<f64> {
                 return None;
             }
             let plain: String = text.chars().filter(|c| *c != '_').collect();
-            if plain.is_empty() || !plain.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c)) {
+            if plain.is_empty()
+                || !plain
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
+            {
                 return None;
             }
             plain.parse::<f64>().ok()
@@ -823,7 +899,10 @@ fn python_int(text: &str, base: u32) -> Option<i64> {
         (0 | 8, Some("0o")) => (8, &digits[2..]),
         (0 | 2, Some("0b")) => (2, &digits[2..]),
         (0, _) => {
-            if digits.len() > 1 && digits.starts_with('0') && digits.trim_start_matches(['0', '_']).len() > 0 {
+            if digits.len() > 1
+                && digits.starts_with('0')
+                && digits.trim_start_matches(['0', '_']).len() > 0
+            {
                 return None;
             }
             (10, digits)
@@ -831,7 +910,11 @@ fn python_int(text: &str, base: u32) -> Option<i64> {
         (base, _) => (base, digits),
     };
     let digits = digits.strip_prefix('_').unwrap_or(digits);
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let plain: String = digits.chars().filter(|c| *c != '_').collect();
@@ -991,7 +1074,13 @@ fn max(state: &State, value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result
 fn urlize(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     const SIGNATURE: Signature = Signature {
         filter: "urlize",
-        params: &["trim_url_limit", "nofollow", "target", "rel", "extra_schemes"],
+        params: &[
+            "trim_url_limit",
+            "nofollow",
+            "target",
+            "rel",
+            "extra_schemes",
+        ],
     };
     let bound = SIGNATURE.bind(&args, &kwargs)?;
     let trim_url_limit = int_of("urlize", "trim_url_limit", &bound[0])?;
@@ -1006,7 +1095,9 @@ fn urlize(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
     rel.sort();
     rel.dedup();
     let extra_schemes: Vec<String> = match &bound[4] {
-        Some(schemes) if !schemes.is_none() => schemes.try_iter()?.map(|s| python::str_of(&s)).collect(),
+        Some(schemes) if !schemes.is_none() => {
+            schemes.try_iter()?.map(|s| python::str_of(&s)).collect()
+        }
         _ => Vec::new(),
     };
     let options = super::urlize::Options {
@@ -1015,14 +1106,20 @@ fn urlize(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
         target: text_of(&bound[2]),
         extra_schemes,
     };
-    Ok(Value::from(super::urlize::urlize(&python::str_of(value), &options)))
+    Ok(Value::from(super::urlize::urlize(
+        &python::str_of(value),
+        &options,
+    )))
 }
 
 /// `cycler(*items)`: `next()` returns the items in turn; `current` is the next one,
 /// `reset()` starts again.
 pub(crate) fn cycler(items: Rest<Value>) -> Result<Value, Error> {
     if items.is_empty() {
-        return Err(Error::new(ErrorKind::MissingArgument, "cycler: at least one item is required"));
+        return Err(Error::new(
+            ErrorKind::MissingArgument,
+            "cycler: at least one item is required",
+        ));
     }
     Ok(Value::from_object(Cycler {
         items: items.0,

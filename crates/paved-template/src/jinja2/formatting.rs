@@ -30,10 +30,13 @@ pub(crate) fn format_filter(
         named.push((key, item));
     }
     if !named.is_empty() && !positional.is_empty() {
-        return Err(invalid("format: can't handle positional and keyword arguments at the same time"));
+        return Err(invalid(
+            "format: can't handle positional and keyword arguments at the same time",
+        ));
     }
     let rewritten = rewrite_printf(&template, &mut positional, &mut named)?;
-    let mut forwarded: Vec<ValueOrKwargs> = positional.into_iter().map(ValueOrKwargs::from).collect();
+    let mut forwarded: Vec<ValueOrKwargs> =
+        positional.into_iter().map(ValueOrKwargs::from).collect();
     if !named.is_empty() {
         let kwargs: Kwargs = named.into_iter().collect();
         forwarded.push(ValueOrKwargs::from(Value::from(kwargs)));
@@ -143,7 +146,11 @@ pub(crate) fn str_format(template: &str, args: &[Value]) -> Result<String, Error
     let values = resolver.values;
     // The keyword arguments were all read through the fields; unused ones are fine in Python.
     let _ = kwargs.assert_all_used();
-    minijinja::formatting::format(minijinja::formatting::FormatStyle::StrFormat, &rewritten, &values)
+    minijinja::formatting::format(
+        minijinja::formatting::FormatStyle::StrFormat,
+        &rewritten,
+        &values,
+    )
 }
 
 struct FieldResolver<'a> {
@@ -272,16 +279,20 @@ impl FieldResolver<'_> {
             let index = self.next_auto;
             self.next_auto += 1;
             self.positional.get(index).cloned().ok_or_else(|| {
-                invalid(format!("Replacement index {index} out of range for positional args tuple"))
+                invalid(format!(
+                    "Replacement index {index} out of range for positional args tuple"
+                ))
             })?
         } else if let Ok(index) = first.parse::<usize>() {
             self.positional.get(index).cloned().ok_or_else(|| {
-                invalid(format!("Replacement index {index} out of range for positional args tuple"))
+                invalid(format!(
+                    "Replacement index {index} out of range for positional args tuple"
+                ))
             })?
         } else {
-            self.kwargs
-                .get::<Option<Value>>(first)?
-                .ok_or_else(|| Error::new(ErrorKind::UndefinedError, format!("KeyError: '{first}'")))?
+            self.kwargs.get::<Option<Value>>(first)?.ok_or_else(|| {
+                Error::new(ErrorKind::UndefinedError, format!("KeyError: '{first}'"))
+            })?
         };
         let mut rest = &name[first_end..];
         while !rest.is_empty() {
@@ -290,7 +301,9 @@ impl FieldResolver<'_> {
                 value = value.get_attr(&after[..end])?;
                 rest = &after[end..];
             } else if let Some(after) = rest.strip_prefix('[') {
-                let end = after.find(']').ok_or_else(|| invalid("Missing ']' in format string"))?;
+                let end = after
+                    .find(']')
+                    .ok_or_else(|| invalid("Missing ']' in format string"))?;
                 let key = &after[..end];
                 value = match key.parse::<i64>() {
                     Ok(index) => value.get_item(&Value::from(index))?,
@@ -298,10 +311,15 @@ impl FieldResolver<'_> {
                 };
                 rest = &after[end + 1..];
             } else {
-                return Err(invalid("Only '.' or '[' may follow ']' in format field specifier"));
+                return Err(invalid(
+                    "Only '.' or '[' may follow ']' in format field specifier",
+                ));
             }
             if value.is_undefined() {
-                return Err(Error::new(ErrorKind::UndefinedError, format!("no field {name}")));
+                return Err(Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("no field {name}"),
+                ));
             }
         }
         Ok(value)

@@ -127,12 +127,15 @@ fn text_arg(method: &str, value: &Option<Value>) -> Result<Option<String>, Error
     match value {
         None => Ok(None),
         Some(value) if value.is_none() => Ok(None),
-        Some(value) => value.as_str().map(|text| Some(text.to_owned())).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("{method}() argument must be str, not {}", value.kind()),
-            )
-        }),
+        Some(value) => value
+            .as_str()
+            .map(|text| Some(text.to_owned()))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{method}() argument must be str, not {}", value.kind()),
+                )
+            }),
     }
 }
 
@@ -143,7 +146,10 @@ fn int_arg(method: &str, value: &Option<Value>) -> Result<Option<i64>, Error> {
         Some(value) => i64::try_from(value.clone()).map(Some).map_err(|_| {
             Error::new(
                 ErrorKind::InvalidOperation,
-                format!("{method}() argument must be an integer, not {}", value.kind()),
+                format!(
+                    "{method}() argument must be an integer, not {}",
+                    value.kind()
+                ),
             )
         }),
     }
@@ -229,7 +235,10 @@ fn string_method(text: &str, method: &str, args: &[Value]) -> Result<Option<Valu
         "index" | "rindex" | "find" | "rfind" | "count" => {
             let bound = bind(method, &["sub", "start", "end"], args)?;
             let needle = text_arg(method, &bound[0])?.ok_or_else(|| {
-                Error::new(ErrorKind::MissingArgument, format!("{method}() takes a substring"))
+                Error::new(
+                    ErrorKind::MissingArgument,
+                    format!("{method}() takes a substring"),
+                )
             })?;
             let length = text.chars().count();
             let (start, end) = char_range(
@@ -289,9 +298,7 @@ fn string_method(text: &str, method: &str, args: &[Value]) -> Result<Option<Valu
             let () = from_args(args)?;
             let mut chars = text.chars();
             Value::from(
-                chars
-                    .next()
-                    .is_some_and(|c| c == '_' || c.is_alphabetic())
+                chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
                     && chars.all(|c| c == '_' || c.is_alphanumeric()),
             )
         }
@@ -308,9 +315,7 @@ fn string_method(text: &str, method: &str, args: &[Value]) -> Result<Option<Valu
             } else {
                 let zeros = "0".repeat((width - length) as usize);
                 match text.chars().next() {
-                    Some(sign @ ('+' | '-')) => {
-                        Value::from(format!("{sign}{zeros}{}", &text[1..]))
-                    }
+                    Some(sign @ ('+' | '-')) => Value::from(format!("{sign}{zeros}{}", &text[1..])),
                     _ => Value::from(format!("{zeros}{text}")),
                 }
             }
@@ -403,7 +408,10 @@ fn map_method(value: &Value, method: &str, args: &[Value]) -> Result<Option<Valu
 fn split_on(text: &str, separator: &str, limit: Option<usize>, from_right: bool) -> Vec<String> {
     let parts: Vec<String> = match (limit, from_right) {
         (None, _) => text.split(separator).map(str::to_owned).collect(),
-        (Some(limit), false) => text.splitn(limit + 1, separator).map(str::to_owned).collect(),
+        (Some(limit), false) => text
+            .splitn(limit + 1, separator)
+            .map(str::to_owned)
+            .collect(),
         (Some(limit), true) => {
             let mut parts: Vec<String> = text
                 .rsplitn(limit + 1, separator)
@@ -455,7 +463,14 @@ pub(crate) fn split_lines(text: &str, keep_ends: bool) -> Vec<String> {
     let is_boundary = |c: char| {
         matches!(
             c,
-            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}'
+            '\n' | '\r'
+                | '\u{b}'
+                | '\u{c}'
+                | '\u{1c}'
+                | '\u{1d}'
+                | '\u{1e}'
+                | '\u{85}'
+                | '\u{2028}'
                 | '\u{2029}'
         )
     };

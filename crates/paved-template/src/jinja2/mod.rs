@@ -24,8 +24,8 @@
 //! The corpus of `tests/jinja2` renders every filter, test, method and statement with Jinja2
 //! itself and with Paved, and requires byte-identical output.
 
-pub(crate) mod filters;
 mod entities;
+pub(crate) mod filters;
 mod formatting;
 pub(crate) mod methods;
 mod pprint;
@@ -61,7 +61,10 @@ fn is_callable(value: &Value) -> bool {
 /// `x is sequence`: what has a length and items, strings and mappings included.
 fn is_sequence(value: &Value) -> bool {
     use minijinja::value::ValueKind;
-    matches!(value.kind(), ValueKind::String | ValueKind::Seq | ValueKind::Map)
+    matches!(
+        value.kind(),
+        ValueKind::String | ValueKind::Seq | ValueKind::Map
+    )
 }
 
 /// Prints a value as Jinja2 does: `str(value)`. Strings, undefined values (an error in strict

@@ -33,7 +33,12 @@ fn safe_repr(value: &Value) -> String {
     }
     match value.kind() {
         ValueKind::Seq => {
-            let items: Vec<String> = value.try_iter().into_iter().flatten().map(|item| safe_repr(&item)).collect();
+            let items: Vec<String> = value
+                .try_iter()
+                .into_iter()
+                .flatten()
+                .map(|item| safe_repr(&item))
+                .collect();
             format!("[{}]", items.join(", "))
         }
         ValueKind::Map => {

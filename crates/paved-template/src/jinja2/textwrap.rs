@@ -65,7 +65,9 @@ fn split(text: &[char], break_on_hyphens: bool) -> Vec<String> {
             let mut k = i + 1;
             loop {
                 let hyphen_break = at(k) == Some('-')
-                    && ((k >= 2 && at(k - 2).is_some_and(is_letter) && at(k - 1).is_some_and(is_letter))
+                    && ((k >= 2
+                        && at(k - 2).is_some_and(is_letter)
+                        && at(k - 1).is_some_and(is_letter))
                         || (k >= 3
                             && at(k - 3).is_some_and(is_letter)
                             && at(k - 2) == Some('-')
@@ -190,7 +192,18 @@ mod tests {
         assert_eq!(
             split(&text, false),
             [
-                "Look,", " ", "goof-ball", " ", "--", " ", "use", " ", "the", " ", "-b", " ",
+                "Look,",
+                " ",
+                "goof-ball",
+                " ",
+                "--",
+                " ",
+                "use",
+                " ",
+                "the",
+                " ",
+                "-b",
+                " ",
                 "option!"
             ]
         );

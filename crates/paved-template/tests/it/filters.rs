@@ -3,7 +3,7 @@
 //! Proton's examples come from "Parameter filters for CloudFormation IaC files" in the AWS
 //! Proton User Guide (`doc_source/parameter-filters.md` of `awsdocs/aws-proton-user-guide`).
 
-use paved_template::{Limits, render_files};
+use paved_template::{Limits, Newlines, render_files};
 use serde_json::{Value, json};
 
 use crate::{files, render_error, render_one};
@@ -28,6 +28,7 @@ fn render_component(text: &str) -> String {
         &files(&[("t.yaml", text)]),
         &component_context(),
         &Limits::default(),
+        Newlines::AsWritten,
     )
     .expect("renders");
     rendered.remove(0).contents

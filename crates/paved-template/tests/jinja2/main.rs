@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use paved_template::{Limits, Namespace, TemplateFile, Newlines, check_templates};
+use paved_template::{Limits, Namespace, Newlines, TemplateFile, check_templates};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -157,7 +157,12 @@ fn render_with_paved(case: &Case, context: &Map<String, Value>) -> PavedResult {
         Newlines::Jinja2
     };
     // The other files render too (they must render on their own); only the case is compared.
-    match paved_template::render_files(&files, &Value::Object(context.clone()), &Limits::default(), newlines) {
+    match paved_template::render_files(
+        &files,
+        &Value::Object(context.clone()),
+        &Limits::default(),
+        newlines,
+    ) {
         Ok(rendered) => PavedResult::Rendered(
             rendered
                 .into_iter()
@@ -179,11 +184,10 @@ fn paved_renders_the_corpus_as_jinja2_does() {
         let expected = &jinja2[name.as_str()];
         let paved = render_with_paved(case, context);
         let failure = match (&case.refused, &case.error, expected.get("output"), paved) {
-            (Some(reason), _, _, PavedResult::Refused(problems)) => {
-                (!problems.iter().any(|problem| problem.contains(reason.as_str()))).then(|| {
-                    format!("refused, but not for `{reason}`: {problems:?}")
-                })
-            }
+            (Some(reason), _, _, PavedResult::Refused(problems)) => (!problems
+                .iter()
+                .any(|problem| problem.contains(reason.as_str())))
+            .then(|| format!("refused, but not for `{reason}`: {problems:?}")),
             (Some(reason), _, _, _) => Some(format!("expected a refusal for `{reason}`")),
             (None, _, _, PavedResult::Refused(problems)) => {
                 Some(format!("refused at registration: {problems:?}"))
@@ -193,9 +197,9 @@ fn paved_renders_the_corpus_as_jinja2_does() {
                 "expected both to fail; Jinja2: {expected}, Paved: {}",
                 describe(&result)
             )),
-            (None, _, Some(Value::String(output)), PavedResult::Rendered(text)) => (text
-                != *output)
-                .then(|| format!("Jinja2: {output:?}\n     Paved:  {text:?}")),
+            (None, _, Some(Value::String(output)), PavedResult::Rendered(text)) => {
+                (text != *output).then(|| format!("Jinja2: {output:?}\n     Paved:  {text:?}"))
+            }
             (None, _, _, result) => Some(format!(
                 "Jinja2: {expected}\n     Paved:  {}",
                 describe(&result)

@@ -227,6 +227,9 @@ fn classify_registry(error: &RegistryError) -> (StatusCode, &'static str, &'stat
         RegistryError::Source(_) => input("invalid_bundle_source"),
         RegistryError::InvalidBundle(_) => input("invalid_bundle"),
         RegistryError::InvalidRequest(_) => input("invalid_request"),
+        RegistryError::UnknownCompatibleEnvironment { .. } => {
+            input("unknown_compatible_environment")
+        }
         RegistryError::Incompatible { .. } => input("incompatible_version"),
         RegistryError::Render(RenderFailure::Inputs { .. }) => input("invalid_inputs"),
         RegistryError::Render(RenderFailure::Render(_)) => (

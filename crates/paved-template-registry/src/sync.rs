@@ -101,29 +101,21 @@ impl Registry {
                         file: Some(problem.path),
                         ..Problem::whole("sync-layout", problem.message)
                     }));
+                // A service template may name an environment template of the same commit, as
+                // Proton allows: what waits for one is tried again once the others are in.
+                let mut waiting = Vec::new();
                 for bundle in bundles {
-                    let folder = format!("{}/v{}", bundle.template, bundle.major);
-                    let request = RegisterRequest {
-                        files: bundle.files,
-                        source: format!("git:{target}@{commit}#path={folder}"),
-                        overrides: TemplateOverrides {
-                            name: Some(bundle.template.clone()),
-                            ..TemplateOverrides::default()
-                        },
-                        major: Some(bundle.major),
-                        publish: false,
-                        dry_run: false,
-                    };
+                    let request = sync_request(&bundle, &target, &commit);
                     match self.register(request).await {
-                        Ok(registered) if registered.unchanged => outcome.unchanged += 1,
-                        Ok(registered) => outcome
-                            .registered
-                            .push((registered.template, registered.version.version)),
-                        Err(error) => outcome.problems.push(Problem {
-                            file: Some(folder),
-                            ..Problem::whole("sync-register", error.to_string())
-                        }),
+                        Err(RegistryError::UnknownCompatibleEnvironment { .. }) => {
+                            waiting.push(bundle);
+                        }
+                        result => record(&mut outcome, &bundle, result),
                     }
+                }
+                for bundle in waiting {
+                    let result = self.register(sync_request(&bundle, &target, &commit)).await;
+                    record(&mut outcome, &bundle, result);
                 }
                 outcome.commit = Some(commit);
             }
@@ -177,6 +169,40 @@ impl Registry {
                 }
             }
         }
+    }
+}
+
+/// The registration of one synced bundle: a draft of its folder's major.
+fn sync_request(bundle: &sync_plan::SyncBundle, target: &str, commit: &str) -> RegisterRequest {
+    let folder = format!("{}/v{}", bundle.template, bundle.major);
+    RegisterRequest {
+        files: bundle.files.clone(),
+        source: format!("git:{target}@{commit}#path={folder}"),
+        overrides: TemplateOverrides {
+            name: Some(bundle.template.clone()),
+            ..TemplateOverrides::default()
+        },
+        major: Some(bundle.major),
+        publish: false,
+        dry_run: false,
+    }
+}
+
+/// Adds one bundle's registration to the run's outcome.
+fn record(
+    outcome: &mut SyncOutcome,
+    bundle: &sync_plan::SyncBundle,
+    result: Result<crate::Registered, RegistryError>,
+) {
+    match result {
+        Ok(registered) if registered.unchanged => outcome.unchanged += 1,
+        Ok(registered) => outcome
+            .registered
+            .push((registered.template, registered.version.version)),
+        Err(error) => outcome.problems.push(Problem {
+            file: Some(format!("{}/v{}", bundle.template, bundle.major)),
+            ..Problem::whole("sync-register", error.to_string())
+        }),
     }
 }
 

@@ -76,7 +76,7 @@ pub fn render_files(
     }
     Ok(rendered
         .into_iter()
-        .map(|(path, (_, contents))| RenderedFile { path, contents })
+        .map(|(path, (_, contents))| RenderedFile::text(path, contents))
         .collect())
 }
 

@@ -218,6 +218,7 @@ async fn run_template(command: TemplateCommand) -> Result<(), Failure> {
             input,
             pipeline_inputs,
             context,
+            instance,
             out,
             output,
             server,
@@ -227,6 +228,7 @@ async fn run_template(command: TemplateCommand) -> Result<(), Failure> {
                 input,
                 pipeline_inputs,
                 context,
+                instance,
                 out,
             };
             template::render::run(&server, &template, options, output).await

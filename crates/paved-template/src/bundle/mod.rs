@@ -308,14 +308,11 @@ impl Bundle {
             if *role == FileRole::Verbatim
                 && let Some(file) = self.file(path)
             {
-                rendered.push(RenderedFile {
-                    path: path.clone(),
-                    contents: String::from_utf8_lossy(&file.bytes).into_owned(),
-                });
+                rendered.push(RenderedFile::copied(path.clone(), &file.bytes));
             }
         }
         for folder in &self.terraform {
-            rendered.extend(terraform::variables_files(folder, self, &context));
+            rendered.extend(terraform::variables_files(folder, &context));
         }
         rendered.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(rendered)

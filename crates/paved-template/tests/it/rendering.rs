@@ -201,12 +201,6 @@ fn empty_bundle_and_context() {
         &Limits::default(),
         Newlines::AsWritten,
     );
-    assert_eq!(
-        rendered,
-        Ok(vec![RenderedFile {
-            path: "a.txt".into(),
-            contents: "static".into()
-        }])
-    );
+    assert_eq!(rendered, Ok(vec![RenderedFile::text("a.txt", "static")]));
     assert!(proton_context().is_object());
 }

@@ -5,6 +5,7 @@ mod errors;
 mod filters;
 mod limits;
 mod paths;
+mod proton_bundles;
 mod rendering;
 mod schema;
 

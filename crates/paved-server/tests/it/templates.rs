@@ -61,6 +61,27 @@ async fn register_dir(server: &TestServer, dir: &Path, extra: Value, status: u16
     response.body
 }
 
+/// Registers a small environment template `ecs-environment` (major 1), which the service
+/// bundles of these tests name as compatible: a compatible environment must exist.
+async fn register_ecs_environment(server: &TestServer) {
+    server.write(
+        "ecs-environment/paved-template.yaml",
+        "apiVersion: paved.dev/v1\nkind: EnvironmentTemplate\nmetadata:\n  name: ecs-environment\n",
+    );
+    server.write("ecs-environment/schema.yaml", "type: object\n");
+    server.write(
+        "ecs-environment/infrastructure/cloudformation.yaml",
+        "Resources:\n  Cluster:\n    Type: AWS::ECS::Cluster\n",
+    );
+    register_dir(
+        server,
+        &server.input_dir().join("ecs-environment"),
+        json!({}),
+        201,
+    )
+    .await;
+}
+
 /// A small bundle in Paved's format, written under the test's input directory.
 fn paved_bundle(server: &TestServer, folder: &str, schema: &str, template: &str) -> PathBuf {
     server.write(
@@ -264,6 +285,7 @@ async fn terraform_bundles_render_their_files_and_a_variables_file(backend: Back
 
 async fn publish_withdraw_and_the_recommended_version(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let v1 = paved_bundle(&server, "api-v1", SCHEMA_V1, TEMPLATE);
     let first = register_dir(&server, &v1, json!({}), 201).await;
     assert_eq!(first["version"]["version"], "1.0");
@@ -376,6 +398,7 @@ async fn publish_withdraw_and_the_recommended_version(backend: Backend) {
 
 async fn incompatible_minor_versions_are_refused_with_the_exact_change(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let v1 = paved_bundle(&server, "base", SCHEMA_V1, TEMPLATE);
     register_dir(&server, &v1, json!({"publish": true}), 201).await;
     let cases = [
@@ -593,6 +616,7 @@ fn archive(fill: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<Vec<u8>>
 
 async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let repository = server.data.dir.path().join("templates.git");
     paved_git::init_bare(&repository).expect("a bare repository");
     let bundle = |schema: &str, folder: &str| -> Vec<(String, Vec<u8>)> {
@@ -720,6 +744,7 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
 
 async fn mutations_need_the_admin_token_and_are_audited(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let dir = paved_bundle(&server, "api", SCHEMA_V1, TEMPLATE);
     let body = json!({"source": {"type": "archive", "data": archive_of(&dir)}});
     let anonymous = server

@@ -295,10 +295,25 @@ impl Bundle {
             }
             None => pipeline_inputs.clone(),
         };
+        // A pipeline's instances are instances of this template: their inputs get the schema's
+        // defaults too, as each instance's own render does.
+        let mut around = request.context.clone();
+        for instance in &mut around.service_instances {
+            let validated = self
+                .schema
+                .validate(&serde_json::Value::Object(instance.inputs.clone()))
+                .map_err(|problems| RenderFailure::Inputs {
+                    namespace: "inputs of `service_instances`",
+                    problems,
+                })?;
+            if let serde_json::Value::Object(validated) = validated {
+                instance.inputs = validated;
+            }
+        }
         let context = context::build(
             self.kind,
             &request.template,
-            &request.context,
+            &around,
             &inputs,
             &pipeline_inputs,
         );

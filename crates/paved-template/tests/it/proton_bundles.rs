@@ -54,14 +54,14 @@ pub fn full_context() -> RenderContext {
         name: "staging".to_owned(),
         account_id: "210987654321".to_owned(),
         outputs: map(
-            json!({"ClusterName": "staging-cluster", "SubnetId": "subnet-2", "RoleName": "lambda"}),
+            json!({"ClusterName": "staging-cluster", "SubnetId": "subnet-0def5678", "RoleName": "lambda"}),
         ),
     };
     let prod = EnvironmentContext {
         name: "prod".to_owned(),
         account_id: "123456789012".to_owned(),
         outputs: map(
-            json!({"ClusterName": "prod-cluster", "SubnetId": "subnet-1", "RoleName": "lambda"}),
+            json!({"ClusterName": "prod-cluster", "SubnetId": "subnet-0abc1234", "RoleName": "lambda"}),
         ),
     };
     RenderContext {

@@ -130,8 +130,9 @@ pub struct Bundle {
     pub kind: TemplateKind,
     pub engine: Engine,
     pub metadata: BundleMetadata,
-    /// Service templates only; empty for environment templates and for Proton bundles, which
-    /// declare compatibility at registration.
+    /// Service templates only: the manifest's, or for Proton bundles those of
+    /// `.template-registration.yaml` or `.compatible-envs` (or none; the registration call may
+    /// name them).
     pub compatible_environments: Vec<CompatibleEnvironment>,
     /// Where new service repositories are pushed (Paved manifests, `spec.repositoryUrl`), a
     /// Jinja string over the render context: `/srv/git/{{ service.name }}.git`.

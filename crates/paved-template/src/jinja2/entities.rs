@@ -361,7 +361,7 @@ fn reference(text: &str, out: &mut String) -> usize {
         return digits_start + length + semicolon;
     }
     let length = text
-        .find(|c: char| matches!(c, '\t' | '\n' | '\u{c}' | ' ' | '<' | '&' | '#' | ';'))
+        .find(['\t', '\n', '\u{c}', ' ', '<', '&', '#', ';'])
         .unwrap_or(text.len());
     let length = text
         .char_indices()

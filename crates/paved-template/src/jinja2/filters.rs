@@ -901,7 +901,7 @@ fn python_int(text: &str, base: u32) -> Option<i64> {
         (0, _) => {
             if digits.len() > 1
                 && digits.starts_with('0')
-                && digits.trim_start_matches(['0', '_']).len() > 0
+                && !digits.trim_start_matches(['0', '_']).is_empty()
             {
                 return None;
             }

@@ -287,3 +287,47 @@ fn repository_files_that_are_wrong_are_refused_naming_the_line() {
             .contains("`no-major` is not a compatible environment")
     );
 }
+
+#[test]
+fn registration_refuses_what_rendering_would_fail_on_with_file_and_line() {
+    let mut files = read_bundle("svc-cfn");
+    for file in &mut files {
+        if file.path == "pipeline_infrastructure/cloudformation.yaml" {
+            file.bytes = b"Resources:\n{% for service_instance in service_instances %}\n  R{{ loop.index }}:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ service_instance.environment.acount_id }}'\n      DisplayName: '{{ service_instance.inputs.prot | no_such_filter }}'\n{% endfor %}\n"
+                .to_vec();
+        }
+    }
+    let problems = Bundle::parse(files).expect_err("refused");
+    let shown: Vec<(Option<usize>, &str, &str)> = problems
+        .iter()
+        .map(|problem| {
+            (
+                problem.line,
+                problem.rule.as_str(),
+                problem.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                Some(6),
+                "unknown-variable",
+                "unknown variable `service_instances[].environment.acount_id`: \
+                 `service_instances[].environment` has `account_id`, `name`, `outputs`"
+            ),
+            (
+                Some(7),
+                "unknown-variable",
+                "unknown variable `service_instances[].inputs.prot`: `prot` is not an input of \
+                 the input schema, which declares `description`, `desired_count`, `image`, `port`"
+            ),
+            (Some(7), "unknown-filter", "unknown filter `no_such_filter`"),
+        ]
+    );
+    assert!(
+        problems.iter().all(|problem| problem.file.as_deref()
+            == Some("pipeline_infrastructure/cloudformation.yaml"))
+    );
+}

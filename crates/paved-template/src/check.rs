@@ -235,16 +235,7 @@ impl<'a, 'n> Walker<'a, 'n> {
             Stmt::EmitRaw(_) => {}
             Stmt::ForLoop(for_loop) => {
                 let items = self.expr(&for_loop.iter);
-                let item = match items {
-                    Known::Namespace {
-                        path,
-                        shape: Shape::List(item),
-                    } => Known::Namespace {
-                        path: format!("{path}[]"),
-                        shape: item,
-                    },
-                    _ => Known::Unknown,
-                };
+                let item = self.index(items);
                 self.in_scope(|walker| {
                     walker.bind_target(&for_loop.target, item);
                     walker.bind("loop", Known::Unknown);

@@ -58,16 +58,20 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("upper", upper);
 }
 
-/// A filter's parameters after its input, in Jinja2's order.
-struct Signature {
-    filter: &'static str,
-    params: &'static [&'static str],
+/// A filter's (or method's) parameters after its input, in Jinja2's (Python's) order.
+pub(crate) struct Signature<'a> {
+    pub(crate) filter: &'a str,
+    pub(crate) params: &'a [&'a str],
 }
 
-impl Signature {
+impl Signature<'_> {
     /// Binds positional `args` in order and `kwargs` by name, refusing extra or repeated
     /// arguments as Python does. Missing arguments are `None`.
-    fn bind(&self, args: &[Value], kwargs: &Kwargs) -> Result<Vec<Option<Value>>, Error> {
+    pub(crate) fn bind(
+        &self,
+        args: &[Value],
+        kwargs: &Kwargs,
+    ) -> Result<Vec<Option<Value>>, Error> {
         if args.len() > self.params.len() {
             return Err(Error::new(
                 ErrorKind::TooManyArguments,

@@ -86,41 +86,15 @@ pub(crate) fn call_method(
     }
 }
 
-/// Splits `args` into positional values and keyword arguments.
-fn split_args(args: &[Value]) -> Result<(Vec<Value>, Kwargs), Error> {
-    let (positional, kwargs): (Rest<Value>, Kwargs) = from_args(args)?;
-    Ok((positional.0, kwargs))
-}
-
-/// Binds Python's parameters `names` from positional and keyword arguments; missing ones are
-/// `None`.
+/// Binds Python's parameters `names` from positional and keyword arguments, as filters bind
+/// theirs; missing ones are `None`.
 fn bind(method: &str, names: &[&str], args: &[Value]) -> Result<Vec<Option<Value>>, Error> {
-    let (positional, kwargs) = split_args(args)?;
-    if positional.len() > names.len() {
-        return Err(Error::new(
-            ErrorKind::TooManyArguments,
-            format!(
-                "{method}() takes at most {} arguments ({} given)",
-                names.len(),
-                positional.len()
-            ),
-        ));
+    let (positional, kwargs): (Rest<Value>, Kwargs) = from_args(args)?;
+    super::filters::Signature {
+        filter: method,
+        params: names,
     }
-    let mut bound: Vec<Option<Value>> = positional.into_iter().map(Some).collect();
-    bound.resize(names.len(), None);
-    for (index, name) in names.iter().enumerate() {
-        if let Some(value) = kwargs.get::<Option<Value>>(name)? {
-            if bound[index].is_some() {
-                return Err(Error::new(
-                    ErrorKind::TooManyArguments,
-                    format!("{method}() got multiple values for argument `{name}`"),
-                ));
-            }
-            bound[index] = Some(value);
-        }
-    }
-    kwargs.assert_all_used()?;
-    Ok(bound)
+    .bind(&positional, &kwargs)
 }
 
 fn text_arg(method: &str, value: &Option<Value>) -> Result<Option<String>, Error> {

@@ -29,18 +29,20 @@ fn write_repr(out: &mut String, value: &Value) {
         out.push_str(&float_repr(number));
         return;
     }
+    // `groupby`'s groups are tuples of `(grouper, list)` in Jinja2, printed as tuples.
+    let group = value.kind() == ValueKind::Seq
+        && value.as_object().is_some()
+        && value
+            .get_attr("grouper")
+            .is_ok_and(|grouper| !grouper.is_undefined());
+    if group {
+        let items: Vec<Value> = value.try_iter().into_iter().flatten().collect();
+        write_tuple(out, &items);
+        return;
+    }
     if let Some(tuple) = value.downcast_object_ref::<Tuple>() {
-        out.push('(');
-        for (index, item) in tuple.iter().enumerate() {
-            if index > 0 {
-                out.push_str(", ");
-            }
-            write_repr(out, item);
-        }
-        if tuple.len() == 1 {
-            out.push(',');
-        }
-        out.push(')');
+        let items: Vec<Value> = tuple.iter().cloned().collect();
+        write_tuple(out, &items);
         return;
     }
     match value.kind() {
@@ -71,6 +73,21 @@ fn write_repr(out: &mut String, value: &Value) {
             let _ = write!(out, "{value}");
         }
     }
+}
+
+/// `(a, b)`, and `(a,)` for one item.
+fn write_tuple(out: &mut String, items: &[Value]) {
+    out.push('(');
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        write_repr(out, item);
+    }
+    if items.len() == 1 {
+        out.push(',');
+    }
+    out.push(')');
 }
 
 /// The value as an `f64` when it is a float (not an integer).

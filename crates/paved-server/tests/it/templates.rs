@@ -16,6 +16,7 @@ both_backends!(
     incompatible_minor_versions_are_refused_with_the_exact_change,
     bad_bundles_are_refused_and_nothing_is_stored,
     template_sync_registers_new_majors_and_minor_drafts,
+    template_sync_registers_an_environment_named_by_a_service_of_the_same_commit,
     mutations_need_the_admin_token_and_are_audited,
     builtin_templates_are_registered_on_first_start,
 );
@@ -843,4 +844,62 @@ async fn builtin_templates_are_registered_on_first_start(backend: Backend) {
         .get("/api/catalog/entities/by-query?filter=kind=template")
         .await;
     assert_eq!(entities.body["totalItems"], 5, "{}", entities.text);
+}
+
+/// Files of a Proton-layout test bundle of `paved-template` under `folder/`, in a repository.
+fn proton_test_bundle_files(name: &str, folder: &str) -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../paved-template/tests/bundles")
+        .join(name)
+        .join("v1");
+    source::read_dir(&root, &SourceLimits::default())
+        .expect("the bundle reads")
+        .into_iter()
+        .map(|file| (format!("{folder}/{}", file.path), file.bytes))
+        .collect()
+}
+
+async fn template_sync_registers_an_environment_named_by_a_service_of_the_same_commit(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let repository = server.data.dir.path().join("proton.git");
+    paved_git::init_bare(&repository).expect("a bare repository");
+    // `a-service` sorts before `z-environment`, and its `.compatible-envs` names it.
+    let mut files = proton_test_bundle_files("svc-cfn", "a-service/v1");
+    for (path, bytes) in &mut files {
+        if path.ends_with(".compatible-envs") {
+            *bytes = b"z-environment:1\n".to_vec();
+        }
+    }
+    files.extend(proton_test_bundle_files("env-cfn", "z-environment/v1"));
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &files,
+        "Proton templates",
+        "Platform",
+        "platform@example.com",
+    )
+    .expect("commit");
+    let added = server
+        .post(
+            "/api/template-syncs",
+            json!({"target": format!("{}#ref=main", repository.display())}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(
+        added.body["registered"],
+        json!(["z-environment@1.0", "a-service@1.0"]),
+        "{}",
+        added.text
+    );
+    let service = server.get("/api/templates/a-service").await;
+    assert_eq!(
+        service.body["versions"][0]["compatibleEnvironments"],
+        json!([{"template": "z-environment", "major": 1}]),
+        "{}",
+        service.text
+    );
 }

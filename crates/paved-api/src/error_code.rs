@@ -75,6 +75,8 @@ error_codes! {
     InvalidBundleSource = "invalid_bundle_source",
     /// A bundle's files break the bundle rules (the problems say which).
     InvalidBundle = "invalid_bundle",
+    /// A service template names a compatible environment template (and major) that does not exist.
+    UnknownCompatibleEnvironment = "unknown_compatible_environment",
     /// A new minor would break inputs valid under the previous one.
     IncompatibleVersion = "incompatible_version",
     /// Inputs do not match the version's input schema.

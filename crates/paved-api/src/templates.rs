@@ -178,7 +178,12 @@ fn empty_object() -> Value {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RenderedFileBody {
     pub path: String,
+    /// The text, or with `encoding: base64` the bytes of a file that is not UTF-8 text (a
+    /// Terraform folder's `.zip`, copied as it is).
     pub contents: String,
+    /// `base64` when `contents` holds bytes; absent for text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// `POST /api/templates/{name}/render` response.

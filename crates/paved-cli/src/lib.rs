@@ -708,10 +708,17 @@ pub enum TemplateCommand {
     /// values are read as YAML, so `port=8080` is a number and `tags=[a, b]` a list. They are
     /// validated against the version's schema, defaults applied; each invalid input is named.
     ///
+    /// The inputs file may also be an AWS Proton spec, unchanged: `proton: EnvironmentSpec`
+    /// (inputs under `spec`), or `proton: ServiceSpec` (`pipeline` inputs and `instances`);
+    /// the instance rendered is the first, or the one --instance names, and every instance of
+    /// the spec is the pipeline's `service_instances`.
+    ///
     /// The context file (YAML or JSON) sets the names and outputs around the render:
-    /// `{environment: {name, outputs}, service: {name, branch_name, repository_id},
-    /// service_instance: {name}, component_outputs, service_instances}`. Unset names default
-    /// to `example` (service), `dev` (environment and instance) and `main` (branch).
+    /// `{environment: {name, account_id, outputs}, service: {name, branch_name,
+    /// repository_id, repository_connection_arn}, service_instance: {name},
+    /// component_outputs, service_instances: [{name, inputs, outputs, environment}]}`. Unset
+    /// names default to `example` (service), `dev` (environment and instance) and `main`
+    /// (branch); `account_id` to 000000000000, the local target's account.
     ///
     /// Without --out, every file is printed to stdout after a header line `# ---- <path>`.
     /// With --out DIR, the files are written under DIR, which must not exist or be empty; they
@@ -720,6 +727,7 @@ pub enum TemplateCommand {
     /// Examples:
     ///   paved template render web-service --input port=8080
     ///   paved template render web-service@1.2 --inputs inputs.yaml --context context.yaml --out ./rendered
+    ///   paved template render proton-svc --inputs service-spec.yaml --instance frontend-prod
     #[command(verbatim_doc_comment)]
     Render {
         /// `NAME`, `NAME@MAJOR` or `NAME@MAJOR.MINOR` (drafts included).
@@ -736,6 +744,10 @@ pub enum TemplateCommand {
         /// A YAML or JSON file with the render context: names and outputs.
         #[arg(long, value_name = "FILE")]
         context: Option<PathBuf>,
+        /// The instance of a Proton ServiceSpec (given as --inputs) to render; by default the
+        /// spec's first.
+        #[arg(long, value_name = "NAME")]
+        instance: Option<String>,
         /// Write the files under this directory instead of printing them.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,

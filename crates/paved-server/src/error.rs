@@ -365,6 +365,9 @@ fn classify_registry(error: &RegistryError) -> (StatusCode, &'static str, ErrorC
         RegistryError::Source(_) => input(ErrorCode::InvalidBundleSource),
         RegistryError::InvalidBundle(_) => input(ErrorCode::InvalidBundle),
         RegistryError::InvalidRequest(_) => input(ErrorCode::InvalidRequest),
+        RegistryError::UnknownCompatibleEnvironment { .. } => {
+            input(ErrorCode::UnknownCompatibleEnvironment)
+        }
         RegistryError::Incompatible { .. } => input(ErrorCode::IncompatibleVersion),
         RegistryError::Render(RenderFailure::Inputs { .. }) => input(ErrorCode::InvalidInputs),
         RegistryError::Render(RenderFailure::Render(_)) => (

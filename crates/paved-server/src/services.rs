@@ -91,6 +91,7 @@ pub async fn create_service(
                             .map(|file| RenderedFileBody {
                                 path: file.path,
                                 contents: file.contents,
+                                encoding: None,
                             })
                             .collect(),
                     }),

@@ -380,15 +380,20 @@ pub async fn render_template(
     Ok(Json(RenderTemplateResponse {
         template: rendered.template,
         version: rendered.version.to_string(),
-        files: rendered
-            .files
-            .into_iter()
-            .map(|file| RenderedFileBody {
-                path: file.path,
-                contents: file.contents,
-            })
-            .collect(),
+        files: rendered.files.into_iter().map(rendered_file_body).collect(),
     }))
+}
+
+/// A rendered file as the API sends it: text, or base64 with `encoding: base64`.
+pub(crate) fn rendered_file_body(file: paved_template::RenderedFile) -> RenderedFileBody {
+    RenderedFileBody {
+        encoding: match file.encoding {
+            paved_template::Encoding::Text => None,
+            paved_template::Encoding::Base64 => Some("base64".to_owned()),
+        },
+        path: file.path,
+        contents: file.contents,
+    }
 }
 
 #[utoipa::path(get, path = "/api/template-syncs", tag = "templates", responses((status = 200, body = TemplateSyncList)))]

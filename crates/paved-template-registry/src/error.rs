@@ -29,6 +29,14 @@ pub enum RegistryError {
     InvalidBundle(Vec<Problem>),
     #[error("{0}")]
     InvalidRequest(String),
+    /// A compatible environment template (from the call, the manifest, `.compatible-envs` or
+    /// `.template-registration.yaml`) that cannot be one.
+    #[error("compatible environment `{template}:{major}` {reason}")]
+    UnknownCompatibleEnvironment {
+        template: String,
+        major: u32,
+        reason: String,
+    },
     #[error("version {version} of `{template}` is not compatible with {previous}, the previous minor version (a new major version may change anything): {}", .problems.iter().map(|problem| problem.message.clone()).collect::<Vec<_>>().join("; "))]
     Incompatible {
         template: String,

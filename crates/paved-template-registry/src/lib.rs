@@ -413,8 +413,10 @@ impl Registry {
             TemplateKind::Service if compatible_environments.is_empty() => {
                 return Err(RegistryError::InvalidRequest(
                     "a service template needs at least one compatible environment template: \
-                     list it in the manifest's `spec.compatibleEnvironments`, or pass \
-                     `--compatible-environment NAME:MAJOR` (Proton bundles)"
+                     list it in the manifest's `spec.compatibleEnvironments`, or for a Proton \
+                     bundle in `.template-registration.yaml` (`compatible_environments: \
+                     [NAME:MAJOR]`) or `.compatible-envs`, or pass `--compatible-environment \
+                     NAME:MAJOR`"
                         .to_owned(),
                 ));
             }
@@ -425,6 +427,9 @@ impl Registry {
             }
             _ => {}
         }
+
+        self.check_compatible_environments(&compatible_environments)
+            .await?;
 
         let _registering = self.inner.registering.lock().await;
         let existing = self.inner.store.template(&name).await?;
@@ -575,6 +580,49 @@ impl Registry {
         // once stored, and a burst of registrations becomes one catalog write per template.
         self.queue_catalog_update(&registered.template);
         Ok(registered)
+    }
+
+    /// Refuses compatible environments that are not an existing environment template with a
+    /// version in that major, naming the first such one.
+    async fn check_compatible_environments(
+        &self,
+        compatible: &[CompatibleEnvironment],
+    ) -> Result<(), RegistryError> {
+        for environment in compatible {
+            let refuse = |reason: String| RegistryError::UnknownCompatibleEnvironment {
+                template: environment.template.clone(),
+                major: environment.major,
+                reason,
+            };
+            let Some(template) = self.inner.store.template(&environment.template).await? else {
+                return Err(refuse(format!(
+                    "does not exist: no template is named `{}`; register the environment \
+                     template first",
+                    environment.template
+                )));
+            };
+            if template.kind != TemplateKind::Environment.as_str() {
+                return Err(refuse(format!(
+                    "is a {} template, not an environment template",
+                    template.kind
+                )));
+            }
+            let versions = self
+                .inner
+                .store
+                .template_versions(Some(&environment.template))
+                .await?;
+            if !versions
+                .iter()
+                .any(|version| version.major == environment.major)
+            {
+                return Err(refuse(format!(
+                    "does not exist: `{}` has no major version {}",
+                    environment.template, environment.major
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Publishes a draft (or a withdrawn version again). The recommended version becomes the

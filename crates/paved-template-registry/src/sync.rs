@@ -118,34 +118,28 @@ impl Registry {
                         file: Some(problem.path),
                         ..Problem::whole("sync-layout", problem.message)
                     }));
+                // A service template may name an environment template of the same commit, as
+                // Proton allows: what waits for one is tried again once the others are in.
+                let mut waiting = Vec::new();
                 for bundle in bundles {
-                    let folder = format!("{}/v{}", bundle.template, bundle.major);
-                    let request = RegisterRequest {
-                        files: bundle.files,
-                        source: format!("git:{target}@{commit}#path={folder}"),
-                        overrides: TemplateOverrides {
-                            name: Some(bundle.template.clone()),
-                            ..TemplateOverrides::default()
-                        },
-                        major: Some(bundle.major),
-                        publish: false,
-                        dry_run: false,
-                    };
-                    let record = AuditRecord::system(
-                        SystemLoop::TemplateSync,
-                        Action::RegisterTemplate,
-                        Resource::new(ResourceKind::Template, bundle.template.clone()),
-                    );
-                    match self.register(request, &Mutation::new(&record)).await {
-                        Ok(registered) if registered.unchanged => outcome.unchanged += 1,
-                        Ok(registered) => outcome
-                            .registered
-                            .push((registered.template, registered.version.version)),
-                        Err(error) => outcome.problems.push(Problem {
-                            file: Some(folder),
-                            ..Problem::whole("sync-register", error.to_string())
-                        }),
+                    let request = sync_request(&bundle, &target, &commit);
+                    let audit = sync_audit_record(&bundle.template);
+                    match self.register(request, &Mutation::new(&audit)).await {
+                        Err(RegistryError::UnknownCompatibleEnvironment { .. }) => {
+                            waiting.push(bundle);
+                        }
+                        result => record(&mut outcome, &bundle, result),
                     }
+                }
+                for bundle in waiting {
+                    let audit = sync_audit_record(&bundle.template);
+                    let result = self
+                        .register(
+                            sync_request(&bundle, &target, &commit),
+                            &Mutation::new(&audit),
+                        )
+                        .await;
+                    record(&mut outcome, &bundle, result);
                 }
                 outcome.commit = Some(commit);
             }
@@ -218,10 +212,53 @@ impl Registry {
     }
 }
 
+/// The registration of one synced bundle: a draft of its folder's major.
+fn sync_request(bundle: &sync_plan::SyncBundle, target: &str, commit: &str) -> RegisterRequest {
+    let folder = format!("{}/v{}", bundle.template, bundle.major);
+    RegisterRequest {
+        files: bundle.files.clone(),
+        source: format!("git:{target}@{commit}#path={folder}"),
+        overrides: TemplateOverrides {
+            name: Some(bundle.template.clone()),
+            ..TemplateOverrides::default()
+        },
+        major: Some(bundle.major),
+        publish: false,
+        dry_run: false,
+    }
+}
+
+/// Adds one bundle's registration to the run's outcome.
+fn record(
+    outcome: &mut SyncOutcome,
+    bundle: &sync_plan::SyncBundle,
+    result: Result<crate::Registered, RegistryError>,
+) {
+    match result {
+        Ok(registered) if registered.unchanged => outcome.unchanged += 1,
+        Ok(registered) => outcome
+            .registered
+            .push((registered.template, registered.version.version)),
+        Err(error) => outcome.problems.push(Problem {
+            file: Some(format!("{}/v{}", bundle.template, bundle.major)),
+            ..Problem::whole("sync-register", error.to_string())
+        }),
+    }
+}
+
 /// `REPO[#path=P]` with `ref=R` added.
 fn with_reference(target: &str, reference: &str) -> String {
     match target.split_once('#') {
         Some((repository, rest)) => format!("{repository}#ref={reference}&{rest}"),
         None => format!("{target}#ref={reference}"),
     }
+}
+
+/// The audit record of a version the sync loop registers.
+fn sync_audit_record(template: &str) -> AuditRecord {
+    AuditRecord::system(
+        SystemLoop::TemplateSync,
+        Action::RegisterTemplate,
+        Resource::new(ResourceKind::Template, template),
+    )
 }

@@ -6,7 +6,7 @@
 //!
 //! | filter | input → output |
 //! |---|---|
-//! | [`proton_cfn_ecs_task_definition_formatted_env_vars`] | mapping → ECS `Environment` list, inline |
+//! | [`proton_cfn_ecs_task_definition_formatted_env_vars`] | mapping → ECS `Environment` list, block style |
 //! | [`proton_cfn_lambda_function_formatted_env_vars`] | mapping → Lambda `Variables` mapping, inline |
 //! | [`proton_cfn_iam_policy_arns`] | mapping or list → YAML list items of IAM policy ARNs |
 //! | [`proton_cfn_sanitize`] | string → the same string, if it is safe |
@@ -44,19 +44,21 @@ pub(crate) fn register(env: &mut Environment<'_>) {
 }
 
 /// `mapping | proton_cfn_ecs_task_definition_formatted_env_vars(raw=True)`: the `Environment`
-/// property of an ECS container definition, one `{Name, Value}` per entry, in the mapping's
-/// order, as an inline (flow) list:
+/// property of an ECS container definition, one `Name`/`Value` item per entry, in the mapping's
+/// order, as a block-style list, as Proton documents it:
 ///
 /// ```yaml
-/// Environment: {{ service_instance.components.default.outputs
-///   | proton_cfn_ecs_task_definition_formatted_env_vars }}
-/// # Environment: [{"Name": "Output1", "Value": "hello"}, {"Name": "Output2", "Value": "world"}]
+/// Environment:
+///   {{ service_instance.components.default.outputs
+///     | proton_cfn_ecs_task_definition_formatted_env_vars }}
+/// # Environment:
+/// #   - Name: Output1
+/// #     Value: hello
 /// ```
 ///
-/// Proton documents the same list in block style; the inline form is the same YAML and also
-/// works after `Environment:` on the same line. An empty mapping gives `[]`. Numbers and
-/// booleans become strings; other values are an error. With `raw=False`, every value must match
-/// `^[a-zA-Z0-9_-]*$`.
+/// The lines keep the column the first starts in, so the items can follow items written in the
+/// template. An empty mapping gives `[]`. Numbers and booleans become strings; other values are
+/// an error. With `raw=False`, every value must match `^[a-zA-Z0-9_-]*$`.
 pub fn proton_cfn_ecs_task_definition_formatted_env_vars(
     value: &Value,
     raw: Option<bool>,
@@ -65,11 +67,29 @@ pub fn proton_cfn_ecs_task_definition_formatted_env_vars(
     const FILTER: &str = "proton_cfn_ecs_task_definition_formatted_env_vars";
     let validate = !raw_flag(FILTER, raw, &kwargs)?;
     let entries = string_entries(FILTER, value, validate)?;
-    let items: Vec<String> = entries
+    if entries.is_empty() {
+        return Ok("[]".to_owned());
+    }
+    let lines: Vec<String> = entries
         .iter()
-        .map(|(name, value)| format!("{{\"Name\": {}, \"Value\": {}}}", quote(name), quote(value)))
+        .map(|(name, value)| format!("- Name: {}\n  Value: {}", scalar(name), scalar(value)))
         .collect();
-    Ok(format!("[{}]", items.join(", ")))
+    Ok(block(&lines.join("\n")))
+}
+
+/// A string as a YAML scalar that reads back as the same string: plain when it is a word
+/// (`^[a-zA-Z0-9_-]*$`, not a number or a YAML keyword), JSON-quoted otherwise.
+fn scalar(text: &str) -> String {
+    let keyword = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "" | "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~"
+    );
+    let numeric = text.parse::<f64>().is_ok() || text.starts_with('-');
+    if is_plain_word(text) && !keyword && !numeric {
+        text.to_owned()
+    } else {
+        quote(text)
+    }
 }
 
 /// `mapping | proton_cfn_lambda_function_formatted_env_vars(raw=True)`: the `Variables` of a

@@ -24,14 +24,28 @@
 
 mod block;
 pub mod bundle;
+mod check;
 mod error;
 pub mod filters;
+mod jinja2;
 mod paths;
 mod render;
 pub mod schema;
+pub mod spec;
 
+pub use check::{CheckProblem, Namespace, ObjectKind, Shape, check_templates};
 pub use error::{Location, PathProblem, RenderError};
-pub use render::{analyse, check_syntax, render_files, undeclared_variables};
+pub use render::{check_syntax, render_files};
+
+/// How line breaks come out of a render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Newlines {
+    /// As Jinja2 renders by default, and so AWS Proton: `\r\n` and `\r` read as `\n`, and a
+    /// file's final line break dropped (`keep_trailing_newline=False`). For Proton bundles.
+    Jinja2,
+    /// As the file is written, final line break included. For Paved's own bundles.
+    AsWritten,
+}
 
 /// Limits for one render.
 ///
@@ -90,6 +104,52 @@ impl TemplateFile {
 pub struct RenderedFile {
     /// The rendered, normalised path: relative, `/`-separated, without `.` or `..` components.
     pub path: String,
-    /// The rendered text.
+    /// The rendered text, or for a file copied as it is that is not UTF-8 text (a `.zip` of a
+    /// Terraform folder), its bytes in base64.
     pub contents: String,
+    pub encoding: Encoding,
+}
+
+impl RenderedFile {
+    /// A text file.
+    pub fn text(path: impl Into<String>, contents: impl Into<String>) -> RenderedFile {
+        RenderedFile {
+            path: path.into(),
+            contents: contents.into(),
+            encoding: Encoding::Text,
+        }
+    }
+
+    /// A file copied as it is: text when its bytes are UTF-8, base64 otherwise.
+    pub fn copied(path: impl Into<String>, bytes: &[u8]) -> RenderedFile {
+        use base64::Engine;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => RenderedFile::text(path, text),
+            Err(_) => RenderedFile {
+                path: path.into(),
+                contents: base64::engine::general_purpose::STANDARD.encode(bytes),
+                encoding: Encoding::Base64,
+            },
+        }
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        use base64::Engine;
+        match self.encoding {
+            Encoding::Text => self.contents.clone().into_bytes(),
+            Encoding::Base64 => base64::engine::general_purpose::STANDARD
+                .decode(&self.contents)
+                .expect("base64 contents are written by `RenderedFile::copied`"),
+        }
+    }
+}
+
+/// How [`RenderedFile::contents`] holds the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The text itself.
+    Text,
+    /// The bytes in standard base64 (files that are not UTF-8 text, kept byte for byte).
+    Base64,
 }

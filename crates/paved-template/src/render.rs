@@ -1,6 +1,6 @@
 //! The sandboxed environment, and rendering a bundle's files (and paths) in it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 
 use minijinja::value::{Serde, Value};
@@ -8,7 +8,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 use crate::block;
 use crate::error::RenderError;
-use crate::{Limits, RenderedFile, TemplateFile, filters, paths};
+use crate::{Limits, Newlines, RenderedFile, TemplateFile, filters, jinja2, paths};
 
 /// Renders every file with Jinja in strict mode over `context` (a JSON object). Paths may be
 /// templated too (`{{ service.name }}/main.py`); a templated path that renders to nothing or to
@@ -16,11 +16,13 @@ use crate::{Limits, RenderedFile, TemplateFile, filters, paths};
 /// outputs, sorted by path.
 ///
 /// Files render in the order given and share one fuel budget; the first error stops the render.
-/// A file keeps its trailing line break. Two files that render to the same path are an error.
+/// `newlines` says how line breaks come out (see [`Newlines`]). Two files that render to the
+/// same path are an error.
 pub fn render_files(
     files: &[TemplateFile],
     context: &serde_json::Value,
     limits: &Limits,
+    newlines: Newlines,
 ) -> Result<Vec<RenderedFile>, RenderError> {
     if files.len() > limits.max_files {
         return Err(RenderError::TooManyFiles {
@@ -34,8 +36,15 @@ pub fn render_files(
         });
     }
     let mut env = environment(limits);
+    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+    syntax.keep_trailing_newline(newlines == Newlines::AsWritten);
+    env.set_syntax(syntax.build().expect("the default delimiters are valid"));
     for file in files {
-        env.add_template(&file.path, &file.text)
+        let text = match newlines {
+            Newlines::AsWritten => file.text.clone(),
+            Newlines::Jinja2 => jinja2_newlines(&file.text),
+        };
+        env.add_template_owned(file.path.clone(), text)
             .map_err(|err| RenderError::from_minijinja(&err, &file.path, false, limits))?;
     }
     let context = Value::from(Serde(context));
@@ -67,7 +76,7 @@ pub fn render_files(
     }
     Ok(rendered
         .into_iter()
-        .map(|(path, (_, contents))| RenderedFile { path, contents })
+        .map(|(path, (_, contents))| RenderedFile::text(path, contents))
         .collect())
 }
 
@@ -75,17 +84,9 @@ pub fn render_files(
 /// error, not just the first. Templated paths are checked for syntax, plain paths for being
 /// allowed output paths.
 pub fn check_syntax(files: &[TemplateFile]) -> Vec<RenderError> {
-    analyse(files).0
-}
-
-/// [`check_syntax`], plus, for every file whose text compiles, the variables it reads that it
-/// does not set itself ([`undeclared_variables`]), each template compiled once.
-pub fn analyse(files: &[TemplateFile]) -> (Vec<RenderError>, BTreeMap<String, BTreeSet<String>>) {
     let limits = Limits::default();
     let env = environment(&limits);
-    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     let mut errors = Vec::new();
-    let mut variables = BTreeMap::new();
     for file in files {
         if is_templated(&file.path) {
             if let Err(err) = env.template_from_named_str(&file.path, &file.path) {
@@ -98,58 +99,36 @@ pub fn analyse(files: &[TemplateFile]) -> (Vec<RenderError>, BTreeMap<String, BT
                 problem,
             });
         }
-        match env.template_from_named_str(&file.path, &file.text) {
-            Ok(template) => {
-                variables.insert(file.path.clone(), undeclared(&template, &globals));
-            }
-            Err(err) => errors.push(RenderError::from_minijinja(
+        if let Err(err) = env.template_from_named_str(&file.path, &file.text) {
+            errors.push(RenderError::from_minijinja(
                 &err, &file.path, false, &limits,
-            )),
+            ));
         }
     }
-    (errors, variables)
+    errors
 }
 
-fn undeclared(
-    template: &minijinja::Template<'_, '_>,
-    globals: &BTreeSet<&str>,
-) -> BTreeSet<String> {
-    template
-        .undeclared_variables(true)
-        .into_iter()
-        .filter(|name| {
-            let root = name.split('.').next().unwrap_or(name);
-            !globals.contains(root)
-        })
-        .collect()
-}
-
-/// The variables `file` reads that it does not set itself, with nested attribute lookups
-/// (`service_instance.inputs.port`), minus the sandbox's global functions (`range`, `dict`,
-/// ...). A static analysis: both branches of an `if` count.
-pub fn undeclared_variables(file: &TemplateFile) -> Result<BTreeSet<String>, RenderError> {
-    let (mut errors, mut variables) = analyse(std::slice::from_ref(file));
-    match variables.remove(&file.path) {
-        Some(names) => Ok(names),
-        None => Err(errors.remove(0)),
+/// Line breaks as Jinja2's lexer leaves them: `\r\n` and `\r` become `\n`.
+fn jinja2_newlines(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.to_owned();
     }
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// The sandbox: strict undefined, no auto-escaping, no loader, fuel and recursion limits, and
-/// this crate's filters. minijinja has no function that reads the environment, files or the
-/// network, and none is added here.
-fn environment<'source>(limits: &Limits) -> Environment<'source> {
+/// The sandbox: strict undefined, no auto-escaping, no loader, fuel and recursion limits,
+/// Jinja2's filters, tests and methods, and this crate's filters. minijinja has no function
+/// that reads the environment, files or the network, and none is added here.
+pub(crate) fn environment<'source>(limits: &Limits) -> Environment<'source> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Before any template is added: the callback is read when a template compiles.
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
-    syntax.keep_trailing_newline(true);
-    env.set_syntax(syntax.build().expect("the default delimiters are valid"));
     // Debug mode names the undefined expression in errors ("`replicas` is undefined").
     env.set_debug(true);
     env.set_recursion_limit(limits.max_recursion);
     env.set_fuel(Some(limits.fuel));
+    jinja2::register(&mut env);
     filters::register(&mut env);
     env
 }

@@ -258,6 +258,7 @@ async fn run_template(command: TemplateCommand) -> Result<(), Failure> {
             input,
             pipeline_inputs,
             context,
+            instance,
             out,
             output,
             server,
@@ -267,6 +268,7 @@ async fn run_template(command: TemplateCommand) -> Result<(), Failure> {
                 input,
                 pipeline_inputs,
                 context,
+                instance,
                 out,
             };
             template::render::run(&server, &template, options, output).await

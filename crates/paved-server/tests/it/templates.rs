@@ -16,6 +16,7 @@ both_backends!(
     incompatible_minor_versions_are_refused_with_the_exact_change,
     bad_bundles_are_refused_and_nothing_is_stored,
     template_sync_registers_new_majors_and_minor_drafts,
+    template_sync_registers_an_environment_named_by_a_service_of_the_same_commit,
     mutations_need_the_admin_token_and_are_audited,
     builtin_templates_are_registered_on_first_start,
 );
@@ -59,6 +60,27 @@ async fn register_dir(server: &TestServer, dir: &Path, extra: Value, status: u16
     let response = register(server, body).await;
     assert_eq!(response.status, status, "{}", response.text);
     response.body
+}
+
+/// Registers a small environment template `ecs-environment` (major 1), which the service
+/// bundles of these tests name as compatible: a compatible environment must exist.
+async fn register_ecs_environment(server: &TestServer) {
+    server.write(
+        "ecs-environment/paved-template.yaml",
+        "apiVersion: paved.dev/v1\nkind: EnvironmentTemplate\nmetadata:\n  name: ecs-environment\n",
+    );
+    server.write("ecs-environment/schema.yaml", "type: object\n");
+    server.write(
+        "ecs-environment/infrastructure/cloudformation.yaml",
+        "Resources:\n  Cluster:\n    Type: AWS::ECS::Cluster\n",
+    );
+    register_dir(
+        server,
+        &server.input_dir().join("ecs-environment"),
+        json!({}),
+        201,
+    )
+    .await;
 }
 
 /// A small bundle in Paved's format, written under the test's input directory.
@@ -264,6 +286,7 @@ async fn terraform_bundles_render_their_files_and_a_variables_file(backend: Back
 
 async fn publish_withdraw_and_the_recommended_version(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let v1 = paved_bundle(&server, "api-v1", SCHEMA_V1, TEMPLATE);
     let first = register_dir(&server, &v1, json!({}), 201).await;
     assert_eq!(first["version"]["version"], "1.0");
@@ -376,6 +399,7 @@ async fn publish_withdraw_and_the_recommended_version(backend: Backend) {
 
 async fn incompatible_minor_versions_are_refused_with_the_exact_change(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let v1 = paved_bundle(&server, "base", SCHEMA_V1, TEMPLATE);
     register_dir(&server, &v1, json!({"publish": true}), 201).await;
     let cases = [
@@ -593,6 +617,7 @@ fn archive(fill: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<Vec<u8>>
 
 async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let repository = server.data.dir.path().join("templates.git");
     paved_git::init_bare(&repository).expect("a bare repository");
     let bundle = |schema: &str, folder: &str| -> Vec<(String, Vec<u8>)> {
@@ -720,6 +745,7 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
 
 async fn mutations_need_the_admin_token_and_are_audited(backend: Backend) {
     let server = TestServer::start(backend).await;
+    register_ecs_environment(&server).await;
     let dir = paved_bundle(&server, "api", SCHEMA_V1, TEMPLATE);
     let body = json!({"source": {"type": "archive", "data": archive_of(&dir)}});
     let anonymous = server
@@ -818,4 +844,62 @@ async fn builtin_templates_are_registered_on_first_start(backend: Backend) {
         .get("/api/catalog/entities/by-query?filter=kind=template")
         .await;
     assert_eq!(entities.body["totalItems"], 5, "{}", entities.text);
+}
+
+/// Files of a Proton-layout test bundle of `paved-template` under `folder/`, in a repository.
+fn proton_test_bundle_files(name: &str, folder: &str) -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../paved-template/tests/bundles")
+        .join(name)
+        .join("v1");
+    source::read_dir(&root, &SourceLimits::default())
+        .expect("the bundle reads")
+        .into_iter()
+        .map(|file| (format!("{folder}/{}", file.path), file.bytes))
+        .collect()
+}
+
+async fn template_sync_registers_an_environment_named_by_a_service_of_the_same_commit(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let repository = server.data.dir.path().join("proton.git");
+    paved_git::init_bare(&repository).expect("a bare repository");
+    // `a-service` sorts before `z-environment`, and its `.compatible-envs` names it.
+    let mut files = proton_test_bundle_files("svc-cfn", "a-service/v1");
+    for (path, bytes) in &mut files {
+        if path.ends_with(".compatible-envs") {
+            *bytes = b"z-environment:1\n".to_vec();
+        }
+    }
+    files.extend(proton_test_bundle_files("env-cfn", "z-environment/v1"));
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &files,
+        "Proton templates",
+        "Platform",
+        "platform@example.com",
+    )
+    .expect("commit");
+    let added = server
+        .post(
+            "/api/template-syncs",
+            json!({"target": format!("{}#ref=main", repository.display())}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(
+        added.body["registered"],
+        json!(["z-environment@1.0", "a-service@1.0"]),
+        "{}",
+        added.text
+    );
+    let service = server.get("/api/templates/a-service").await;
+    assert_eq!(
+        service.body["versions"][0]["compatibleEnvironments"],
+        json!([{"template": "z-environment", "major": 1}]),
+        "{}",
+        service.text
+    );
 }

@@ -1080,3 +1080,92 @@ fn worker_skeleton_consumes_a_queue() {
         shown(&output)
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// AWS Proton bundles
+
+/// The Proton-layout test bundles of `paved-template` (`tests/bundles`), rendered over a context
+/// holding every namespace field: their CloudFormation passes cfn-lint with no finding.
+#[test]
+fn cfn_lint_accepts_the_proton_test_bundles() {
+    use paved_template::bundle::{
+        EnvironmentContext, PipelineInstance, RenderContext, RenderRequest, ServiceContext,
+        ServiceInstanceContext, TemplateVersionRef,
+    };
+    let dir = tempdir();
+    let environment = EnvironmentContext {
+        name: "prod".to_owned(),
+        account_id: "123456789012".to_owned(),
+        outputs: json!({"ClusterName": "prod-cluster", "SubnetId": "subnet-0abc1234"})
+            .as_object()
+            .cloned()
+            .expect("a mapping"),
+    };
+    let context = RenderContext {
+        environment: environment.clone(),
+        service: ServiceContext {
+            name: "billing-api".to_owned(),
+            branch_name: "main".to_owned(),
+            repository_id: "acme/billing-api".to_owned(),
+            repository_connection_arn:
+                "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc".to_owned(),
+        },
+        service_instance: ServiceInstanceContext {
+            name: "billing-api-prod".to_owned(),
+        },
+        component_outputs: json!({"BucketName": "billing-bucket"})
+            .as_object()
+            .cloned()
+            .expect("a mapping"),
+        service_instances: vec![PipelineInstance {
+            name: "billing-api-prod".to_owned(),
+            inputs: serde_json::Map::new(),
+            outputs: serde_json::Map::new(),
+            environment,
+        }],
+    };
+    let mut paths = Vec::new();
+    for name in ["env-cfn", "svc-cfn"] {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../paved-template/tests/bundles")
+            .join(name)
+            .join("v1");
+        let files = paved_template_registry::source::read_dir(
+            &root,
+            &paved_template_registry::source::SourceLimits::default(),
+        )
+        .expect("the bundle reads");
+        let bundle = paved_template::bundle::Bundle::parse(files)
+            .unwrap_or_else(|problems| panic!("{name}: {problems:?}"));
+        let request = RenderRequest {
+            template: TemplateVersionRef {
+                name: name.to_owned(),
+                version: "1.0".to_owned(),
+            },
+            inputs: json!({}),
+            pipeline_inputs: None,
+            context: context.clone(),
+        };
+        let rendered = bundle
+            .render(&request, &paved_template::Limits::default())
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        for file in rendered {
+            let path = dir.path().join(name).join(&file.path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("a directory");
+            std::fs::write(&path, file.bytes()).expect("write");
+            paths.push(path);
+        }
+    }
+    assert_eq!(paths.len(), 3);
+    let mut command = Command::new(oracle("py/bin/cfn-lint"));
+    command
+        .args(["--format", "parseable", "--regions", "us-east-1"])
+        .args(["--include-checks", "I", "--"])
+        .args(&paths);
+    let output = run(command);
+    assert!(
+        output.status.success() && output.stdout.is_empty(),
+        "cfn-lint has findings\n{}",
+        shown(&output)
+    );
+}

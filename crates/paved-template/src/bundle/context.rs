@@ -1,10 +1,24 @@
 //! The render context: AWS Proton's namespace (`environment`, `service`, `service_instance`,
-//! `pipeline`, `service_instances`) plus `paved.template`, the same for both bundle formats.
+//! `pipeline`, `service_instances`) plus `paved.template`, the same for both bundle formats,
+//! and the [`Namespace`] the registration check holds templates to.
+//!
+//! Proton documents the namespace in "AWS Proton parameters" (User Guide); what its own
+//! generated Terraform files declare (`proton.*.variables.tf`) shows the shape of each value:
+//! an environment has `name`, `account_id` and `outputs`, a pipeline's `service_instances` each
+//! have `name`, `inputs`, `outputs` and `environment`. Component templates (`component.name`)
+//! are not a kind of template in Paved; a service instance reads its component's outputs as
+//! `service_instance.components.default.outputs`. Proton components take no inputs of their own
+//! (they read their service instance's), so there is no `component.inputs`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::TemplateKind;
+use crate::check::{Namespace, Shape};
+
+/// The AWS account id of environments on the `local` target. The local engine's ARNs use the
+/// same id (`arn:aws:ecs:us-east-1:000000000000:...`), as moto and LocalStack do.
+pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
 
 /// The template version being rendered, visible as `paved.template.name` and `.version`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,11 +56,14 @@ impl Default for RenderContext {
     }
 }
 
-/// `environment.name` and `environment.outputs`.
+/// `environment.name`, `environment.account_id` and `environment.outputs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnvironmentContext {
     pub name: String,
+    /// The AWS account the environment's target deploys to: an `aws` target's account, or
+    /// [`LOCAL_ACCOUNT_ID`] for the `local` target (the default).
+    pub account_id: String,
     pub outputs: Map<String, Value>,
 }
 
@@ -54,6 +71,7 @@ impl Default for EnvironmentContext {
     fn default() -> Self {
         EnvironmentContext {
             name: "dev".to_owned(),
+            account_id: LOCAL_ACCOUNT_ID.to_owned(),
             outputs: Map::new(),
         }
     }
@@ -102,6 +120,9 @@ pub struct PipelineInstance {
     pub name: String,
     #[serde(default)]
     pub inputs: Map<String, Value>,
+    /// The instance's own outputs (its stack's outputs, once deployed).
+    #[serde(default)]
+    pub outputs: Map<String, Value>,
     #[serde(default)]
     pub environment: EnvironmentContext,
 }
@@ -120,6 +141,7 @@ pub(super) fn build(
         TemplateKind::Environment => json!({
             "environment": {
                 "name": environment.name,
+                "account_id": environment.account_id,
                 "inputs": inputs,
                 "outputs": environment.outputs,
             },
@@ -130,6 +152,7 @@ pub(super) fn build(
                 vec![json!({
                     "name": context.service_instance.name,
                     "inputs": inputs,
+                    "outputs": {},
                     "environment": environment,
                 })]
             } else {
@@ -140,7 +163,7 @@ pub(super) fn build(
                     .collect()
             };
             json!({
-                "environment": { "name": environment.name, "outputs": environment.outputs },
+                "environment": environment,
                 "service": context.service,
                 "service_instance": {
                     "name": context.service_instance.name,
@@ -156,42 +179,83 @@ pub(super) fn build(
     }
 }
 
-/// The attributes each top-level variable has, for the static variable check: `None` means
-/// any attribute is allowed below that point (inputs are checked separately, outputs are not
-/// known before deployment).
-pub(super) fn known_attributes(kind: TemplateKind, root: &str) -> Option<&'static [&'static str]> {
-    match (kind, root) {
-        (TemplateKind::Environment, "environment") => Some(&["name", "inputs", "outputs"]),
-        (TemplateKind::Environment, "paved") | (TemplateKind::Service, "paved") => {
-            Some(&["template"])
+/// What a template of `kind` may read, for the registration check: the context [`build`]
+/// makes, with the inputs the schemas declare (`pipeline_inputs` is `None` without a pipeline
+/// schema). Outputs and the inside of inputs are open: they are known only at deployment.
+pub(super) fn namespace(
+    kind: TemplateKind,
+    inputs: Vec<String>,
+    pipeline_inputs: Option<Vec<String>>,
+) -> Namespace {
+    let environment = |with_inputs: Option<Shape>| {
+        let mut fields = vec![
+            ("name", Shape::Any),
+            ("account_id", Shape::Any),
+            ("outputs", Shape::Any),
+        ];
+        if let Some(inputs) = with_inputs {
+            fields.push(("inputs", inputs));
         }
-        (TemplateKind::Service, "environment") => Some(&["name", "outputs"]),
-        (TemplateKind::Service, "service") => Some(&[
-            "name",
-            "branch_name",
-            "repository_id",
-            "repository_connection_arn",
-        ]),
-        (TemplateKind::Service, "service_instance") => {
-            Some(&["name", "inputs", "environment", "components"])
-        }
-        (TemplateKind::Service, "pipeline") => Some(&["inputs"]),
-        (TemplateKind::Service, "service_instances") => Some(&[]),
-        _ => None,
-    }
-}
-
-/// The top-level variables of a context for `kind`.
-pub(super) fn roots(kind: TemplateKind) -> &'static [&'static str] {
+        Shape::object(fields)
+    };
+    let paved = Shape::object(vec![(
+        "template",
+        Shape::object(vec![("name", Shape::Any), ("version", Shape::Any)]),
+    )]);
     match kind {
-        TemplateKind::Environment => &["environment", "paved"],
-        TemplateKind::Service => &[
-            "environment",
-            "service",
-            "service_instance",
-            "pipeline",
-            "service_instances",
-            "paved",
-        ],
+        TemplateKind::Environment => Namespace::new(
+            "an environment template",
+            vec![
+                (
+                    "environment",
+                    environment(Some(Shape::inputs("input", Some(inputs)))),
+                ),
+                ("paved", paved),
+            ],
+        ),
+        TemplateKind::Service => Namespace::new(
+            "a service template",
+            vec![
+                ("environment", environment(None)),
+                (
+                    "service",
+                    Shape::object(vec![
+                        ("name", Shape::Any),
+                        ("branch_name", Shape::Any),
+                        ("repository_id", Shape::Any),
+                        ("repository_connection_arn", Shape::Any),
+                    ]),
+                ),
+                (
+                    "service_instance",
+                    Shape::object(vec![
+                        ("name", Shape::Any),
+                        ("inputs", Shape::inputs("input", Some(inputs.clone()))),
+                        ("environment", environment(None)),
+                        (
+                            "components",
+                            Shape::object(vec![(
+                                "default",
+                                Shape::object(vec![("outputs", Shape::Any)]),
+                            )]),
+                        ),
+                    ]),
+                ),
+                (
+                    "pipeline",
+                    Shape::object(vec![("inputs", Shape::inputs("pipeline", pipeline_inputs))]),
+                ),
+                (
+                    "service_instances",
+                    Shape::List(Box::new(Shape::object(vec![
+                        ("name", Shape::Any),
+                        ("inputs", Shape::inputs("input", Some(inputs))),
+                        ("outputs", Shape::Any),
+                        ("environment", environment(None)),
+                    ]))),
+                ),
+                ("paved", paved),
+            ],
+        ),
     }
 }

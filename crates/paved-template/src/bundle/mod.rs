@@ -10,7 +10,6 @@ mod context;
 mod paved;
 mod proton;
 mod terraform;
-mod variables;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +20,8 @@ use crate::schema::{InputProblem, InputSchema};
 use crate::{Limits, RenderError, RenderedFile, TemplateFile};
 
 pub use context::{
-    EnvironmentContext, RenderContext, ServiceContext, ServiceInstanceContext, TemplateVersionRef,
+    EnvironmentContext, LOCAL_ACCOUNT_ID, PipelineInstance, RenderContext, ServiceContext,
+    ServiceInstanceContext, TemplateVersionRef,
 };
 
 /// How problems name the manifest's repository URL template.
@@ -130,8 +130,9 @@ pub struct Bundle {
     pub kind: TemplateKind,
     pub engine: Engine,
     pub metadata: BundleMetadata,
-    /// Service templates only; empty for environment templates and for Proton bundles, which
-    /// declare compatibility at registration.
+    /// Service templates only: the manifest's, or for Proton bundles those of
+    /// `.template-registration.yaml` or `.compatible-envs` (or none; the registration call may
+    /// name them).
     pub compatible_environments: Vec<CompatibleEnvironment>,
     /// Where new service repositories are pushed (Paved manifests, `spec.repositoryUrl`), a
     /// Jinja string over the render context: `/srv/git/{{ service.name }}.git`.
@@ -215,16 +216,38 @@ impl Bundle {
             .and_then(|file| String::from_utf8(file.bytes.clone()).ok());
         let mut files = bundle.jinja_files();
         files.extend(bundle.repository_url_template());
-        let (errors, variables) = crate::analyse(&files);
-        let mut problems: Vec<Problem> = errors.iter().map(render_problem).collect();
+        let mut problems: Vec<Problem> = crate::check_syntax(&files)
+            .iter()
+            .map(render_problem)
+            .collect();
         if problems.is_empty() {
-            problems.extend(variables::check(&bundle, &files, &variables));
+            let namespace = bundle.namespace();
+            problems.extend(crate::check_templates(&files, &namespace).into_iter().map(
+                |problem| Problem {
+                    file: Some(problem.file),
+                    document_index: None,
+                    line: Some(problem.line),
+                    field: None,
+                    rule: problem.rule.to_owned(),
+                    message: problem.message,
+                },
+            ));
         }
         if problems.is_empty() {
             Ok(bundle)
         } else {
             Err(problems)
         }
+    }
+
+    /// What the bundle's templates may read: the render context, with the schemas' inputs.
+    pub fn namespace(&self) -> crate::Namespace {
+        let names = |schema: &InputSchema| schema.input_names().map(str::to_owned).collect();
+        context::namespace(
+            self.kind,
+            names(&self.schema),
+            self.pipeline_schema.as_ref().map(names),
+        )
     }
 
     /// Every file of the bundle, sorted by path.
@@ -273,26 +296,39 @@ impl Bundle {
             }
             None => pipeline_inputs.clone(),
         };
+        // A pipeline's instances are instances of this template: their inputs get the schema's
+        // defaults too, as each instance's own render does.
+        let mut around = request.context.clone();
+        for instance in &mut around.service_instances {
+            let validated = self
+                .schema
+                .validate(&serde_json::Value::Object(instance.inputs.clone()))
+                .map_err(|problems| RenderFailure::Inputs {
+                    namespace: "inputs of `service_instances`",
+                    problems,
+                })?;
+            if let serde_json::Value::Object(validated) = validated {
+                instance.inputs = validated;
+            }
+        }
         let context = context::build(
             self.kind,
             &request.template,
-            &request.context,
+            &around,
             &inputs,
             &pipeline_inputs,
         );
-        let mut rendered = crate::render_files(&self.jinja_files(), &context, limits)?;
+        let mut rendered =
+            crate::render_files(&self.jinja_files(), &context, limits, self.newlines())?;
         for (path, role) in &self.outputs {
             if *role == FileRole::Verbatim
                 && let Some(file) = self.file(path)
             {
-                rendered.push(RenderedFile {
-                    path: path.clone(),
-                    contents: String::from_utf8_lossy(&file.bytes).into_owned(),
-                });
+                rendered.push(RenderedFile::copied(path.clone(), &file.bytes));
             }
         }
         for folder in &self.terraform {
-            rendered.extend(terraform::variables_files(folder, self, &context));
+            rendered.extend(terraform::variables_files(folder, &context));
         }
         rendered.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(rendered)
@@ -350,11 +386,25 @@ impl Bundle {
             &inputs,
             request.pipeline_inputs.as_ref().unwrap_or(&empty),
         );
-        let rendered = crate::render_files(std::slice::from_ref(&template), &context, limits)?;
+        let rendered = crate::render_files(
+            std::slice::from_ref(&template),
+            &context,
+            limits,
+            self.newlines(),
+        )?;
         Ok(rendered
             .into_iter()
             .next()
             .map(|file| file.contents.trim().to_owned()))
+    }
+
+    /// How rendered files end: Proton bundles as Jinja2 (and so Proton) renders them, Paved's
+    /// as they are written.
+    fn newlines(&self) -> crate::Newlines {
+        match self.format {
+            BundleFormat::Paved => crate::Newlines::AsWritten,
+            BundleFormat::Proton => crate::Newlines::Jinja2,
+        }
     }
 
     /// `spec.repositoryUrl` as a template, named after where it is.

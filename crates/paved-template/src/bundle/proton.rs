@@ -1,6 +1,13 @@
 //! AWS Proton's bundle layout, read unchanged: `schema/schema.yaml` and one folder per
 //! rendered part (`infrastructure/` for environments; `instance_infrastructure/` and optionally
 //! `pipeline_infrastructure/` for services), each with a `manifest.yaml` naming its files.
+//!
+//! Proton's repository files in a version folder (the bundle root) that carry settings Paved
+//! has too are read: `.template-registration.yaml` (`compatible_environments`; its
+//! `supported_component_sources` is accepted and has no effect, Paved having no components)
+//! and the older `.compatible-envs` (one `TEMPLATE:MAJOR` a line). Both say which environment
+//! templates a service template's version is compatible with, for registration and template
+//! sync alike.
 
 use std::collections::BTreeMap;
 
@@ -8,12 +15,16 @@ use paved_model::problem::Problem;
 use serde_json::Value;
 
 use super::{
-    Bundle, BundleFile, BundleFormat, BundleMetadata, Engine, FileRole, TemplateKind,
-    TerraformFolder, parse_yaml, schema_problems, text_of,
+    Bundle, BundleFile, BundleFormat, BundleMetadata, CompatibleEnvironment, Engine, FileRole,
+    TemplateKind, TerraformFolder, parse_yaml, schema_problems, text_of,
 };
 use crate::schema::{self, InputSchema, ProtonSchemaKind};
 
 pub(super) const SCHEMA: &str = "schema/schema.yaml";
+/// Template sync's file of a service template version's registration settings.
+const REGISTRATION: &str = ".template-registration.yaml";
+/// Template sync's older file of compatible environments.
+const COMPATIBLE_ENVS: &str = ".compatible-envs";
 
 /// The folders of each kind of bundle: (folder, required, Terraform namespace).
 const ENVIRONMENT_FOLDERS: [(&str, bool, &str); 1] = [("infrastructure", true, "environment")];
@@ -114,13 +125,14 @@ pub(super) fn parse(files: Vec<BundleFile>) -> Result<Bundle, Vec<Problem>> {
             Err(found) => problems.extend(found),
         }
     }
+    let compatible_environments = compatible_environments(&files, kind, &mut problems);
     match schema {
         Some(schema) if problems.is_empty() => Ok(Bundle {
             format: BundleFormat::Proton,
             kind,
             engine,
             metadata: BundleMetadata::default(),
-            compatible_environments: Vec::new(),
+            compatible_environments,
             repository_url: None,
             schema,
             pipeline_schema,
@@ -131,6 +143,178 @@ pub(super) fn parse(files: Vec<BundleFile>) -> Result<Bundle, Vec<Problem>> {
         }),
         _ => Err(problems),
     }
+}
+
+/// The compatible environments `.template-registration.yaml` or `.compatible-envs` name.
+fn compatible_environments(
+    files: &[BundleFile],
+    kind: TemplateKind,
+    problems: &mut Vec<Problem>,
+) -> Vec<CompatibleEnvironment> {
+    let find = |path: &str| files.iter().find(|file| file.path == path);
+    let (registration, listed) = (find(REGISTRATION), find(COMPATIBLE_ENVS));
+    let found: Vec<&BundleFile> = [registration, listed].into_iter().flatten().collect();
+    if kind == TemplateKind::Environment {
+        for file in found {
+            problems.push(Problem {
+                file: Some(file.path.clone()),
+                ..Problem::whole(
+                    "bundle-layout",
+                    "only service templates have compatible environments; an environment \
+                     template's version folder has no such file",
+                )
+            });
+        }
+        return Vec::new();
+    }
+    if let (Some(_), Some(_)) = (registration, listed) {
+        problems.push(Problem {
+            file: Some(COMPATIBLE_ENVS.to_owned()),
+            ..Problem::whole(
+                "bundle-layout",
+                format!(
+                    "both `{REGISTRATION}` and `{COMPATIBLE_ENVS}` name compatible environments; \
+                     keep `{REGISTRATION}` (Proton's current file)"
+                ),
+            )
+        });
+        return Vec::new();
+    }
+    if let Some(file) = registration {
+        return read_registration(file, problems);
+    }
+    if let Some(file) = listed {
+        let text = match text_of(file) {
+            Ok(text) => text,
+            Err(problem) => {
+                problems.push(problem);
+                return Vec::new();
+            }
+        };
+        return text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .filter_map(|(index, line)| {
+                compatible_environment(line.trim())
+                    .map_err(|message| {
+                        problems.push(Problem {
+                            file: Some(file.path.clone()),
+                            document_index: None,
+                            line: Some(index + 1),
+                            field: None,
+                            rule: "compatible-environment".to_owned(),
+                            message,
+                        });
+                    })
+                    .ok()
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
+/// `.template-registration.yaml`: `compatible_environments: [TEMPLATE:MAJOR, ...]` and the
+/// optional `supported_component_sources: [DIRECTLY_DEFINED]`.
+fn read_registration(file: &BundleFile, problems: &mut Vec<Problem>) -> Vec<CompatibleEnvironment> {
+    let value = match parse_yaml(file) {
+        Ok(value) => value,
+        Err(found) => {
+            problems.extend(found);
+            return Vec::new();
+        }
+    };
+    let at = |field: &str, rule: &str, message: String| Problem {
+        file: Some(file.path.clone()),
+        document_index: None,
+        line: super::line_of_pointer(file, &format!("/{}", field.replace('.', "/"))),
+        field: Some(field.to_owned()),
+        rule: rule.to_owned(),
+        message,
+    };
+    let Some(object) = value.as_object() else {
+        problems.push(at(
+            "",
+            "type",
+            "expected `compatible_environments: [TEMPLATE:MAJOR, ...]`".to_owned(),
+        ));
+        return Vec::new();
+    };
+    for key in object.keys() {
+        match key.as_str() {
+            "compatible_environments" => {}
+            "supported_component_sources" => {
+                let valid = object[key]
+                    .as_array()
+                    .is_some_and(|sources| sources.iter().all(|s| s == "DIRECTLY_DEFINED"));
+                if !valid {
+                    problems.push(at(
+                        key,
+                        "enum",
+                        "`supported_component_sources` is a list of `DIRECTLY_DEFINED`, the only \
+                         source Proton has"
+                            .to_owned(),
+                    ));
+                }
+            }
+            other => problems.push(at(
+                other,
+                "unknown-field",
+                format!(
+                    "unknown field `{other}`: the file has `compatible_environments` and \
+                     `supported_component_sources`"
+                ),
+            )),
+        }
+    }
+    let Some(items) = object
+        .get("compatible_environments")
+        .and_then(Value::as_array)
+    else {
+        problems.push(at(
+            "compatible_environments",
+            "required",
+            "`compatible_environments` is required: a list of `TEMPLATE:MAJOR`".to_owned(),
+        ));
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let parsed = match item.as_str() {
+                Some(text) => compatible_environment(text.trim()),
+                None => Err(format!("expected `TEMPLATE:MAJOR`, got `{item}`")),
+            };
+            parsed
+                .map_err(|message| {
+                    problems.push(at(
+                        &format!("compatible_environments.{index}"),
+                        "compatible-environment",
+                        message,
+                    ));
+                })
+                .ok()
+        })
+        .collect()
+}
+
+/// `TEMPLATE:MAJOR`.
+pub(crate) fn compatible_environment(text: &str) -> Result<CompatibleEnvironment, String> {
+    let parsed = text.rsplit_once(':').and_then(|(template, major)| {
+        let major: u32 = major.trim().parse().ok().filter(|major| *major > 0)?;
+        let template = template.trim();
+        (!template.is_empty()).then(|| CompatibleEnvironment {
+            template: template.to_owned(),
+            major,
+        })
+    });
+    parsed.ok_or_else(|| {
+        format!(
+            "`{text}` is not a compatible environment: give `TEMPLATE:MAJOR`, such as \
+             `ecs-environment:1`"
+        )
+    })
 }
 
 /// Reads `{folder}/manifest.yaml`: the files it lists and how each renders.
@@ -225,7 +409,11 @@ fn read_manifest(
             ));
         }
         for file in matched {
-            if let Err(problem) = text_of(file) {
+            // Terraform files are copied, not rendered: binaries (a `.zip` Terraform deploys)
+            // are kept byte for byte.
+            if role == FileRole::Jinja
+                && let Err(problem) = text_of(file)
+            {
                 problems.push(problem);
                 continue;
             }

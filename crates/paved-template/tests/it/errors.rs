@@ -1,6 +1,6 @@
 //! Errors name the file and line, and keep minijinja's explanation.
 
-use paved_template::{Limits, Location, RenderError, check_syntax, render_files};
+use paved_template::{Limits, Location, Newlines, RenderError, check_syntax, render_files};
 
 use crate::{files, render, render_error};
 
@@ -142,8 +142,13 @@ fn errors_are_structured() {
 
 #[test]
 fn context_must_be_an_object() {
-    let err =
-        render_files(&[], &serde_json::json!([1]), &Limits::default()).expect_err("not an object");
+    let err = render_files(
+        &[],
+        &serde_json::json!([1]),
+        &Limits::default(),
+        Newlines::AsWritten,
+    )
+    .expect_err("not an object");
     assert_eq!(
         err.to_string(),
         "the render context must be a JSON object, not an array"

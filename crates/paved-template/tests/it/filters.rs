@@ -3,7 +3,7 @@
 //! Proton's examples come from "Parameter filters for CloudFormation IaC files" in the AWS
 //! Proton User Guide (`doc_source/parameter-filters.md` of `awsdocs/aws-proton-user-guide`).
 
-use paved_template::{Limits, render_files};
+use paved_template::{Limits, Newlines, render_files};
 use serde_json::{Value, json};
 
 use crate::{files, render_error, render_one};
@@ -28,6 +28,7 @@ fn render_component(text: &str) -> String {
         &files(&[("t.yaml", text)]),
         &component_context(),
         &Limits::default(),
+        Newlines::AsWritten,
     )
     .expect("renders");
     rendered.remove(0).contents
@@ -87,15 +88,15 @@ fn proton_cfn_ecs_task_definition_formatted_env_vars() {
         ),
         (
             "{{ {'PORT': 8080, 'DEBUG': false, 'MSG': 'a: b # c\\n- d'} | proton_cfn_ecs_task_definition_formatted_env_vars }}",
-            r#"[{"Name": "PORT", "Value": "8080"}, {"Name": "DEBUG", "Value": "false"}, {"Name": "MSG", "Value": "a: b # c\n- d"}]"#,
+            "- Name: PORT\n  Value: \"8080\"\n- Name: DEBUG\n  Value: \"false\"\n- Name: MSG\n  Value: \"a: b # c\\n- d\"",
         ),
         (
             "{{ {'A': 'ok-1_2'} | proton_cfn_ecs_task_definition_formatted_env_vars(raw=False) }}",
-            r#"[{"Name": "A", "Value": "ok-1_2"}]"#,
+            "- Name: A\n  Value: ok-1_2",
         ),
         (
             "{{ {'A': 'ok-1_2'} | proton_cfn_ecs_task_definition_formatted_env_vars(False) }}",
-            r#"[{"Name": "A", "Value": "ok-1_2"}]"#,
+            "- Name: A\n  Value: ok-1_2",
         ),
     ];
     for (template, expect) in cases {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use paved_template::{Limits, TemplateFile, render_files};
+use paved_template::{Limits, Newlines, TemplateFile, render_files};
 
 use crate::{files, proton_context, render_error};
 
@@ -65,7 +65,7 @@ fn fuel_is_shared_by_all_files() {
     let looping = "{% for i in range(1000) %}{{ i }}{% endfor %}";
     let one = files(&[("f0.txt", looping)]);
     assert!(
-        render_files(&one, &proton_context(), &limits).is_ok(),
+        render_files(&one, &proton_context(), &limits, Newlines::AsWritten).is_ok(),
         "one file fits the budget"
     );
     let paths: Vec<String> = (0..20).map(|n| format!("f{n}.txt")).collect();
@@ -121,7 +121,15 @@ fn output_sizes() {
         &small,
         "`a`: output is 11 bytes, over the 10-byte limit",
     );
-    assert!(render_files(&files(&[("a", "1234567890")]), &proton_context(), &small).is_ok());
+    assert!(
+        render_files(
+            &files(&[("a", "1234567890")]),
+            &proton_context(),
+            &small,
+            Newlines::AsWritten
+        )
+        .is_ok()
+    );
 }
 
 #[test]

@@ -5,10 +5,11 @@ mod errors;
 mod filters;
 mod limits;
 mod paths;
+mod proton_bundles;
 mod rendering;
 mod schema;
 
-use paved_template::{Limits, RenderError, RenderedFile, TemplateFile, render_files};
+use paved_template::{Limits, Newlines, RenderError, RenderedFile, TemplateFile, render_files};
 use serde_json::{Value, json};
 
 /// Files from `(path, text)` pairs.
@@ -50,7 +51,12 @@ pub fn proton_context() -> Value {
 
 /// Renders `files` over the Proton context with default limits.
 pub fn render(files: &[TemplateFile]) -> Result<Vec<RenderedFile>, RenderError> {
-    render_files(files, &proton_context(), &Limits::default())
+    render_files(
+        files,
+        &proton_context(),
+        &Limits::default(),
+        Newlines::AsWritten,
+    )
 }
 
 /// Renders one file named `template.yaml` and returns its text.
@@ -65,7 +71,7 @@ pub fn render_one(text: &str) -> String {
 /// The error message of rendering `files` with `limits`.
 #[track_caller]
 pub fn render_error(files: &[TemplateFile], limits: &Limits) -> String {
-    match render_files(files, &proton_context(), limits) {
+    match render_files(files, &proton_context(), limits, Newlines::AsWritten) {
         Ok(rendered) => panic!("expected an error, rendered {rendered:?}"),
         Err(err) => err.to_string(),
     }

@@ -1,6 +1,6 @@
 //! Rendering Proton-style bundles: nested context, loops, templated paths, includes, raw output.
 
-use paved_template::{Limits, RenderedFile, render_files};
+use paved_template::{Limits, Newlines, RenderedFile, render_files};
 
 use crate::{files, proton_context, render, render_one};
 
@@ -187,20 +187,20 @@ Name: {{ m.logical(service.name, "Queue") }}
 #[test]
 fn empty_bundle_and_context() {
     assert_eq!(
-        render_files(&[], &serde_json::json!({}), &Limits::default()),
+        render_files(
+            &[],
+            &serde_json::json!({}),
+            &Limits::default(),
+            Newlines::AsWritten
+        ),
         Ok(Vec::new())
     );
     let rendered = render_files(
         &files(&[("a.txt", "static")]),
         &serde_json::json!({}),
         &Limits::default(),
+        Newlines::AsWritten,
     );
-    assert_eq!(
-        rendered,
-        Ok(vec![RenderedFile {
-            path: "a.txt".into(),
-            contents: "static".into()
-        }])
-    );
+    assert_eq!(rendered, Ok(vec![RenderedFile::text("a.txt", "static")]));
     assert!(proton_context().is_object());
 }

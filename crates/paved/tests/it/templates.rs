@@ -749,3 +749,113 @@ fn redact_times(text: &str) -> String {
     redacted.push_str(rest);
     redacted
 }
+
+/// A Proton-layout test bundle of `paved-template` (`tests/bundles/NAME/v1`).
+fn proton_test_bundle(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../paved-template/tests/bundles")
+        .join(name)
+        .join("v1")
+}
+
+#[test]
+fn proton_bundles_register_from_their_repository_files_and_render_a_service_spec() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = Up::start(dir.path(), &dir.path().join("data"), &[]);
+    let service = display(&proton_test_bundle("svc-cfn"));
+    let environment = display(&proton_test_bundle("env-cfn"));
+
+    // `.compatible-envs` names `env-cfn:1`, which does not exist yet; nor does `nope`.
+    let refused = template(&server, &["register", &service, "--name", "svc-cfn"]);
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("compatible environment `env-cfn:1` does not exist"),
+        "{refused}"
+    );
+    let refused = template(
+        &server,
+        &[
+            "register",
+            &service,
+            "--name",
+            "svc-cfn",
+            "--compatible-environment",
+            "nope:1",
+        ],
+    );
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused.stderr.contains("`nope:1` does not exist"),
+        "{refused}"
+    );
+
+    // With the environment template registered, no flag is needed.
+    template_ok(
+        &server,
+        &["register", &environment, "--name", "env-cfn", "--publish"],
+    );
+    template_ok(
+        &server,
+        &["register", &service, "--name", "svc-cfn", "--publish"],
+    );
+    let shown = template_ok(&server, &["show", "svc-cfn", "-o", "json"]).json();
+    assert_eq!(
+        shown["selectedVersion"]["compatibleEnvironments"],
+        json!([{"template": "env-cfn", "major": 1}])
+    );
+
+    // A Proton ServiceSpec, unchanged, as the inputs.
+    let spec = dir.path().join("spec.yaml");
+    write(
+        &spec,
+        "proton: ServiceSpec\npipeline:\n  unit_test_command: cargo test\ninstances:\n  - name: billing-staging\n    environment: staging\n    spec:\n      port: 8081\n  - name: billing-prod\n    environment: prod\n    spec:\n      port: 9090\n      desired_count: 3\n",
+    );
+    let context = dir.path().join("context.yaml");
+    write(
+        &context,
+        "environment:\n  name: prod\n  account_id: '123456789012'\n  outputs:\n    ClusterName: prod-cluster\n    SubnetId: subnet-0abc1234\nservice:\n  name: billing\n",
+    );
+    let printed = template_ok(
+        &server,
+        &[
+            "render",
+            "svc-cfn",
+            "--inputs",
+            &display(&spec),
+            "--context",
+            &display(&context),
+            "--instance",
+            "billing-prod",
+        ],
+    );
+    let out = &printed.stdout;
+    for expected in [
+        "ContainerPort: 9090",
+        "DesiredCount: 3",
+        "Cluster: 'prod-cluster'",
+        ":iam::123456789012:role/ecsTaskExecutionRole",
+        "Name: '/billing/billing-staging/deploy'",
+        "Value: 'staging 8081 new  cargo test'",
+        "Value: 'prod 9090 new prod-cluster cargo test'",
+    ] {
+        assert!(out.contains(expected), "`{expected}` missing:\n{printed}");
+    }
+    let missing = template(
+        &server,
+        &[
+            "render",
+            "svc-cfn",
+            "--inputs",
+            &display(&spec),
+            "--instance",
+            "nope",
+        ],
+    );
+    assert_eq!(missing.code, Some(1), "{missing}");
+    assert!(
+        missing.stderr.contains("the spec has no instance `nope`"),
+        "{missing}"
+    );
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use paved_api::{RenderTemplateRequest, RenderTemplateResponse};
 use paved_cli::{RenderOutputFormat, ServerArgs};
 use paved_template::bundle::RenderContext;
+use paved_template::spec::ProtonSpec;
 use serde_json::{Map, Value, json};
 
 use crate::Failure;
@@ -23,6 +24,8 @@ pub struct RenderOptions {
     pub input: Vec<String>,
     pub pipeline_inputs: Option<PathBuf>,
     pub context: Option<PathBuf>,
+    /// Which instance of a Proton `ServiceSpec` given as the inputs to render.
+    pub instance: Option<String>,
     pub out: Option<PathBuf>,
 }
 
@@ -41,18 +44,67 @@ pub async fn run(
             "`{template}` is not a template: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR"
         ));
     }
-    let inputs = read_inputs(
-        options.inputs.as_deref(),
-        &options.input,
-        "--input port=8080",
-    )?;
-    let pipeline_inputs = match &options.pipeline_inputs {
-        Some(path) => Some(Value::Object(read_mapping(path, "pipeline inputs")?)),
-        None => None,
+    let document = match &options.inputs {
+        Some(path) => read_mapping(path, "inputs")?,
+        None => Map::new(),
     };
     let context = match &options.context {
         Some(path) => Some(read_context(path)?),
         None => None,
+    };
+    let pipeline_inputs = match &options.pipeline_inputs {
+        Some(path) => Some(Value::Object(read_mapping(path, "pipeline inputs")?)),
+        None => None,
+    };
+    let spec = ProtonSpec::from_document(&Value::Object(document.clone())).map_err(|problems| {
+        let path = options.inputs.as_deref().unwrap_or(Path::new("-"));
+        for problem in &problems {
+            eprintln!("{}: {problem}", path.display());
+        }
+        refuse(format_args!(
+            "the inputs file `{}` is not a valid Proton spec: {}",
+            path.display(),
+            plural(problems.len(), "problem", "problems")
+        ))
+    })?;
+    let (inputs, pipeline_inputs, context) = match spec {
+        Some(spec) => {
+            let base: RenderContext = match &context {
+                Some(context) => serde_json::from_value(context.clone())
+                    .map_err(|error| Failure::Other(anyhow::Error::from(error)))?,
+                None => RenderContext::default(),
+            };
+            let render = spec
+                .render_inputs(options.instance.as_deref(), &base)
+                .map_err(|problem| {
+                    refuse(format_args!(
+                        "the Proton spec `{}` cannot be rendered: {problem}",
+                        options
+                            .inputs
+                            .as_deref()
+                            .unwrap_or(Path::new("-"))
+                            .display()
+                    ))
+                })?;
+            let inputs = apply_input_pairs(render.inputs, &options.input, "--input port=8080")?;
+            let context = serde_json::to_value(&render.context)
+                .map_err(|error| Failure::Other(anyhow::Error::from(error)))?;
+            (
+                inputs,
+                pipeline_inputs.or(render.pipeline_inputs.map(Value::Object)),
+                Some(context),
+            )
+        }
+        None => {
+            if let Some(instance) = &options.instance {
+                usage_error(format_args!(
+                    "`--instance {instance}` picks an instance of a Proton ServiceSpec given as \
+                     --inputs; the inputs file is not one"
+                ));
+            }
+            let inputs = apply_input_pairs(document, &options.input, "--input port=8080")?;
+            (inputs, pipeline_inputs, context)
+        }
     };
     let request = RenderTemplateRequest {
         version: version.map(str::to_owned),
@@ -78,10 +130,19 @@ pub(crate) fn read_inputs(
     pairs: &[String],
     example: &str,
 ) -> Result<Map<String, Value>, Failure> {
-    let mut inputs = match file {
+    let inputs = match file {
         Some(path) => read_mapping(path, "inputs")?,
         None => Map::new(),
     };
+    apply_input_pairs(inputs, pairs, example)
+}
+
+/// `inputs` with each `KEY=VALUE` of `pairs` on top, its value read as YAML.
+fn apply_input_pairs(
+    mut inputs: Map<String, Value>,
+    pairs: &[String],
+    example: &str,
+) -> Result<Map<String, Value>, Failure> {
     let flag = example.split_once(' ').map_or(example, |(flag, _)| flag);
     for pair in pairs {
         let Some((key, value)) = pair.split_once('=').filter(|(key, _)| !key.is_empty()) else {
@@ -114,9 +175,10 @@ fn read_context(path: &Path) -> Result<Value, Failure> {
     if let Err(error) = serde_json::from_value::<RenderContext>(context.clone()) {
         return Err(refuse(format_args!(
             "the context file `{}` is not valid: {error}\nhint: the context holds \
-             `environment: {{name, outputs}}`, `service: {{name, branch_name, repository_id, \
-             repository_connection_arn}}`, `service_instance: {{name}}`, `component_outputs` \
-             and `service_instances`",
+             `environment: {{name, account_id, outputs}}`, `service: {{name, branch_name, \
+             repository_id, repository_connection_arn}}`, `service_instance: {{name}}`, \
+             `component_outputs` and `service_instances: [{{name, inputs, outputs, \
+             environment}}]`",
             path.display()
         )));
     }
@@ -133,6 +195,15 @@ fn print_files(
         }
         RenderOutputFormat::Text => {
             for file in &response.files {
+                if file.encoding.is_some() {
+                    // Not text: say so rather than print bytes to a terminal.
+                    emit(format_args!(
+                        "{HEADER}{} (not text: {} bytes, written with --out)",
+                        file.path,
+                        file_bytes(file)?.len()
+                    ));
+                    continue;
+                }
                 emit(format_args!("{HEADER}{}", file.path));
                 // `emit` ends the line; a file's own final newline is not doubled.
                 let contents = file.contents.strip_suffix('\n').unwrap_or(&file.contents);
@@ -151,8 +222,8 @@ fn write_files(
     let files: Vec<(String, Vec<u8>)> = response
         .files
         .iter()
-        .map(|file| (file.path.clone(), file.contents.clone().into_bytes()))
-        .collect();
+        .map(|file| Ok((file.path.clone(), file_bytes(file)?)))
+        .collect::<Result<_, Failure>>()?;
     write_new_directory(out, &files, true)?;
     let paths: Vec<&str> = response
         .files
@@ -183,6 +254,26 @@ fn write_files(
         }
     }
     Ok(())
+}
+
+/// A rendered file's bytes: its text, or its base64 contents decoded.
+fn file_bytes(file: &paved_api::RenderedFileBody) -> Result<Vec<u8>, Failure> {
+    use base64::Engine;
+    match file.encoding.as_deref() {
+        None => Ok(file.contents.clone().into_bytes()),
+        Some("base64") => base64::engine::general_purpose::STANDARD
+            .decode(&file.contents)
+            .map_err(|error| {
+                Failure::from(anyhow::anyhow!(
+                    "the server sent `{}` in base64 that does not decode: {error}",
+                    file.path
+                ))
+            }),
+        Some(other) => Err(Failure::from(anyhow::anyhow!(
+            "the server sent `{}` in an unknown encoding `{other}`",
+            file.path
+        ))),
+    }
 }
 
 #[cfg(test)]

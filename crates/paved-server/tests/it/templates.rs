@@ -542,6 +542,41 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "infrastructure/cloudformation.yaml"
     );
 
+    // What cannot render with the schema's defaults is refused with its file and line: a
+    // range too large to loop over, and a file the bundle does not have (here chosen by an
+    // input's default).
+    let cases = [
+        (
+            "range",
+            "Resources: {}\n{% for i in range(10**9) %}{{ i }}{% endfor %}\n",
+            "render-range",
+            2,
+        ),
+        (
+            "include",
+            "Resources: {}\n\n{% include 'partials/' ~ service_instance.inputs.size ~ '.yaml' %}\n",
+            "missing-template",
+            3,
+        ),
+    ];
+    for (folder, template, rule, line) in cases {
+        let dir = paved_bundle(&server, folder, SCHEMA_V1, template);
+        let response = expect_refused(register_bundle(&server, &dir).await, "invalid_bundle", rule);
+        let problem = &response.body["error"]["problems"][0];
+        assert_eq!(
+            (&problem["file"], &problem["line"], &problem["rule"]),
+            (&json!("infrastructure/cloudformation.yaml"), &json!(line), &json!(rule)),
+            "{}",
+            response.text
+        );
+    }
+    let response = expect_refused(
+        register_bundle(&server, &server.input_dir().join("include")).await,
+        "invalid_bundle",
+        "`partials/small.yaml` is not a template file of the bundle",
+    );
+    assert_eq!(response.status, 400);
+
     // None of it was stored.
     let list = server.get("/api/templates").await;
     assert_eq!(list.body["items"], json!([]), "{}", list.text);

@@ -145,14 +145,19 @@ fn push_chunk<'a>(chunks: &mut Vec<Chunk<'a>>, text: &'a str, first_line: usize)
 /// it is built, so a document cannot exhaust the stack.
 pub const MAX_NESTING: usize = 64;
 
+/// The parser's limits: its defaults, with [`MAX_NESTING`].
+fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_NESTING;
+    budget
+}
+
 fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     // YAML 1.2 core schema booleans (`true`/`false` only), as Backstage's parser reads them.
     options.strict_booleans = true;
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_NESTING;
-    options.budget = Some(budget);
+    options.budget = Some(budget());
     options
 }
 
@@ -229,22 +234,26 @@ fn error_message(error: &serde_saphyr::Error) -> String {
 /// Which of the parser's limits a document breached, in words.
 fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach;
-    match breach {
-        BudgetBreach::Depth { .. } => format!(
-            "nesting deeper than {MAX_NESTING} levels: mappings and sequences may nest at most {MAX_NESTING} levels deep"
-        ),
-        BudgetBreach::Aliases { .. }
-        | BudgetBreach::Anchors { .. }
-        | BudgetBreach::AliasAnchorRatio { .. }
-        | BudgetBreach::RecordedAnchorEvents { .. }
-        | BudgetBreach::RecordedAnchorBytes { .. } => "document refused: its aliases expand \
-             beyond the parser's limits; YAML aliases that multiply content are not accepted"
-            .to_owned(),
-        _ => "document refused: it expands beyond the parser's limits (events, nodes or bytes); \
-              an alias counts every time it is used, so aliases that multiply content are not \
-              accepted"
-            .to_owned(),
-    }
+    let budget = budget();
+    let exceeded = match breach {
+        BudgetBreach::Depth { .. } => {
+            return format!(
+                "nesting deeper than {MAX_NESTING} levels: mappings and sequences may nest at most {MAX_NESTING} levels deep"
+            );
+        }
+        BudgetBreach::Nodes { .. } => format!("more than {} nodes", budget.max_nodes),
+        BudgetBreach::Events { .. } => format!("more than {} parser events", budget.max_events),
+        BudgetBreach::ScalarBytes { .. } => {
+            format!("more than {} bytes of text", budget.max_total_scalar_bytes)
+        }
+        BudgetBreach::Aliases { .. } => format!("more than {} aliases", budget.max_aliases),
+        BudgetBreach::Anchors { .. } => format!("more than {} anchors", budget.max_anchors),
+        _ => "more than the parser's limits allow".to_owned(),
+    };
+    format!(
+        "document refused: it expands to {exceeded}; an alias counts every time it is used, so \
+         aliases that multiply content are not accepted"
+    )
 }
 
 /// The parser's own message, first line only, without its `line N` prefix.
@@ -477,7 +486,7 @@ mod tests {
         assert_eq!(parsed.problems[0].rule, "yaml-syntax");
         let message = &parsed.problems[0].message;
         assert!(
-            message.ends_with(": document refused: it expands beyond the parser's limits (events, nodes or bytes); an alias counts every time it is used, so aliases that multiply content are not accepted"),
+            message.ends_with(": document refused: it expands to more than 250000 nodes; an alias counts every time it is used, so aliases that multiply content are not accepted"),
             "{message}"
         );
     }

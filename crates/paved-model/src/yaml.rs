@@ -510,9 +510,14 @@ mod tests {
             + &"  ".repeat(MAX_NESTING + 1)
             + "leaf: 1\n";
         let deep_flow = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
-        let nesting = "nesting deeper than 64 levels: mappings and sequences may nest at most 64 levels deep";
+        let nesting =
+            "nesting deeper than 64 levels: mappings and sequences may nest at most 64 levels deep";
         // The 65th level starts on line 65, after 64 levels of two-space indentation.
-        check_problem(&deep_block, MAX_NESTING + 1, &format!("column 129: {nesting}"));
+        check_problem(
+            &deep_block,
+            MAX_NESTING + 1,
+            &format!("column 129: {nesting}"),
+        );
         // `a:` is the first level; the 64th `[` (column 67) opens the 65th.
         check_problem(&deep_flow, 1, &format!("column 67: {nesting}"));
         check_problem(

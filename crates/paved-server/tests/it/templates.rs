@@ -565,7 +565,11 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         let problem = &response.body["error"]["problems"][0];
         assert_eq!(
             (&problem["file"], &problem["line"], &problem["rule"]),
-            (&json!("infrastructure/cloudformation.yaml"), &json!(line), &json!(rule)),
+            (
+                &json!("infrastructure/cloudformation.yaml"),
+                &json!(line),
+                &json!(rule)
+            ),
             "{}",
             response.text
         );

@@ -143,7 +143,7 @@ async fn logs_show_task_container_and_stream(backend: Backend) {
     server
         .ecs(
             Operation::RegisterTaskDefinition,
-            json!({"family": "chatty", "containerDefinitions": [
+            json!({"family": "chatty", "memory": "512", "containerDefinitions": [
             {"name": "app", "image": image, "essential": true, "stopTimeout": 1}]}),
         )
         .await;

@@ -15,12 +15,14 @@ use tokio::sync::watch;
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+    keep_files_private();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory `{}`", args.data_dir.display()))?;
     let data_dir = args
         .data_dir
         .canonicalize()
         .with_context(|| format!("resolving `{}`", args.data_dir.display()))?;
+    warn_if_shared(&data_dir);
     let store_config = match &args.database_url {
         Some(url) => StoreConfig::Postgres { url: url.clone() },
         None => StoreConfig::Sqlite {
@@ -159,6 +161,36 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+/// Makes every file and directory this process (and what it starts: SQLite, libgit2, the
+/// local engine's containers) creates readable by its owner only, whatever umask it was
+/// started with: the data directory holds the store, the admin token, repositories and logs.
+/// A umask rather than a mode at each call, because SQLite and libgit2 create files of their
+/// own (the WAL, git objects) with modes only the umask narrows.
+fn keep_files_private() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Warns when other users can read or enter the data directory (one created before Paved
+/// kept it private, or opened up since), naming the fix.
+fn warn_if_shared(data_dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(metadata) = std::fs::metadata(data_dir) else {
+            return;
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "the data directory `{}` is open to other users (mode {mode:03o}); it holds the store, the admin token and repositories: run `chmod 700 {}`",
+                data_dir.display(),
+                data_dir.display()
+            );
+        }
     }
 }
 

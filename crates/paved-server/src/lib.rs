@@ -70,6 +70,7 @@ impl AppState {
             auth::Authenticator::load_or_init(&store, admin_token).await?;
         let catalog = Catalog::open(store.clone(), catalog_config).await?;
         let registry = Registry::new(store.clone(), catalog.clone(), registry_config);
+        registry.forget_stored_credentials().await?;
         if registry.config().builtin_templates {
             registry.register_builtins().await?;
         }

@@ -261,7 +261,9 @@ async fn read_source(
             Ok((files, "archive".to_owned()))
         }
         TemplateSource::Git { target } => {
-            let git = GitSource::parse(target).map_err(RegistryError::from)?;
+            let git = state
+                .registry
+                .authenticate(GitSource::parse(target).map_err(RegistryError::from)?);
             let cache = state.registry.config().git_cache.clone();
             let shown = git.to_string();
             let (commit, files) = tokio::task::spawn_blocking(move || {
@@ -405,7 +407,7 @@ pub async fn add_sync(
         &state,
         &caller,
         Action::AddTemplateSync,
-        &request.target,
+        &source::redact_url(&request.target),
         async {
             let (row, outcome) = state.registry.add_sync(&request.target).await?;
             Ok(Json(run_view(row, outcome)))

@@ -338,6 +338,27 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a sync source's repository with `repository` (the same URL without its
+    /// credentials). When another source already has that repository and reference, this
+    /// one is a duplicate and is removed instead. Idempotent.
+    pub async fn redact_template_sync_repository(
+        &self,
+        id: &str,
+        repository: &str,
+    ) -> Result<(), StoreError> {
+        let updated = with_pool!(self, pool => sqlx::query(
+            "UPDATE template_syncs SET repository = $1 WHERE id = $2 AND NOT EXISTS \
+             (SELECT 1 FROM template_syncs AS other WHERE other.repository = $1 \
+              AND other.reference = template_syncs.reference AND other.id <> $2)",
+        ).bind(repository).bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
+        if updated == 0 {
+            with_pool!(self, pool => sqlx::query(
+                "DELETE FROM template_syncs WHERE id = $1 AND repository <> $2",
+            ).bind(id).bind(repository).execute(pool).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
     /// Forgets a sync source (the versions it registered stay). False if it did not exist.
     pub async fn delete_template_sync(&self, id: &str) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => sqlx::query("DELETE FROM template_syncs WHERE id = $1")

@@ -6,6 +6,7 @@
 //! each test gets its own database, dropped afterwards.
 
 pub mod engine;
+pub mod git_http;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -358,6 +359,8 @@ pub struct TestServer {
     pub local: paved_engine::LocalEngine,
     pub catalog: Catalog,
     pub store: Store,
+    /// The server's template registry (to give it git credentials, as `paved up` does).
+    pub registry: paved_template_registry::Registry,
     pub data: TestData,
     client: reqwest::Client,
     stop: watch::Sender<bool>,
@@ -398,6 +401,7 @@ impl TestServer {
         let base_url = format!("http://{}", listener.local_addr().expect("a local address"));
         let catalog = state.catalog.clone();
         let local = state.local.clone();
+        let registry = state.registry.clone();
         let (stop, stopped) = watch::channel(false);
         let engine_loop = {
             let local = local.clone();
@@ -425,6 +429,7 @@ impl TestServer {
             local,
             catalog,
             store,
+            registry,
             data,
             client: reqwest::Client::new(),
             stop,

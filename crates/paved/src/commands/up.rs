@@ -23,6 +23,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .canonicalize()
         .with_context(|| format!("resolving `{}`", args.data_dir.display()))?;
     warn_if_shared(&data_dir);
+    // Read before anything starts, so a bad file stops `paved up` at once.
+    let git_credentials = args
+        .git_credentials
+        .as_deref()
+        .map(read_git_credentials)
+        .transpose()?;
     let store_config = match &args.database_url {
         Some(url) => StoreConfig::Postgres { url: url.clone() },
         None => StoreConfig::Sqlite {
@@ -78,6 +84,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     .context("starting the application")?;
     if created {
         write_token_file(&data_dir, token.trim())?;
+    }
+    if let Some(credentials) = git_credentials {
+        state.registry.set_git_credentials(credentials);
     }
     let catalog = state.catalog.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -162,6 +171,14 @@ async fn wait_for_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// The git credentials file (git's credential-store format).
+fn read_git_credentials(path: &Path) -> anyhow::Result<paved_git::CredentialStore> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the git credentials file `{}`", path.display()))?;
+    paved_git::CredentialStore::parse(&text)
+        .with_context(|| format!("the git credentials file `{}`", path.display()))
 }
 
 /// Makes every file and directory this process (and what it starts: SQLite, libgit2, the

@@ -34,6 +34,23 @@ pub enum ApiError {
     Unauthenticated,
     #[error("the token is not valid: send the admin token as `Authorization: Bearer <token>`")]
     InvalidToken,
+    #[error("{}", payload_too_large(*.limit))]
+    PayloadTooLarge { limit: Option<usize> },
+    /// An error answer of the HTTP layer (no route, a method a route does not take, a
+    /// timeout), put in the envelope by `http::harden`.
+    #[error("{message}")]
+    Http {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+}
+
+fn payload_too_large(limit: Option<usize>) -> String {
+    match limit {
+        Some(limit) => format!("the request body is over this route's limit of {limit} bytes"),
+        None => "the request body is over this route's limit".to_owned(),
+    }
 }
 
 impl ApiError {
@@ -110,6 +127,20 @@ impl ApiError {
                 "AuthenticationError",
                 "unauthenticated",
             ),
+            ApiError::PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLargeError",
+                "payload_too_large",
+            ),
+            ApiError::Http { status, code, .. } => {
+                let name = match *status {
+                    StatusCode::NOT_FOUND => "NotFoundError",
+                    StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedError",
+                    status if status.is_server_error() => "Error",
+                    _ => "InputError",
+                };
+                (*status, name, code)
+            }
         }
     }
 
@@ -276,6 +307,11 @@ pub struct ApiJson<T>(pub T);
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        // A body over the route's limit (declared or streamed) is 413, not a bad body;
+        // `http::with_body_limit` names the limit in the answer.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::PayloadTooLarge { limit: None };
+        }
         ApiError::bad_request("invalid_body", rejection.body_text())
     }
 }

@@ -76,3 +76,40 @@ impl utoipa::Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
+
+/// The methods the route of `path` takes (`GET, POST`), from the OpenAPI document, which
+/// names every route: for the `Allow` header of a 405.
+pub(crate) fn allowed_methods(path: &str) -> Option<String> {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(document);
+    let item = document
+        .paths
+        .paths
+        .iter()
+        .find(|(template, _)| matches_template(template, path))
+        .map(|(_, item)| item)?;
+    let methods: Vec<&str> = [
+        ("GET", item.get.is_some()),
+        ("PUT", item.put.is_some()),
+        ("POST", item.post.is_some()),
+        ("DELETE", item.delete.is_some()),
+        ("PATCH", item.patch.is_some()),
+        ("HEAD", item.head.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(method, present)| present.then_some(method))
+    .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+/// Whether `path` is an instance of `template` (`/api/templates/{name}`): the same
+/// segments, a `{parameter}` standing for any one.
+fn matches_template(template: &str, path: &str) -> bool {
+    let mut path_segments = path.split('/');
+    template.split('/').all(|segment| {
+        path_segments.next().is_some_and(|actual| {
+            (segment.starts_with('{') && segment.ends_with('}') && !actual.is_empty())
+                || segment == actual
+        })
+    }) && path_segments.next().is_none()
+}

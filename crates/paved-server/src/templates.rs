@@ -28,7 +28,6 @@ use crate::{AppState, timestamp};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/templates", get(list_templates))
-        .route("/api/templates/versions", post(register_version))
         .route("/api/templates/{name}", get(get_template))
         .route("/api/templates/{name}/versions/{version}", get(get_version))
         .route(
@@ -43,6 +42,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/template-syncs", get(list_syncs).post(add_sync))
         .route("/api/template-syncs/{id}", delete(remove_sync))
         .route("/api/template-syncs/{id}/run", post(run_sync))
+}
+
+/// `POST /api/templates/versions`, apart: a registration carries a whole bundle archive, so
+/// its body limit is the bundle limits', not the API's default.
+pub fn registration_router() -> Router<AppState> {
+    crate::http::with_body_limit(
+        Router::new().route("/api/templates/versions", post(register_version)),
+        crate::http::registration_body_bytes(),
+    )
 }
 
 fn summary(info: &TemplateInfo) -> TemplateSummary {

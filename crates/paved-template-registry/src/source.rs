@@ -38,6 +38,26 @@ pub struct SourceLimits {
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
+impl SourceLimits {
+    /// The most a bundle archive may hold once decompressed: the files, plus an allowance
+    /// of 4 KiB per file (tar headers, long names, padding) and 1 MiB for directories.
+    pub fn max_decompressed_bytes(&self) -> u64 {
+        self.max_total_bytes
+            .saturating_add((self.max_files as u64).saturating_mul(4 * KIB))
+            .saturating_add(MIB)
+    }
+
+    /// The largest `.tar.gz` of a bundle within the limits: gzip stores what it cannot
+    /// compress in blocks of 64 KiB with a few bytes each of framing, so an archive is at
+    /// most a thousandth (and a header) larger than what it holds.
+    pub fn max_archive_bytes(&self) -> u64 {
+        let decompressed = self.max_decompressed_bytes();
+        decompressed
+            .saturating_add(decompressed / 1000)
+            .saturating_add(KIB)
+    }
+}
+
 impl Default for SourceLimits {
     /// 4 MiB per file, 32 MiB per bundle, 2000 files.
     fn default() -> SourceLimits {
@@ -291,10 +311,7 @@ pub fn read_tar_gz(archive: &[u8], limits: &SourceLimits) -> Result<Vec<BundleFi
     if !archive.starts_with(&[0x1f, 0x8b]) {
         return Err(SourceError::NotGzip);
     }
-    let decompressed_limit = limits
-        .max_total_bytes
-        .saturating_add((limits.max_files as u64).saturating_mul(4 * KIB))
-        .saturating_add(MIB);
+    let decompressed_limit = limits.max_decompressed_bytes();
     let mut decompressed = BoundedReader {
         inner: MultiGzDecoder::new(archive),
         remaining: decompressed_limit,

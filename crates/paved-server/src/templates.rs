@@ -286,7 +286,7 @@ async fn read_source(
 }
 
 #[utoipa::path(post, path = "/api/templates/{name}/versions/{version}/publish", tag = "templates",
-    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`")),
+    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`", pattern = r"^[0-9]+\.[0-9]+$")),
     responses((status = 200, body = TemplateVersion), (status = 401, body = paved_api::ErrorResponse),
         (status = 404, body = paved_api::ErrorResponse), (status = 409, body = paved_api::ErrorResponse)),
     security(("bearer" = [])))]
@@ -305,7 +305,7 @@ pub async fn publish_version(
 }
 
 #[utoipa::path(post, path = "/api/templates/{name}/versions/{version}/withdraw", tag = "templates",
-    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`")),
+    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`", pattern = r"^[0-9]+\.[0-9]+$")),
     request_body = WithdrawTemplateRequest,
     responses((status = 200, body = TemplateVersion), (status = 401, body = paved_api::ErrorResponse),
         (status = 404, body = paved_api::ErrorResponse), (status = 409, body = paved_api::ErrorResponse)),

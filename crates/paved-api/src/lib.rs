@@ -220,7 +220,8 @@ pub struct EntitiesByRefsRequest {
 /// `POST /api/catalog/entities/by-refs` response: one item per reference, null if missing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EntitiesByRefsResponse {
-    #[schema(value_type = Vec<Object>)]
+    /// In the order asked for; `null` where no entity has the reference, as Backstage answers.
+    #[schema(value_type = Vec<Option<Object>>)]
     pub items: Vec<Option<Value>>,
 }
 

@@ -411,6 +411,11 @@ pub struct UpArgs {
     /// Log format.
     #[arg(long, env = "PAVED_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Credentials for git repositories over HTTP (template sync, registration from git), in
+    /// git's credential-store format: one `https://USER:TOKEN@HOST[/PATH]` a line. Paved
+    /// never stores credentials given in a template sync's URL; it uses these, by host.
+    #[arg(long, env = "PAVED_GIT_CREDENTIALS")]
+    pub git_credentials: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

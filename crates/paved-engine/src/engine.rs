@@ -640,6 +640,17 @@ pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), EcsError> {
                 tag.key
             )));
         }
+        let allowed = |c: char| {
+            c.is_alphanumeric()
+                || c.is_whitespace()
+                || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+        };
+        if !tag.key.chars().all(allowed) || !tag.value.chars().all(allowed) {
+            return Err(EcsError::invalid_parameter(format!(
+                "Tag `{}` is invalid: keys and values may hold letters, numbers, spaces and `_.:/=+-@`.",
+                tag.key
+            )));
+        }
         if tag.key.to_ascii_lowercase().starts_with("aws:") {
             return Err(EcsError::invalid_parameter(format!(
                 "Tag key `{}` uses the reserved prefix `aws:`.",
@@ -730,5 +741,45 @@ mod tests {
         assert_eq!(Operation::parse("RunTasks"), None);
         assert!(Operation::RegisterTaskDefinition.audit_action().is_some());
         assert!(Operation::ListClusters.audit_action().is_none());
+    }
+
+    #[test]
+    fn tags_follow_ecs_rules() {
+        let tag = |key: &str, value: &str| Tag {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let cases: Vec<(Vec<Tag>, Option<&str>)> = vec![
+            (
+                vec![tag("team", "a b"), tag("cost/centre", "x@y.z=1+2:3_4-5")],
+                None,
+            ),
+            (vec![tag("", "x")], Some("must be 1 to 128 characters")),
+            (
+                vec![tag(&"k".repeat(129), "x")],
+                Some("must be 1 to 128 characters"),
+            ),
+            (
+                vec![tag("k", &"v".repeat(257))],
+                Some("at most 256 characters"),
+            ),
+            (vec![tag("k<", "x")], Some("Tag `k<` is invalid")),
+            (vec![tag("k", "{x}")], Some("Tag `k` is invalid")),
+            (vec![tag("aws:owner", "x")], Some("reserved prefix")),
+            (
+                (0..51).map(|index| tag(&index.to_string(), "")).collect(),
+                Some("at most 50 tags"),
+            ),
+        ];
+        for (tags, expected) in cases {
+            match (check_tags(&tags), expected) {
+                (Ok(()), None) => {}
+                (Err(error), Some(fragment)) => {
+                    assert_eq!(error.kind, ErrorType::InvalidParameterException);
+                    assert!(error.message.contains(fragment), "`{fragment}` in {error}");
+                }
+                (result, expected) => panic!("got {result:?}, expected {expected:?}"),
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use paved_runtime::{ImageError, ImageRef, LogLine};
 use paved_store::{EcsServiceEventRow, EcsServiceRow, EcsTaskFilter};
 use tokio::sync::broadcast;
 
-use crate::ecs::{EcsError, ErrorType};
+use crate::ecs::{DEFAULT_CLUSTER, EcsError, ErrorType};
 use crate::scheduler::{LoadBalancerConfig, LocalEngine};
 use crate::services::{ServiceRecord, TaskRecord};
 
@@ -854,9 +854,7 @@ impl LocalEngine {
     async fn existing_cluster(&self, cluster: &str) -> Result<(), LocalError> {
         let missing = || LocalError::NotFound {
             missing: Missing::Cluster,
-            message: format!(
-                "cluster `{cluster}` does not exist: create it with `aws ecs create-cluster --cluster-name {cluster}`, or use `default`"
-            ),
+            message: missing_cluster_message(cluster),
         };
         if cluster.is_empty() {
             return Err(missing());
@@ -866,6 +864,21 @@ impl LocalEngine {
             Err(error) if error.kind == ErrorType::ClusterNotFoundException => Err(missing()),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+/// What to do about a cluster that does not exist. `default` is also created by the first
+/// task or service started without naming a cluster, as ECS does.
+fn missing_cluster_message(cluster: &str) -> String {
+    if cluster == DEFAULT_CLUSTER {
+        format!(
+            "cluster `{DEFAULT_CLUSTER}` does not exist yet: create it with `aws ecs create-cluster`, \
+             or start a task or a service without naming a cluster"
+        )
+    } else {
+        format!(
+            "cluster `{cluster}` does not exist: create it with `aws ecs create-cluster --cluster-name {cluster}`"
+        )
     }
 }
 

@@ -684,6 +684,7 @@ impl Engine {
     }
 
     pub(crate) async fn run_task(&self, request: &Value) -> Result<Value, EcsError> {
+        validate::run_task(request)?;
         let cluster = self
             .cluster_or_default(optional_string(request, "cluster")?)
             .await?
@@ -692,11 +693,6 @@ impl Engine {
             .active_definition(required_string(request, "taskDefinition")?)
             .await?;
         let count: i64 = field(request, "count")?.unwrap_or(1);
-        if !(1..=10).contains(&count) {
-            return Err(EcsError::invalid_parameter(
-                "count must be between 1 and 10.",
-            ));
-        }
         let started_by = optional_string(request, "startedBy")?.map(str::to_owned);
         let group = optional_string(request, "group")?
             .map(str::to_owned)

@@ -1,9 +1,14 @@
-//! RegisterTaskDefinition's checks, run on the JSON body before anything is stored.
+//! RegisterTaskDefinition's and RunTask's checks, run on the JSON body before anything is
+//! stored: field types, and the quotas and rules of ECS's API reference, botocore's model and
+//! ECS's service quotas (at most 10 containers and 64 KiB a task definition, at least one
+//! essential container, container resources within the task's, health check and port ranges,
+//! dependencies that name containers of the task).
 //!
 //! Every problem is reported, not only the first, in one message (`; `-separated), under
 //! ECS's error types: `InvalidParameterException` when the only problems are task `cpu` or
 //! `memory` values, `ClientException` otherwise (as ECS does for names, missing containers
-//! and images, and for a Fargate size it does not offer).
+//! and images, sizes, and for a Fargate size it does not offer). Where ECS's own wording is
+//! known (`Too many containers.`, `Actual length: ...`), it is kept.
 
 use serde_json::Value;
 
@@ -96,6 +101,30 @@ const PORT_FIELDS: &[(&str, Expected)] = &[
 ];
 
 const NETWORK_MODES: &[&str] = &["bridge", "host", "awsvpc", "none"];
+const PROTOCOLS: &[&str] = &["tcp", "udp"];
+
+/// ECS's service quota: container definitions in one task definition.
+pub const MAX_CONTAINERS: usize = 10;
+/// ECS's service quota: the size of a task definition, as JSON.
+pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+/// RunTask's `count`: ECS starts at most 10 tasks a call.
+pub const MAX_RUN_TASK_COUNT: i64 = 10;
+/// RunTask's `overrides`, as JSON ("a total of 8192 characters are allowed for overrides").
+pub const MAX_OVERRIDES_BYTES: usize = 8192;
+/// Task-level CPU units ECS accepts outside Fargate's table: 0.125 to 192 vCPUs.
+const TASK_CPU_UNITS: std::ops::RangeInclusive<u64> = 128..=196_608;
+/// Fargate's longest `stopTimeout`, in seconds.
+const FARGATE_MAX_STOP_TIMEOUT: i64 = 120;
+
+/// The ranges of a container health check's fields, in seconds (retries: a count). ECS's,
+/// except that intervals under 5 s and timeouts under 2 s are accepted: the local engine
+/// checks as often as asked, which keeps rollouts on a laptop quick (docs/engine.md).
+const HEALTH_CHECK_RANGES: &[(&str, std::ops::RangeInclusive<i64>)] = &[
+    ("interval", 1..=300),
+    ("timeout", 1..=60),
+    ("retries", 1..=10),
+    ("startPeriod", 0..=300),
+];
 const COMPATIBILITIES: &[&str] = &["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"];
 const DEPENDENCY_CONDITIONS: &[&str] = &["START", "COMPLETE", "SUCCESS", "HEALTHY"];
 
@@ -138,6 +167,13 @@ pub fn register_task_definition(body: &Value) -> Result<(), EcsError> {
     };
     if !body.is_object() {
         return Err(EcsError::client("The request body must be a JSON object."));
+    }
+    let length = body.to_string().len();
+    if length > MAX_TASK_DEFINITION_BYTES {
+        // ECS's own message, which names no field: the whole definition is too large.
+        problems.client(format!(
+            "Actual length: '{length}'. Max allowed length is '{MAX_TASK_DEFINITION_BYTES}' bytes."
+        ));
     }
     problems.types(body, "", TASK_FIELDS);
     match body.get("family").and_then(Value::as_str) {
@@ -185,6 +221,24 @@ pub fn register_task_definition(body: &Value) -> Result<(), EcsError> {
             "Invalid 'memory' setting for task: `{text}` is neither MiB (`512`) nor GB (`0.5 GB`)."
         ));
     }
+    if let Some((text, Some(units))) = cpu
+        && !compatibilities.contains(&"FARGATE")
+        && !TASK_CPU_UNITS.contains(&units)
+    {
+        problems.parameter(format!(
+            "Invalid 'cpu' setting for task: `{text}` is outside {} to {} CPU units (0.125 to 192 vCPU).",
+            TASK_CPU_UNITS.start(),
+            TASK_CPU_UNITS.end()
+        ));
+    }
+    if let Some(constraints) = body.get("placementConstraints").and_then(Value::as_array)
+        && constraints.len() > 10
+    {
+        problems.client(format!(
+            "Too many placement constraints: {} given, at most 10 are allowed.",
+            constraints.len()
+        ));
+    }
     if compatibilities.contains(&"FARGATE") {
         if network_mode.is_some_and(|mode| mode != "awsvpc") {
             problems.client("Fargate only supports network mode 'awsvpc'.".to_owned());
@@ -206,7 +260,21 @@ pub fn register_task_definition(body: &Value) -> Result<(), EcsError> {
         Some(containers) if containers.is_empty() => {
             problems.client("Container list cannot be empty.".to_owned())
         }
-        Some(containers) => containers_problems(containers, &mut problems),
+        Some(containers) => {
+            if containers.len() > MAX_CONTAINERS {
+                problems.client(format!(
+                    "Too many containers: {} container definitions, at most {MAX_CONTAINERS} are allowed in a task definition.",
+                    containers.len()
+                ));
+            }
+            let task = TaskSettings {
+                cpu: cpu.and_then(|(_, units)| units),
+                memory: memory.and_then(|(_, mib)| mib),
+                network_mode: network_mode.unwrap_or("bridge"),
+                fargate: compatibilities.contains(&"FARGATE"),
+            };
+            containers_problems(containers, &task, &mut problems);
+        }
     }
     if problems.list.is_empty() {
         return Ok(());
@@ -219,8 +287,35 @@ pub fn register_task_definition(body: &Value) -> Result<(), EcsError> {
     Err(EcsError::new(kind, problems.list.join("; ")))
 }
 
-fn containers_problems(containers: &[Value], problems: &mut Problems) {
+/// What container checks need from the task level.
+struct TaskSettings<'a> {
+    cpu: Option<u64>,
+    memory: Option<u64>,
+    network_mode: &'a str,
+    fargate: bool,
+}
+
+fn containers_problems(containers: &[Value], task: &TaskSettings<'_>, problems: &mut Problems) {
     let mut names: Vec<&str> = Vec::new();
+    let all_names: Vec<&str> = containers
+        .iter()
+        .filter_map(|container| container.get("name").and_then(Value::as_str))
+        .collect();
+    let essential = |container: &Value| {
+        container
+            .get("essential")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    };
+    if containers
+        .iter()
+        .filter(|container| container.is_object())
+        .all(|container| !essential(container))
+    {
+        problems.client("Task definition doesn't have any essential container.".to_owned());
+    }
+    let mut total_cpu: i64 = 0;
+    let mut total_reserved: i64 = 0;
     for (index, container) in containers.iter().enumerate() {
         let at = format!("containerDefinitions[{index}].");
         if !container.is_object() {
@@ -240,14 +335,87 @@ fn containers_problems(containers: &[Value], problems: &mut Problems) {
             )),
             Some(name) => names.push(name),
         }
-        if container
-            .get("image")
+        let image = container.get("image").and_then(Value::as_str);
+        match image {
+            None => problems.client(format!(
+                "{at}image: Container.image should not be null or empty."
+            )),
+            Some(image) if image.trim().is_empty() => problems.client(format!(
+                "{at}image: Container.image should not be null or empty."
+            )),
+            Some(image) if image.split('@').next().unwrap_or(image).len() > 255 => problems.client(
+                format!("{at}image: up to 255 characters are allowed before any `@digest`."),
+            ),
+            Some(_) => {}
+        }
+        let shown = container
+            .get("name")
             .and_then(Value::as_str)
-            .is_none_or(|image| image.trim().is_empty())
+            .unwrap_or_default();
+        resource_problems(container, shown, &at, task, problems);
+        total_cpu += container
+            .get("cpu")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .max(0);
+        total_reserved += container
+            .get("memoryReservation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .max(0);
+        if let Some(timeout) = container.get("stopTimeout").and_then(Value::as_i64)
+            && (timeout < 0 || (task.fargate && timeout > FARGATE_MAX_STOP_TIMEOUT))
         {
             problems.client(format!(
-                "{at}image: Container.image should not be null or empty."
+                "{at}stopTimeout: `{timeout}` is invalid: use 0 to {FARGATE_MAX_STOP_TIMEOUT} seconds on Fargate, 0 or more otherwise."
             ));
+        }
+        if let Some(files) = container.get("environmentFiles").and_then(Value::as_array)
+            && files.len() > 10
+        {
+            problems.client(format!(
+                "{at}environmentFiles: {} files given, at most 10 are allowed.",
+                files.len()
+            ));
+        }
+        if container.get("links").is_some_and(|links| !links.is_null())
+            && task.network_mode != "bridge"
+        {
+            problems.client(format!(
+                "{at}links: links are only supported in the bridge network mode, not `{}`.",
+                task.network_mode
+            ));
+        }
+        for (field, pair_field) in [("environment", "value"), ("secrets", "valueFrom")] {
+            for (item_index, item) in container
+                .get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let item_at = format!("{at}{field}[{item_index}].");
+                if !item.is_object() {
+                    problems.client(format!("{item_at} should be an object with `name`"));
+                    continue;
+                }
+                problems.types(
+                    item,
+                    &item_at,
+                    &[("name", Expected::String), (pair_field, Expected::String)],
+                );
+                if field == "secrets"
+                    && ["name", pair_field].iter().any(|key| {
+                        item.get(key)
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty)
+                    })
+                {
+                    problems.client(format!(
+                        "{item_at}name and {item_at}valueFrom are required."
+                    ));
+                }
+            }
         }
         if let Some(check) = container
             .get("healthCheck")
@@ -266,6 +434,17 @@ fn containers_problems(containers: &[Value], problems: &mut Problems) {
                     "{at}healthCheck.command should start with `CMD` or `CMD-SHELL` followed by the command."
                 )),
             }
+            for (field, range) in HEALTH_CHECK_RANGES {
+                if let Some(value) = check.get(field).and_then(Value::as_i64)
+                    && !range.contains(&value)
+                {
+                    problems.client(format!(
+                        "{at}healthCheck.{field}: `{value}` is invalid: use {} to {}.",
+                        range.start(),
+                        range.end()
+                    ));
+                }
+            }
         }
         for (port, mapping) in container
             .get("portMappings")
@@ -274,7 +453,9 @@ fn containers_problems(containers: &[Value], problems: &mut Problems) {
             .flatten()
             .enumerate()
         {
-            problems.types(mapping, &format!("{at}portMappings[{port}]."), PORT_FIELDS);
+            let port_at = format!("{at}portMappings[{port}].");
+            problems.types(mapping, &port_at, PORT_FIELDS);
+            port_problems(mapping, &port_at, task.network_mode, problems);
         }
         for (dependency, item) in container
             .get("dependsOn")
@@ -288,6 +469,29 @@ fn containers_problems(containers: &[Value], problems: &mut Problems) {
                 problems.client(format!(
                     "{at}dependsOn[{dependency}].condition should be START, COMPLETE, SUCCESS or HEALTHY."
                 ));
+            }
+            let target = item.get("containerName").and_then(Value::as_str);
+            match target {
+                None => problems.client(format!(
+                    "{at}dependsOn[{dependency}].containerName is required."
+                )),
+                Some(target) if target == shown => problems.client(format!(
+                    "{at}dependsOn[{dependency}].containerName: container `{target}` cannot depend on itself."
+                )),
+                Some(target) if !all_names.contains(&target) => problems.client(format!(
+                    "{at}dependsOn[{dependency}].containerName: `{target}` is not a container of this task definition."
+                )),
+                Some(target) => {
+                    let target_is_essential = containers
+                        .iter()
+                        .find(|other| other.get("name").and_then(Value::as_str) == Some(target))
+                        .is_some_and(essential);
+                    if matches!(condition, Some("COMPLETE" | "SUCCESS")) && target_is_essential {
+                        problems.client(format!(
+                            "{at}dependsOn[{dependency}]: A dependency container with SUCCESS or COMPLETE condition cannot be an essential container (`{target}`)."
+                        ));
+                    }
+                }
             }
         }
         if let Some(logs) = container
@@ -303,6 +507,157 @@ fn containers_problems(containers: &[Value], problems: &mut Problems) {
                 ],
             );
         }
+    }
+    if let Some(task_cpu) = task.cpu
+        && total_cpu > task_cpu as i64
+    {
+        problems.client(format!(
+            "The containers' 'cpu' settings add up to {total_cpu} CPU units, more than the task's {task_cpu}."
+        ));
+    }
+    if let Some(task_memory) = task.memory
+        && total_reserved > task_memory as i64
+    {
+        problems.client(format!(
+            "The containers' 'memoryReservation' settings add up to {total_reserved} MiB, more than the task's {task_memory}."
+        ));
+    }
+}
+
+/// A container's `cpu`, `memory` and `memoryReservation` against each other and the task's.
+fn resource_problems(
+    container: &Value,
+    name: &str,
+    at: &str,
+    task: &TaskSettings<'_>,
+    problems: &mut Problems,
+) {
+    let cpu = container.get("cpu").and_then(Value::as_i64);
+    let memory = container.get("memory").and_then(Value::as_i64);
+    let reservation = container.get("memoryReservation").and_then(Value::as_i64);
+    if let Some(cpu) = cpu
+        && cpu < 0
+    {
+        problems.client(format!(
+            "{at}cpu: Invalid 'cpu' setting for container '{name}': `{cpu}` is negative; use 0 or more CPU units."
+        ));
+    }
+    for (field, value) in [("memory", memory), ("memoryReservation", reservation)] {
+        if let Some(value) = value
+            && value <= 0
+        {
+            problems.client(format!(
+                "{at}{field}: Invalid '{field}' setting for container '{name}': `{value}` is not a positive number of MiB."
+            ));
+        }
+    }
+    if let (Some(memory), Some(reservation)) = (memory, reservation)
+        && reservation >= memory
+    {
+        problems.client(format!(
+            "{at}memoryReservation: Invalid 'memoryReservation' setting for container '{name}': the soft limit ({reservation} MiB) must be less than 'memory' ({memory} MiB)."
+        ));
+    }
+    match task.memory {
+        None if memory.is_none() && reservation.is_none() => problems.client(format!(
+            "{at}memory: Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+        )),
+        Some(task_memory) if memory.is_some_and(|memory| memory > task_memory as i64) => {
+            problems.client(format!(
+                "{at}memory: The 'memory' setting for container '{name}' is greater than for the task."
+            ))
+        }
+        _ => {}
+    }
+}
+
+/// A port mapping's ranges, protocol and name, and its host port under the network mode.
+fn port_problems(mapping: &Value, at: &str, network_mode: &str, problems: &mut Problems) {
+    let container_port = mapping.get("containerPort").and_then(Value::as_i64);
+    let host_port = mapping.get("hostPort").and_then(Value::as_i64);
+    if let Some(port) = container_port
+        && !(1..=65535).contains(&port)
+    {
+        problems.client(format!(
+            "{at}containerPort: `{port}` is invalid: use 1 to 65535."
+        ));
+    }
+    if let Some(port) = host_port
+        && !(0..=65535).contains(&port)
+    {
+        problems.client(format!(
+            "{at}hostPort: `{port}` is invalid: use 0 to 65535."
+        ));
+    }
+    match network_mode {
+        "none" => problems.client(format!(
+            "{at}: port mappings are not allowed when networkMode is `none`."
+        )),
+        "awsvpc" | "host" => {
+            if let (Some(host), Some(container)) = (host_port, container_port)
+                && host != 0
+                && host != container
+            {
+                problems.client(format!(
+                    "{at}hostPort: When networkMode={network_mode}, the host ports and container ports in port mappings must match."
+                ));
+            }
+        }
+        _ => {}
+    }
+    if let Some(protocol) = mapping.get("protocol").and_then(Value::as_str)
+        && !PROTOCOLS.contains(&protocol)
+    {
+        problems.client(format!(
+            "{at}protocol: `{protocol}` is invalid: use tcp or udp."
+        ));
+    }
+    if let Some(name) = mapping.get("name").and_then(Value::as_str)
+        && (name.is_empty() || name.len() > 64 || name.starts_with('-'))
+    {
+        problems.client(format!(
+            "{at}name: `{name}` is invalid: up to 64 characters, not starting with a hyphen."
+        ));
+    }
+}
+
+/// Checks a RunTask body's `count`, `overrides` and `startedBy` against ECS's limits.
+pub fn run_task(body: &Value) -> Result<(), EcsError> {
+    let mut problems = Vec::new();
+    match body.get("count") {
+        None | Some(Value::Null) => {}
+        Some(count) => match count.as_i64() {
+            Some(count) if (1..=MAX_RUN_TASK_COUNT).contains(&count) => {}
+            _ => problems.push(format!(
+                "count `{count}` is invalid: count must be between 1 and {MAX_RUN_TASK_COUNT}."
+            )),
+        },
+    }
+    if let Some(overrides) = body
+        .get("overrides")
+        .filter(|overrides| !overrides.is_null())
+    {
+        let length = overrides.to_string().len();
+        if length > MAX_OVERRIDES_BYTES {
+            problems.push(format!(
+                "Container Overrides length must be at most {MAX_OVERRIDES_BYTES} (it is {length})."
+            ));
+        }
+    }
+    if let Some(started_by) = body.get("startedBy").and_then(Value::as_str)
+        && (started_by.len() > 128
+            || !started_by
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'/')))
+    {
+        problems.push(format!(
+            "startedBy `{started_by}` is invalid: up to 128 letters, numbers, hyphens, forward slashes and underscores are allowed."
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(EcsError::invalid_parameter(problems.join("; ")))
     }
 }
 
@@ -427,6 +782,194 @@ mod tests {
             body,
             Some((ErrorType::ClientException, &["No Fargate configuration"])),
         );
+    }
+
+    /// `good()` with `edit` applied.
+    fn edited(edit: impl FnOnce(&mut Value)) -> Value {
+        let mut body = good();
+        edit(&mut body);
+        body
+    }
+
+    fn container(name: &str) -> Value {
+        json!({"name": name, "image": "nginx"})
+    }
+
+    #[test]
+    fn quotas_and_rules_of_ecs() {
+        use ErrorType::{ClientException, InvalidParameterException};
+        let cases: Vec<(&str, Value, ErrorType, &str)> = vec![
+            (
+                "eleven containers",
+                edited(|body| {
+                    body["containerDefinitions"] = (0..11)
+                        .map(|index| container(&format!("c{index}")))
+                        .collect();
+                }),
+                ClientException,
+                "Too many containers: 11 container definitions, at most 10",
+            ),
+            (
+                "over 64 KiB",
+                edited(|body| {
+                    body["containerDefinitions"][0]["environment"] =
+                        json!([{"name": "BIG", "value": "x".repeat(70_000)}]);
+                }),
+                ClientException,
+                "Max allowed length is '65536' bytes.",
+            ),
+            (
+                "negative container cpu",
+                edited(|body| body["containerDefinitions"][0]["cpu"] = json!(-1)),
+                ClientException,
+                "containerDefinitions[0].cpu: Invalid 'cpu' setting for container 'web': `-1` is negative",
+            ),
+            (
+                "no essential container",
+                edited(|body| body["containerDefinitions"][0]["essential"] = json!(false)),
+                ClientException,
+                "Task definition doesn't have any essential container.",
+            ),
+            (
+                "no memory anywhere",
+                edited(|body| {
+                    body.as_object_mut().map(|task| task.remove("memory"));
+                    body["requiresCompatibilities"] = json!(["EC2"]);
+                }),
+                ClientException,
+                "At least one of 'memory' or 'memoryReservation' must be specified.",
+            ),
+            (
+                "container memory over the task's",
+                edited(|body| body["containerDefinitions"][0]["memory"] = json!(1024)),
+                ClientException,
+                "The 'memory' setting for container 'web' is greater than for the task.",
+            ),
+            (
+                "soft limit over the hard one",
+                edited(|body| {
+                    body["containerDefinitions"][0]["memory"] = json!(256);
+                    body["containerDefinitions"][0]["memoryReservation"] = json!(300);
+                }),
+                ClientException,
+                "the soft limit (300 MiB) must be less than 'memory' (256 MiB)",
+            ),
+            (
+                "containers' cpu over the task's",
+                edited(|body| {
+                    body["containerDefinitions"] = json!([
+                        {"name": "a", "image": "nginx", "cpu": 200},
+                        {"name": "b", "image": "nginx", "cpu": 100}
+                    ]);
+                }),
+                ClientException,
+                "add up to 300 CPU units, more than the task's 256",
+            ),
+            (
+                "health check interval",
+                edited(|body| {
+                    body["containerDefinitions"][0]["healthCheck"] =
+                        json!({"command": ["CMD", "true"], "interval": 301, "retries": 0});
+                }),
+                ClientException,
+                "healthCheck.interval: `301` is invalid: use 1 to 300.; containerDefinitions[0].healthCheck.retries: `0` is invalid: use 1 to 10.",
+            ),
+            (
+                "awsvpc host port",
+                edited(|body| {
+                    body["containerDefinitions"][0]["portMappings"] =
+                        json!([{"containerPort": 80, "hostPort": 8080}]);
+                }),
+                ClientException,
+                "When networkMode=awsvpc, the host ports and container ports in port mappings must match.",
+            ),
+            (
+                "dependency on a missing container",
+                edited(|body| {
+                    body["containerDefinitions"][0]["dependsOn"] =
+                        json!([{"containerName": "db", "condition": "START"}]);
+                }),
+                ClientException,
+                "`db` is not a container of this task definition.",
+            ),
+            (
+                "completion of an essential container",
+                edited(|body| {
+                    body["containerDefinitions"] = json!([
+                        {"name": "app", "image": "nginx",
+                         "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]},
+                        {"name": "init", "image": "busybox"}
+                    ]);
+                }),
+                ClientException,
+                "cannot be an essential container (`init`)",
+            ),
+            (
+                "Fargate stop timeout",
+                edited(|body| body["containerDefinitions"][0]["stopTimeout"] = json!(600)),
+                ClientException,
+                "stopTimeout: `600` is invalid",
+            ),
+            (
+                "task cpu outside ECS's range",
+                edited(|body| {
+                    body["requiresCompatibilities"] = json!(["EC2"]);
+                    body["cpu"] = json!("64");
+                }),
+                InvalidParameterException,
+                "`64` is outside 128 to 196608 CPU units",
+            ),
+        ];
+        for (case, body, kind, fragment) in cases {
+            let error = register_task_definition(&body)
+                .err()
+                .unwrap_or_else(|| panic!("{case}: accepted"));
+            assert_eq!(error.kind, kind, "{case}: {error}");
+            assert!(
+                error.message.contains(fragment),
+                "{case}: `{fragment}` in {error}"
+            );
+        }
+        // Within every limit: ten containers, an explicit non-essential sidecar, a soft limit.
+        let mut body = good();
+        let mut containers: Vec<Value> = (0..9)
+            .map(|index| container(&format!("side{index}")))
+            .collect();
+        containers[0]["essential"] = json!(false);
+        containers[1]["memoryReservation"] = json!(64);
+        containers.push(container("web"));
+        body["containerDefinitions"] = Value::Array(containers);
+        check(body, None);
+    }
+
+    #[test]
+    fn run_task_limits() {
+        let cases = [
+            (json!({"count": 11}), Some("count `11` is invalid")),
+            (json!({"count": 0}), Some("count `0` is invalid")),
+            (json!({"count": "2"}), Some("count `\"2\"` is invalid")),
+            (
+                json!({"startedBy": "a b"}),
+                Some("startedBy `a b` is invalid"),
+            ),
+            (
+                json!({"overrides": {"containerOverrides": [{"name": "web",
+                    "environment": [{"name": "X", "value": "x".repeat(9000)}]}]}}),
+                Some("Container Overrides length must be at most 8192"),
+            ),
+            (json!({"count": 10, "startedBy": "ci/job-1"}), None),
+            (json!({}), None),
+        ];
+        for (body, expected) in cases {
+            match (run_task(&body), expected) {
+                (Ok(()), None) => {}
+                (Err(error), Some(fragment)) => {
+                    assert_eq!(error.kind, ErrorType::InvalidParameterException);
+                    assert!(error.message.contains(fragment), "`{fragment}` in {error}");
+                }
+                (result, expected) => panic!("{body}: got {result:?}, expected {expected:?}"),
+            }
+        }
     }
 
     #[test]

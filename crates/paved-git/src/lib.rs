@@ -2,7 +2,9 @@
 //!
 //! This is the only crate that links libgit2 (through `git2`), and no `git2` type
 //! appears in its API. It is deliberately not a general git library: it knows nothing
-//! about catalogs, templates or credentials, and it never checks out a working tree.
+//! about catalogs or templates, never checks out a working tree, and uses credentials
+//! only as its callers hand them over ([`CredentialStore`], in git's credential-store
+//! format), never writing them anywhere.
 //! libgit2 is built without TLS or SSH, so only local paths, `file://` URLs and plain
 //! `http://` URLs can be fetched.
 //!
@@ -10,7 +12,13 @@
 //! and reads the files a caller asks for; [`commit_files`] and [`init_bare`] write to
 //! repositories.
 
+mod credentials;
+
 use std::path::{Path, PathBuf};
+
+pub use crate::credentials::{
+    CredentialStore, CredentialStoreError, Credentials, has_userinfo, redact_url, url_credentials,
+};
 
 use git2::{
     AutotagOption, ErrorCode, FetchOptions, FetchPrune, FileMode, ObjectType, Oid, Repository,
@@ -127,6 +135,19 @@ pub fn read_tree(
     include: &dyn Fn(&str) -> bool,
     max_file_bytes: u64,
 ) -> Result<TreeSnapshot, GitError> {
+    read_tree_with_credentials(cache_dir, url, None, reference, include, max_file_bytes)
+}
+
+/// [`read_tree`], answering an HTTP remote's challenge with `credentials` (once: a remote
+/// that refuses them fails the fetch).
+pub fn read_tree_with_credentials(
+    cache_dir: &Path,
+    url: &str,
+    credentials: Option<&Credentials>,
+    reference: Option<&str>,
+    include: &dyn Fn(&str) -> bool,
+    max_file_bytes: u64,
+) -> Result<TreeSnapshot, GitError> {
     let shown_url = redact_url(url);
     let fetch_error = |message: String| GitError::Fetch {
         url: shown_url.clone(),
@@ -168,7 +189,7 @@ pub fn read_tree(
     }
     .map_err(|err| mirror_error(err.message().to_owned()))?;
 
-    let default_branch = fetch_mirror(&mirror, url)
+    let default_branch = fetch_mirror(&mirror, url, credentials)
         .map_err(|err| fetch_error(redact_message(err.message(), url)))?;
 
     let commit = match reference {
@@ -398,11 +419,18 @@ pub fn push(
 
 /// Fetches every branch and tag of `url` into `mirror`, dropping the ones that are gone,
 /// and returns the remote's default branch as a full ref name, if it has one.
-fn fetch_mirror(mirror: &Repository, url: &str) -> Result<Option<String>, git2::Error> {
+fn fetch_mirror(
+    mirror: &Repository,
+    url: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Option<String>, git2::Error> {
     // An anonymous remote keeps `url`, and any credentials in it, out of the mirror's
     // config.
     let mut remote = mirror.remote_anonymous(url)?;
     let mut options = FetchOptions::new();
+    if let Some(credentials) = credentials {
+        options.remote_callbacks(answer_once(credentials));
+    }
     options
         .prune(FetchPrune::On)
         .download_tags(AutotagOption::None)
@@ -417,6 +445,22 @@ fn fetch_mirror(mirror: &Repository, url: &str) -> Result<Option<String>, git2::
         Err(err) if err.code() == ErrorCode::NotFound => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Callbacks that answer one authentication challenge with `credentials`. libgit2 asks
+/// again when a remote refuses them; a second answer would only repeat the refusal.
+fn answer_once(credentials: &Credentials) -> git2::RemoteCallbacks<'_> {
+    let mut callbacks = git2::RemoteCallbacks::new();
+    let mut asked = false;
+    callbacks.credentials(move |_, _, _| {
+        if std::mem::replace(&mut asked, true) {
+            return Err(git2::Error::from_str(
+                "the remote refused the configured credentials",
+            ));
+        }
+        git2::Cred::userpass_plaintext(&credentials.user, &credentials.password)
+    });
+    callbacks
 }
 
 /// Resolves a branch, tag, full ref name or commit id prefix to a commit.
@@ -455,18 +499,6 @@ fn mirror_dir_name(url: &str) -> String {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     });
     format!("{hash:016x}.git")
-}
-
-/// Removes the `user:password@` part of a `scheme://` URL.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_owned(),
-    }
 }
 
 /// Removes credentials from a libgit2 message, which may quote the URL it was given.

@@ -140,6 +140,8 @@ actions! {
     CreateTemplateSync = "template-sync.create", true;
     RunTemplateSync = "template-sync.run", true;
     DeleteTemplateSync = "template-sync.delete", true;
+    /// `paved up` takes credentials out of sync URLs an earlier version stored.
+    ForgetSyncCredentials = "template-sync.forget-credentials", true;
     CreateService = "service.create", true;
     CancelJob = "job.cancel", true;
     BuildImage = "engine.build-image", true;

@@ -141,12 +141,43 @@ fn push_chunk<'a>(chunks: &mut Vec<Chunk<'a>>, text: &'a str, first_line: usize)
     }
 }
 
+/// How deep mappings and sequences may nest in one document. Deeper input is refused before
+/// it is built, so a document cannot exhaust the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// The parser's limits: its defaults, with [`MAX_NESTING`].
+fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_NESTING;
+    budget
+}
+
 fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     // YAML 1.2 core schema booleans (`true`/`false` only), as Backstage's parser reads them.
     options.strict_booleans = true;
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.budget = Some(budget());
     options
+}
+
+/// A YAML text that does not parse: the 1-based line and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct YamlError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Parses a text holding one YAML (or JSON) document into JSON, with the same rules and
+/// messages as catalog files: for small inputs such as a CLI's inputs file.
+pub fn parse_value(text: &str) -> Result<Value, YamlError> {
+    serde_saphyr::from_str_with_options::<Value>(text, options()).map_err(|error| YamlError {
+        line: error
+            .location()
+            .map_or(1, |location| location.line() as usize),
+        message: error_message(&error),
+    })
 }
 
 /// Parses a document straight into JSON, the fast path every document takes.
@@ -174,7 +205,59 @@ fn parse_spanned(text: &str, first_line: usize) -> Option<Node> {
 
 /// The parser's message on one line, without its source snippet and without its own line
 /// number, which counts from the document rather than the file (the problem carries the file's).
+/// Limits and duplicate keys are worded here: the parser's own text for them names its Rust
+/// types and options, which mean nothing to someone editing a catalog file.
 fn error_message(error: &serde_saphyr::Error) -> String {
+    let mut cause = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. }
+    | serde_saphyr::Error::AliasError { error, .. } = cause
+    {
+        cause = error;
+    }
+    let worded = match cause {
+        serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("duplicate key `{key}`: a key may appear only once in a mapping")
+        }
+        serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => {
+            "duplicate key: a key may appear only once in a mapping".to_owned()
+        }
+        _ => return parser_text(error),
+    };
+    // The same shape as the parser's messages: the column, then what is wrong.
+    match error.location() {
+        Some(location) => format!("column {}: {worded}", location.column()),
+        None => worded,
+    }
+}
+
+/// Which of the parser's limits a document breached, in words.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    let budget = budget();
+    let exceeded = match breach {
+        BudgetBreach::Depth { .. } => {
+            return format!(
+                "nesting deeper than {MAX_NESTING} levels: mappings and sequences may nest at most {MAX_NESTING} levels deep"
+            );
+        }
+        BudgetBreach::Nodes { .. } => format!("more than {} nodes", budget.max_nodes),
+        BudgetBreach::Events { .. } => format!("more than {} parser events", budget.max_events),
+        BudgetBreach::ScalarBytes { .. } => {
+            format!("more than {} bytes of text", budget.max_total_scalar_bytes)
+        }
+        BudgetBreach::Aliases { .. } => format!("more than {} aliases", budget.max_aliases),
+        BudgetBreach::Anchors { .. } => format!("more than {} anchors", budget.max_anchors),
+        _ => "more than the parser's limits allow".to_owned(),
+    };
+    format!(
+        "document refused: it expands to {exceeded}; an alias counts every time it is used, so \
+         aliases that multiply content are not accepted"
+    )
+}
+
+/// The parser's own message, first line only, without its `line N` prefix.
+fn parser_text(error: &serde_saphyr::Error) -> String {
     let text = error.to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
@@ -183,13 +266,7 @@ fn error_message(error: &serde_saphyr::Error) -> String {
         .and_then(|rest| rest.split_once(' '))
     {
         Some((number, rest)) if number.bytes().all(|byte| byte.is_ascii_digit()) => {
-            let rest = rest.trim_start_matches(',').trim();
-            match rest.split_once("budget breached: ") {
-                Some((column, limit)) => format!(
-                    "{column}document refused: it expands beyond the parser's limits ({limit}); YAML aliases that multiply content are not accepted"
-                ),
-                None => rest.to_owned(),
-            }
+            rest.trim_start_matches(',').trim().to_owned()
         }
         _ => first.to_owned(),
     }
@@ -407,6 +484,62 @@ mod tests {
         let parsed = parse_documents("bomb.yaml", &text);
         assert_eq!(parsed.documents.len(), 0);
         assert_eq!(parsed.problems[0].rule, "yaml-syntax");
+        let message = &parsed.problems[0].message;
+        assert!(
+            message.ends_with(": document refused: it expands to more than 250000 nodes; an alias counts every time it is used, so aliases that multiply content are not accepted"),
+            "{message}"
+        );
+    }
+
+    /// One-document files whose problem message must be exactly `message`, on `line`.
+    #[track_caller]
+    fn check_problem(text: &str, line: usize, message: &str) {
+        let parsed = parse_documents("f.yaml", text);
+        assert_eq!(parsed.documents.len(), 0, "{text}");
+        let problem = &parsed.problems[0];
+        assert_eq!(problem.rule, "yaml-syntax");
+        assert_eq!(problem.message, message);
+        assert_eq!(problem.line, Some(line), "{problem:?}");
+    }
+
+    #[test]
+    fn limits_and_duplicate_keys_are_worded_for_people() {
+        let deep_block: String = (0..=MAX_NESTING)
+            .map(|level| format!("{}k{level}:\n", "  ".repeat(level)))
+            .collect::<String>()
+            + &"  ".repeat(MAX_NESTING + 1)
+            + "leaf: 1\n";
+        let deep_flow = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
+        let nesting =
+            "nesting deeper than 64 levels: mappings and sequences may nest at most 64 levels deep";
+        // The 65th level starts on line 65, after 64 levels of two-space indentation.
+        check_problem(
+            &deep_block,
+            MAX_NESTING + 1,
+            &format!("column 129: {nesting}"),
+        );
+        // `a:` is the first level; the 64th `[` (column 67) opens the 65th.
+        check_problem(&deep_flow, 1, &format!("column 67: {nesting}"));
+        check_problem(
+            "a: 1\nb: 2\na: 3\n",
+            3,
+            "column 1: duplicate key `a`: a key may appear only once in a mapping",
+        );
+        assert_eq!(
+            parse_value("a: 1\na: 2\n"),
+            Err(YamlError {
+                line: 2,
+                message: "column 1: duplicate key `a`: a key may appear only once in a mapping"
+                    .to_owned()
+            })
+        );
+        // Nothing of the parser's types or options leaks into messages.
+        for text in [deep_block.as_str(), deep_flow.as_str(), "a: 1\na: 2\n"] {
+            let message = &parse_documents("f.yaml", text).problems[0].message;
+            for leak in ["Depth {", "Budget", "Options", "alias"] {
+                assert!(!message.contains(leak), "`{leak}` in {message}");
+            }
+        }
     }
 
     #[test]

@@ -28,9 +28,12 @@ const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ecs", post(call))
-        .route("/ecs/", post(call))
+    crate::http::with_body_limit(
+        Router::new()
+            .route("/ecs", post(call))
+            .route("/ecs/", post(call)),
+        crate::http::ECS_BODY_BYTES,
+    )
 }
 
 async fn call(
@@ -156,6 +159,12 @@ fn error_response(error: &EcsError) -> Response {
         StatusCode::BAD_REQUEST
     };
     respond(status, error.body())
+}
+
+/// An answer in the protocol's error shape, for errors of the HTTP layer (a body over the
+/// limit, no such route).
+pub(crate) fn protocol_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    respond(status, json!({"__type": kind, "message": message}))
 }
 
 fn respond(status: StatusCode, body: Value) -> Response {

@@ -125,7 +125,7 @@ pub async fn list_secrets(State(state): State<AppState>) -> Result<Json<SecretLi
 /// Stores a secret that task definitions name in `secrets[].valueFrom` (the name, or a
 /// Secrets Manager or SSM ARN ending in it). `201` when new, `200` when replaced.
 #[utoipa::path(put, path = "/api/engine/secrets/{name}", tag = "engine", request_body = PutSecretBody,
-    params(("name" = String, Path, description = "1-512 of `A-Za-z0-9/_+=.@-`")),
+    params(("name" = String, Path, description = "1-512 of `A-Za-z0-9/_+=.@-`", pattern = r"^[A-Za-z0-9/_+=.@-]{1,512}$")),
     responses((status = 201, body = Secret), (status = 200, body = Secret), (status = 400, body = paved_api::ErrorResponse),
         (status = 401, body = paved_api::ErrorResponse)),
     security(("bearer" = [])))]

@@ -40,10 +40,23 @@ pub enum ApiError {
     Unauthenticated,
     #[error("the token is not valid: send the admin token as `Authorization: Bearer <token>`")]
     InvalidToken,
-    #[error("no route answers `{0}`")]
-    RouteNotFound(String),
-    #[error("`{path}` does not answer `{method}`")]
-    MethodNotAllowed { method: String, path: String },
+    #[error("{}", payload_too_large(*.limit))]
+    PayloadTooLarge { limit: Option<usize> },
+    /// An error answer of the HTTP layer (no route, a method a route does not take, a
+    /// timeout), put in the envelope by `http::harden`.
+    #[error("{message}")]
+    Http {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+fn payload_too_large(limit: Option<usize>) -> String {
+    match limit {
+        Some(limit) => format!("the request body is over this route's limit of {limit} bytes"),
+        None => "the request body is over this route's limit".to_owned(),
+    }
 }
 
 impl ApiError {
@@ -149,16 +162,6 @@ impl ApiError {
                     ErrorCode::Forbidden,
                 ),
             },
-            ApiError::RouteNotFound(_) => (
-                StatusCode::NOT_FOUND,
-                "NotFoundError",
-                ErrorCode::RouteNotFound,
-            ),
-            ApiError::MethodNotAllowed { .. } => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "InputError",
-                ErrorCode::MethodNotAllowed,
-            ),
             ApiError::Engine(error) => classify_engine(error),
             ApiError::Filter(_) => (
                 StatusCode::BAD_REQUEST,
@@ -186,6 +189,20 @@ impl ApiError {
                 "AuthenticationError",
                 ErrorCode::Unauthenticated,
             ),
+            ApiError::PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLargeError",
+                ErrorCode::PayloadTooLarge,
+            ),
+            ApiError::Http { status, code, .. } => {
+                let name = match *status {
+                    StatusCode::NOT_FOUND => "NotFoundError",
+                    StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedError",
+                    status if status.is_server_error() => "Error",
+                    _ => "InputError",
+                };
+                (*status, name, *code)
+            }
         }
     }
 
@@ -419,6 +436,11 @@ pub struct ApiJson<T>(pub T);
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        // A body over the route's limit (declared or streamed) is 413, not a bad body;
+        // `http::with_body_limit` names the limit in the answer.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::PayloadTooLarge { limit: None };
+        }
         ApiError::bad_request(ErrorCode::InvalidBody, rejection.body_text())
     }
 }

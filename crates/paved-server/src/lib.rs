@@ -15,6 +15,7 @@ pub(crate) mod catalog;
 mod ecs;
 mod engine;
 mod error;
+pub mod http;
 mod jobs;
 mod metrics;
 mod openapi;
@@ -34,7 +35,6 @@ use paved_scaffolder::{Scaffolder, ScaffolderConfig};
 use paved_store::Store;
 use paved_template_registry::{Registry, RegistryConfig};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -88,6 +88,7 @@ impl AppState {
             auth::Authenticator::load_or_init(&store, admin_token).await?;
         let catalog = Catalog::open(store.clone(), config.catalog).await?;
         let registry = Registry::new(store.clone(), catalog.clone(), config.registry);
+        registry.forget_stored_credentials().await?;
         if registry.config().builtin_templates {
             registry.register_builtins().await?;
         }
@@ -170,20 +171,20 @@ pub(crate) fn timestamp(millis: i64) -> Option<String> {
         .map(|timestamp| timestamp.to_string())
 }
 
-/// The largest request body accepted (entities to validate, queries).
-const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let api = Router::new()
         .nest("/api/catalog", catalog::router())
         .merge(templates::router())
         .merge(services::router())
         .merge(jobs::router())
         .merge(audit::router())
         .merge(engine::router())
+        .merge(system::router());
+    // Two routes take larger bodies than the API's default: registration and `/ecs`.
+    http::with_body_limit(api, http::MAX_BODY_BYTES)
+        .merge(templates::registration_router())
         .merge(ecs::router())
-        .merge(system::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::authenticate,
@@ -197,23 +198,22 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(http::harden))
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then finishes in-flight requests (see
+/// [`http::serve_router`] for the connection limits).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shutting_down = state.shutting_down.clone();
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            shutting_down.send_replace(true);
-        })
-        .await
+    http::serve_router(listener, router(state), async move {
+        shutdown.await;
+        shutting_down.send_replace(true);
+    })
+    .await
 }

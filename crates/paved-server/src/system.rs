@@ -15,26 +15,47 @@ pub fn router() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi))
 }
 
+/// Whether this replica can serve: its store answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    store: &'static str,
+}
+
 /// 200 when the store answers, 503 otherwise.
-async fn healthz(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, body = Health), (status = 503, description = "The store does not answer", body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(serde_json::json!({"status": "ok", "store": state.store.backend()})),
+            Json(Health {
+                status: "ok",
+                store: state.store.backend(),
+            }),
         )
             .into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: store unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "store": state.store.backend()})),
+                Json(Health {
+                    status: "unavailable",
+                    store: state.store.backend(),
+                }),
             )
                 .into_response()
         }
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics in the OpenMetrics text format.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Requests and latency per route, entities, refreshes",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -45,6 +66,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object)))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::document())
 }

@@ -30,7 +30,6 @@ use paved_model::access::{Action, Resource, ResourceKind};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/templates", get(list_templates))
-        .route("/api/templates/versions", post(register_version))
         .route("/api/templates/{name}", get(get_template))
         .route("/api/templates/{name}/versions/{version}", get(get_version))
         .route(
@@ -45,6 +44,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/template-syncs", get(list_syncs).post(add_sync))
         .route("/api/template-syncs/{id}", delete(remove_sync))
         .route("/api/template-syncs/{id}/run", post(run_sync))
+}
+
+/// `POST /api/templates/versions`, apart: a registration carries a whole bundle archive, so
+/// its body limit is the bundle limits', not the API's default.
+pub fn registration_router() -> Router<AppState> {
+    crate::http::with_body_limit(
+        Router::new().route("/api/templates/versions", post(register_version)),
+        crate::http::registration_body_bytes(),
+    )
 }
 
 fn summary(info: &TemplateInfo) -> TemplateSummary {
@@ -273,7 +281,9 @@ async fn read_source(
             Ok((files, "archive".to_owned()))
         }
         TemplateSource::Git { target } => {
-            let git = GitSource::parse(target).map_err(RegistryError::from)?;
+            let git = state
+                .registry
+                .authenticate(GitSource::parse(target).map_err(RegistryError::from)?);
             let cache = state.registry.config().git_cache.clone();
             let shown = git.to_string();
             let (commit, files) = tokio::task::spawn_blocking(move || {
@@ -288,7 +298,7 @@ async fn read_source(
 }
 
 #[utoipa::path(post, path = "/api/templates/{name}/versions/{version}/publish", tag = "templates",
-    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`")),
+    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`", pattern = r"^[0-9]+\.[0-9]+$")),
     responses((status = 200, body = TemplateVersion), (status = 401, body = paved_api::ErrorResponse),
         (status = 404, body = paved_api::ErrorResponse), (status = 409, body = paved_api::ErrorResponse)),
     security(("bearer" = [])))]
@@ -316,7 +326,7 @@ pub async fn publish_version(
 }
 
 #[utoipa::path(post, path = "/api/templates/{name}/versions/{version}/withdraw", tag = "templates",
-    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`")),
+    params(("name" = String, Path), ("version" = String, Path, description = "`MAJOR.MINOR`", pattern = r"^[0-9]+\.[0-9]+$")),
     request_body = WithdrawTemplateRequest,
     responses((status = 200, body = TemplateVersion), (status = 401, body = paved_api::ErrorResponse),
         (status = 404, body = paved_api::ErrorResponse), (status = 409, body = paved_api::ErrorResponse)),
@@ -427,7 +437,10 @@ pub async fn add_sync(
     caller: Caller,
     ApiJson(request): ApiJson<AddTemplateSyncRequest>,
 ) -> Result<Json<TemplateSyncRunResponse>, ApiError> {
-    let resource = Resource::new(ResourceKind::TemplateSync, request.target.clone());
+    let resource = Resource::new(
+        ResourceKind::TemplateSync,
+        source::redact_url(&request.target),
+    );
     mutation(
         &state,
         &caller,

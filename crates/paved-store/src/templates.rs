@@ -335,6 +335,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Replaces a sync source's repository with `repository` (the same URL without its
+    /// credentials). When another source already has that repository and reference, this
+    /// one is a duplicate and is removed instead. Idempotent.
+    pub async fn redact_template_sync_repository(
+        &mut self,
+        id: &str,
+        repository: &str,
+    ) -> Result<(), StoreError> {
+        let updated = with_tx!(self, conn => sqlx::query(
+            "UPDATE template_syncs SET repository = $1 WHERE id = $2 AND NOT EXISTS \
+             (SELECT 1 FROM template_syncs AS other WHERE other.repository = $1 \
+              AND other.reference = template_syncs.reference AND other.id <> $2)",
+        ).bind(repository).bind(id).execute(&mut **conn).await.map(|done| done.rows_affected()))?;
+        if updated == 0 {
+            with_tx!(self, conn => sqlx::query(
+                "DELETE FROM template_syncs WHERE id = $1 AND repository <> $2",
+            ).bind(id).bind(repository).execute(&mut **conn).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
     /// Forgets a sync source (the versions it registered stay). False if it did not exist.
     pub async fn delete_template_sync(&mut self, id: &str) -> Result<bool, StoreError> {
         let done = with_tx!(self, conn => sqlx::query("DELETE FROM template_syncs WHERE id = $1")

@@ -171,6 +171,8 @@ struct Inner {
     /// How many queued rewrites were asked for, and how many are done.
     catalog_asked: std::sync::atomic::AtomicU64,
     catalog_done: tokio::sync::watch::Sender<u64>,
+    /// Credentials for git remotes over HTTP, by host ([`Registry::set_git_credentials`]).
+    git_credentials: std::sync::RwLock<Arc<paved_git::CredentialStore>>,
 }
 
 impl Registry {
@@ -190,6 +192,7 @@ impl Registry {
                 catalog_queue,
                 catalog_asked: std::sync::atomic::AtomicU64::new(0),
                 catalog_done: tokio::sync::watch::channel(0).0,
+                git_credentials: std::sync::RwLock::default(),
             }),
         };
         // The writer holds only a weak handle, so dropping the last registry stops it.
@@ -247,6 +250,34 @@ impl Registry {
 
     pub fn config(&self) -> &RegistryConfig {
         &self.inner.config
+    }
+
+    /// Sets the credentials git sources over HTTP authenticate with, by host (`paved up`
+    /// reads them from `--git-credentials`). Every clone of this registry uses them.
+    pub fn set_git_credentials(&self, credentials: paved_git::CredentialStore) {
+        *self
+            .inner
+            .git_credentials
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(credentials);
+    }
+
+    /// The configured credentials of `url`'s host, if any.
+    pub fn git_credentials_for(&self, url: &str) -> Option<paved_git::Credentials> {
+        self.inner
+            .git_credentials
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .for_url(url)
+            .cloned()
+    }
+
+    /// `source` with the configured credentials of its host, unless its URL brought its own.
+    pub fn authenticate(&self, mut source: source::GitSource) -> source::GitSource {
+        if source.credentials.is_none() {
+            source.credentials = self.git_credentials_for(&source.repository);
+        }
+        source
     }
 
     /// Every template with its versions, by name.

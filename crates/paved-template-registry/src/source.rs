@@ -38,6 +38,26 @@ pub struct SourceLimits {
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
+impl SourceLimits {
+    /// The most a bundle archive may hold once decompressed: the files, plus an allowance
+    /// of 4 KiB per file (tar headers, long names, padding) and 1 MiB for directories.
+    pub fn max_decompressed_bytes(&self) -> u64 {
+        self.max_total_bytes
+            .saturating_add((self.max_files as u64).saturating_mul(4 * KIB))
+            .saturating_add(MIB)
+    }
+
+    /// The largest `.tar.gz` of a bundle within the limits: gzip stores what it cannot
+    /// compress in blocks of 64 KiB with a few bytes each of framing, so an archive is at
+    /// most a thousandth (and a header) larger than what it holds.
+    pub fn max_archive_bytes(&self) -> u64 {
+        let decompressed = self.max_decompressed_bytes();
+        decompressed
+            .saturating_add(decompressed / 1000)
+            .saturating_add(KIB)
+    }
+}
+
 impl Default for SourceLimits {
     /// 4 MiB per file, 32 MiB per bundle, 2000 files.
     fn default() -> SourceLimits {
@@ -291,10 +311,7 @@ pub fn read_tar_gz(archive: &[u8], limits: &SourceLimits) -> Result<Vec<BundleFi
     if !archive.starts_with(&[0x1f, 0x8b]) {
         return Err(SourceError::NotGzip);
     }
-    let decompressed_limit = limits
-        .max_total_bytes
-        .saturating_add((limits.max_files as u64).saturating_mul(4 * KIB))
-        .saturating_add(MIB);
+    let decompressed_limit = limits.max_decompressed_bytes();
     let mut decompressed = BoundedReader {
         inner: MultiGzDecoder::new(archive),
         remaining: decompressed_limit,
@@ -373,20 +390,29 @@ pub fn pack_tar_gz(files: &[BundleFile]) -> Result<Vec<u8>, SourceError> {
         .expect("writing a gzip stream to memory cannot fail"))
 }
 
+/// A URL without its `user:password@` part, for what is stored, shown or audited.
+pub use paved_git::redact_url;
+
 /// A git source, `REPOSITORY[#ref=REF][&path=DIR]`: the files under `DIR` (the whole tree
 /// without it) at `REF` (the default branch without it).
 ///
-/// `REPOSITORY` is a local path or a `file://` URL (anything `paved_git::read_tree`
-/// accepts). The syntax is the one catalog locations use for git targets, except that
-/// `path` is a directory, not a glob.
+/// `REPOSITORY` is a local path or a `file://` or `http://` URL (anything
+/// `paved_git::read_tree` accepts). The syntax is the one catalog locations use for git
+/// targets, except that `path` is a directory, not a glob.
+///
+/// Credentials written into the URL (`http://user:password@host/...`) are taken out at
+/// parse: `repository` and the display never hold them, so nothing stored or shown can.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitSource {
-    /// A local path or `file://` URL, as given.
+    /// A local path or URL, as given but without credentials.
     pub repository: String,
     /// A branch, tag, full ref name or commit id.
     pub reference: Option<String>,
     /// A directory of the repository, checked with [`check_path`], without a trailing `/`.
     pub path: Option<String>,
+    /// What answers the remote's challenge: the URL's own credentials, or the configured
+    /// ones of its host ([`crate::Registry::authenticate`]).
+    pub credentials: Option<paved_git::Credentials>,
 }
 
 impl GitSource {
@@ -401,7 +427,7 @@ impl GitSource {
     pub fn parse(target: &str) -> Result<GitSource, SourceError> {
         let target = target.trim();
         let invalid = |reason: String| SourceError::InvalidGitSource {
-            target: target.to_owned(),
+            target: paved_git::redact_url(target),
             reason,
         };
         let (repository, options) = target.split_once('#').unwrap_or((target, ""));
@@ -409,9 +435,10 @@ impl GitSource {
             return Err(invalid("the repository is empty".to_owned()));
         }
         let mut source = GitSource {
-            repository: repository.to_owned(),
+            repository: paved_git::redact_url(repository),
             reference: None,
             path: None,
+            credentials: paved_git::url_credentials(repository),
         };
         for option in options.split('&').filter(|option| !option.is_empty()) {
             let (name, value) = option.split_once('=').unwrap_or((option, ""));
@@ -495,9 +522,10 @@ pub fn read_git(
         included.set(included.get() + 1);
         included.get() <= limits.max_files
     };
-    let snapshot = paved_git::read_tree(
+    let snapshot = paved_git::read_tree_with_credentials(
         cache_dir,
         &source.repository,
+        source.credentials.as_ref(),
         source.reference.as_deref(),
         &include,
         limits.max_file_bytes,

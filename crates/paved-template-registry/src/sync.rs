@@ -2,6 +2,11 @@
 //! Proton's template sync does. A new `vN` folder becomes `N.0`; a changed folder becomes the
 //! next minor draft of its major (checked for compatibility like any minor); an unchanged one
 //! adds nothing. Runs on demand and every sync interval; each bundle succeeds or fails alone.
+//!
+//! A sync's URL is stored without credentials: a sync runs again and again, long after the
+//! call that added it, so it authenticates with the configured credentials of its host
+//! ([`Registry::set_git_credentials`]). A URL with credentials the configuration does not
+//! have for its host is refused, rather than stored in clear or left to fail later.
 
 use paved_model::access::{Action, AuditRecord, Resource, ResourceKind, SystemLoop};
 use paved_model::problem::Problem;
@@ -31,8 +36,18 @@ impl Registry {
         mutation: &Mutation<'_>,
     ) -> Result<(TemplateSyncRow, SyncOutcome), RegistryError> {
         let parsed = GitSource::parse(target)?;
+        if parsed.credentials.is_some() && self.git_credentials_for(&parsed.repository).is_none() {
+            return Err(RegistryError::InvalidRequest(format!(
+                "`{}` carries credentials, which Paved does not store: a sync runs again later, so \
+                 give them to `paved up` for this host in its git credentials file \
+                 (`--git-credentials FILE`, lines such as `https://USER:TOKEN@HOST`) and add the \
+                 URL without them",
+                parsed.repository
+            )));
+        }
         let canonical = GitSource {
             reference: None,
+            credentials: None,
             ..parsed.clone()
         }
         .to_string();
@@ -93,7 +108,7 @@ impl Registry {
         if !row.reference.is_empty() {
             target = with_reference(&target, &row.reference);
         }
-        let git = GitSource::parse(&target)?;
+        let git = self.authenticate(GitSource::parse(&target)?);
         let cache = self.config().git_cache.clone();
         let read = tokio::task::spawn_blocking(move || {
             let limits = SourceLimits {
@@ -166,6 +181,37 @@ impl Registry {
             None => tx.commit().await?,
         }
         Ok(outcome)
+    }
+
+    /// Takes credentials out of stored sync URLs (written before Paved stopped storing them),
+    /// warning about each: the sync now uses the configured credentials of its host. A sync
+    /// that becomes a duplicate of another is removed. Returns how many were changed.
+    pub async fn forget_stored_credentials(&self) -> Result<usize, RegistryError> {
+        let mut changed = 0;
+        for sync in self.syncs().await? {
+            if !paved_git::has_userinfo(&sync.repository) {
+                continue;
+            }
+            let repository = paved_git::redact_url(&sync.repository);
+            let record = AuditRecord::system(
+                SystemLoop::Startup,
+                Action::ForgetSyncCredentials,
+                Resource::new(ResourceKind::TemplateSync, sync.id.clone()),
+            );
+            record.set_details(serde_json::json!({ "repository": repository }));
+            let mutation = Mutation::new(&record);
+            let mut tx = mutation.begin(self.store()).await?;
+            tx.redact_template_sync_repository(&sync.id, &repository)
+                .await?;
+            mutation.commit(tx).await?;
+            tracing::warn!(
+                sync = %sync.id,
+                %repository,
+                "a template sync's URL held credentials; they are no longer stored: give them for its host with `paved up --git-credentials FILE`"
+            );
+            changed += 1;
+        }
+        Ok(changed)
     }
 
     /// Syncs every source every interval until `shutdown` resolves. Each round also rewrites

@@ -66,8 +66,18 @@ pub enum RenderError {
     /// Macros or includes nested deeper than [`Limits::max_recursion`].
     #[error("{at}: recursion exceeded its limit ({limit}): macros or includes nested too deep")]
     RecursionLimit { at: Location, limit: usize },
-    /// Any other error minijinja reports: a missing include, a bad filter argument, a failing
-    /// filter.
+    /// An `include`, `import` or `extends` names a file that is not one of the bundle's
+    /// template files.
+    #[error(
+        "{at}: {} is not a template file of the bundle; `include`, `import` and `extends` \
+         take the bundle paths of files rendered with Jinja",
+        printable(.name)
+    )]
+    MissingTemplate { at: Location, name: String },
+    /// `range()` asked for more items than the sandbox creates (minijinja's cap).
+    #[error("{at}: `range()` of more than {limit} items: loops are bounded by the sandbox")]
+    RangeTooLarge { at: Location, limit: usize },
+    /// Any other error minijinja reports: a bad filter argument, a failing filter.
     #[error("{at}: {message}")]
     Template { at: Location, message: String },
     /// One rendered file is larger than [`Limits::max_file_bytes`].
@@ -141,6 +151,8 @@ impl RenderError {
             | RenderError::Undefined { at, .. }
             | RenderError::OutOfFuel { at, .. }
             | RenderError::RecursionLimit { at, .. }
+            | RenderError::MissingTemplate { at, .. }
+            | RenderError::RangeTooLarge { at, .. }
             | RenderError::Template { at, .. } => Some(at),
             RenderError::FileTooLarge { .. }
             | RenderError::TotalTooLarge { .. }
@@ -158,6 +170,8 @@ impl RenderError {
             RenderError::Undefined { .. } => "undefined-variable",
             RenderError::OutOfFuel { .. } => "render-fuel",
             RenderError::RecursionLimit { .. } => "render-recursion",
+            RenderError::MissingTemplate { .. } => "missing-template",
+            RenderError::RangeTooLarge { .. } => "render-range",
             RenderError::Template { .. } => "render",
             RenderError::FileTooLarge { .. } => "render-file-size",
             RenderError::TotalTooLarge { .. } => "render-total-size",
@@ -213,8 +227,56 @@ impl RenderError {
                     limit: limits.max_recursion,
                 }
             }
+            minijinja::ErrorKind::TemplateNotFound => RenderError::MissingTemplate {
+                at,
+                name: missing_template_name(detail),
+            },
+            minijinja::ErrorKind::InvalidOperation if detail == "range has too many elements" => {
+                RenderError::RangeTooLarge {
+                    at,
+                    limit: MAX_RANGE,
+                }
+            }
             _ => RenderError::Template { at, message },
         }
+    }
+
+    /// Whether a trial render with sample inputs can blame the bundle for this error: limits
+    /// and missing files fail whatever the inputs, while an undefined variable or a failing
+    /// filter may only come from a sample value the real inputs would not have.
+    pub fn is_bundle_fault(&self) -> bool {
+        match self {
+            RenderError::Undefined { .. } | RenderError::Template { .. } => false,
+            RenderError::Syntax { .. }
+            | RenderError::OutOfFuel { .. }
+            | RenderError::RecursionLimit { .. }
+            | RenderError::MissingTemplate { .. }
+            | RenderError::RangeTooLarge { .. }
+            | RenderError::FileTooLarge { .. }
+            | RenderError::TotalTooLarge { .. }
+            | RenderError::TooManyFiles { .. }
+            | RenderError::Path { .. }
+            | RenderError::DuplicatePath { .. }
+            | RenderError::Context { .. } => true,
+        }
+    }
+}
+
+/// The most items minijinja's `range()` creates (its documented cap).
+const MAX_RANGE: usize = 100_000;
+
+/// The missing template's name from minijinja's message (`template "x" does not exist`,
+/// `tried to include non-existing template 'x'`), in backticks; the whole message when it
+/// lists several.
+fn missing_template_name(detail: &str) -> String {
+    let quoted = detail.find(['\'', '"']).and_then(|start| {
+        let quote = detail[start..].chars().next()?;
+        let end = detail.rfind(quote)?;
+        (end > start).then(|| &detail[start + 1..end])
+    });
+    match quoted {
+        Some(name) if !detail.contains("multiple") => format!("`{name}`"),
+        _ => detail.to_owned(),
     }
 }
 

@@ -11,7 +11,9 @@
 //! | [`proton_cfn_iam_policy_arns`] | mapping or list → YAML list items of IAM policy ARNs |
 //! | [`proton_cfn_sanitize`] | string → the same string, if it is safe |
 //!
-//! Paved's own: [`cfn_logical_id`], [`to_yaml`], [`to_json`].
+//! Paved's own: [`cfn_logical_id`], [`to_yaml`], [`to_json`], and the global function
+//! [`debug`], which replaces minijinja's (that one prints Rust's debug form of the engine's
+//! internal state).
 //!
 //! Filters whose output spans several lines (`proton_cfn_iam_policy_arns`, `to_yaml`, an
 //! indented `to_json`) keep the column they start in: every line after the first is indented to
@@ -21,8 +23,10 @@
 //! use JSON's quoting (JSON is YAML), so values with `: `, `#`, quotes or line breaks cannot
 //! change the document's structure.
 
-use minijinja::value::{Kwargs, Value};
-use minijinja::{Environment, Error, ErrorKind};
+use std::collections::BTreeMap;
+
+use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 use crate::block::block;
 
@@ -41,6 +45,32 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("cfn_logical_id", cfn_logical_id);
     env.add_filter("to_yaml", to_yaml);
     env.add_filter("to_json", to_json);
+    env.add_function("debug", debug);
+}
+
+/// `debug()`: every variable of the render context, as indented JSON sorted by name;
+/// `debug(x)`: `x` as indented JSON; `debug(x, y, ...)`: a list of them. The sandbox's own
+/// functions (`range`, `dict`, ...) are not variables and are left out.
+pub fn debug(state: &State<'_, '_>, values: Rest<Value>) -> Result<String, Error> {
+    let text = match values.len() {
+        0 => {
+            let globals: Vec<&str> = state.env().globals().map(|(name, _)| name).collect();
+            let context: BTreeMap<String, Value> = state
+                .known_variables()
+                .into_iter()
+                .filter(|name| !globals.contains(&name.as_ref()))
+                .filter_map(|name| {
+                    let value = state.lookup(&name)?;
+                    Some((name.into_owned(), value))
+                })
+                .collect();
+            serde_json::to_string_pretty(&context)
+        }
+        1 => serde_json::to_string_pretty(&values[0]),
+        _ => serde_json::to_string_pretty(&values.0),
+    }
+    .map_err(|err| invalid(format!("debug: cannot show the value as JSON: {err}")))?;
+    Ok(block(&text))
 }
 
 /// `mapping | proton_cfn_ecs_task_definition_formatted_env_vars(raw=True)`: the `Environment`

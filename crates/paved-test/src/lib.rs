@@ -6,6 +6,7 @@
 //! each test gets its own database, dropped afterwards.
 
 pub mod engine;
+pub mod git_http;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -384,6 +385,8 @@ pub struct TestServer {
     pub catalog: Catalog,
     pub store: Store,
     pub jobs: paved_jobs::JobRunner,
+    /// The server's template registry (to give it git credentials, as `paved up` does).
+    pub registry: paved_template_registry::Registry,
     pub data: TestData,
     client: reqwest::Client,
     stop: watch::Sender<bool>,
@@ -418,6 +421,7 @@ impl TestServer {
         let catalog = state.catalog.clone();
         let local = state.local.clone();
         let jobs = state.jobs.clone();
+        let registry = state.registry.clone();
         let (stop, stopped) = watch::channel(false);
         let background = state.start(stopped.clone());
         let served = tokio::spawn(async move {
@@ -436,6 +440,7 @@ impl TestServer {
             catalog,
             store,
             jobs,
+            registry,
             data,
             client: reqwest::Client::new(),
             stop,

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 both_backends!(
     aws_cli_manages_clusters_and_task_definitions,
     bad_task_definitions_are_refused_with_ecs_errors,
+    ecs_quotas_are_enforced_as_ecs_does,
     bad_signatures_are_refused_and_change_nothing,
 );
 
@@ -481,6 +482,105 @@ async fn bad_task_definitions_are_refused_with_ecs_errors(backend: Backend) {
         .fails(&["describe-task-definition", "--task-definition", "web"])
         .await;
     assert!(run.stderr.contains("ClientException"), "{}", run.stderr);
+}
+
+/// What ECS's quotas and rules refuse, sent by the real AWS CLI (botocore's model has no
+/// bounds for these, so the requests reach the server as they would reach ECS).
+async fn ecs_quotas_are_enforced_as_ecs_does(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let aws = Aws::new(&server);
+    let good: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("taskdef-good.json")).expect("the fixture reads"),
+    )
+    .expect("the fixture is JSON");
+    let container = good["containerDefinitions"][0].clone();
+    let edited = |edit: &dyn Fn(&mut Value)| {
+        let mut body = good.clone();
+        edit(&mut body);
+        body
+    };
+    let cases = [
+        (
+            "eleven-containers",
+            edited(&|body| {
+                body["containerDefinitions"] = (0..11)
+                    .map(|index| {
+                        let mut item = container.clone();
+                        item["name"] = json!(format!("c{index}"));
+                        item
+                    })
+                    .collect();
+            }),
+            "ClientException",
+            "Too many containers: 11 container definitions",
+        ),
+        (
+            "over-64-kib",
+            edited(&|body| {
+                body["containerDefinitions"][0]["environment"] =
+                    json!([{"name": "BIG", "value": "x".repeat(66_000)}]);
+            }),
+            "ClientException",
+            "Max allowed length is '65536' bytes.",
+        ),
+        (
+            "negative-cpu",
+            edited(&|body| body["containerDefinitions"][0]["cpu"] = json!(-10)),
+            "ClientException",
+            "`-10` is negative",
+        ),
+        (
+            "no-essential",
+            edited(&|body| body["containerDefinitions"][0]["essential"] = json!(false)),
+            "ClientException",
+            "Task definition doesn't have any essential container.",
+        ),
+    ];
+    for (name, body, kind, message) in cases {
+        let sent = server.write(&format!("{name}.json"), &body.to_string());
+        let run = aws
+            .fails(&[
+                "register-task-definition",
+                "--cli-input-json",
+                &file_arg(&sent),
+            ])
+            .await;
+        assert!(
+            run.stderr.contains(&format!("({kind})")) && run.stderr.contains(message),
+            "{name}: `{kind}` and `{message}` in {}",
+            run.stderr
+        );
+    }
+    let families = aws
+        .ok(&["list-task-definition-families", "--status", "ALL"])
+        .await;
+    assert_eq!(families["families"], json!([]), "nothing was stored");
+
+    // RunTask starts 1 to 10 tasks a call, as ECS does.
+    aws.ok(&[
+        "register-task-definition",
+        "--cli-input-json",
+        &file_arg(&fixture("taskdef-good.json")),
+    ])
+    .await;
+    for count in ["11", "0"] {
+        let run = aws
+            .fails(&["run-task", "--task-definition", "web", "--count", count])
+            .await;
+        assert!(
+            run.stderr.contains("(InvalidParameterException)")
+                && run.stderr.contains("count must be between 1 and 10"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Refused before anything happened: not even the default cluster was created.
+    let run = aws.fails(&["list-tasks", "--cluster", "default"]).await;
+    assert!(
+        run.stderr.contains("(ClusterNotFoundException)"),
+        "{}",
+        run.stderr
+    );
 }
 
 async fn bad_signatures_are_refused_and_change_nothing(backend: Backend) {

@@ -370,6 +370,8 @@ async fn aws_cli_runs_a_service(backend: Backend) {
             "register-task-definition",
             "--family",
             "web",
+            "--memory",
+            "512",
             "--container-definitions",
             &containers,
         ])
@@ -486,7 +488,7 @@ async fn run_task_and_stop_task_with_secrets(backend: Backend) {
         .await
         .expect("a secret");
     server.ecs(Operation::RegisterTaskDefinition,
-        json!({"family": "job", "containerDefinitions": [{
+        json!({"family": "job", "memory": "512", "containerDefinitions": [{
             "name": "main", "image": image, "stopTimeout": 1,
             "command": ["/bin/sh", "-c", "echo \"password has ${#DB_PASSWORD} characters\"; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"],
             "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-password"}],
@@ -559,7 +561,7 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
             server
                 .ecs(
                     Operation::RegisterTaskDefinition,
-                    json!({"family": family, "containerDefinitions": [container]}),
+                    json!({"family": family, "memory": "512", "containerDefinitions": [container]}),
                 )
                 .await;
         }

@@ -40,7 +40,7 @@ async fn register_chatty(server: &TestServer, image: &str, label: &str) {
     server
         .ecs(
             Operation::RegisterTaskDefinition,
-            json!({"family": "chatty", "containerDefinitions": [{
+            json!({"family": "chatty", "memory": "512", "containerDefinitions": [{
                 "name": "app", "image": image, "essential": true, "stopTimeout": 1,
                 "environment": [{"name": "TASK_LABEL", "value": label}],
             }]}),

@@ -6,6 +6,7 @@ mod common;
 mod ecs;
 mod engine;
 mod engine_api;
+mod http;
 mod locations;
 mod queries;
 mod services;

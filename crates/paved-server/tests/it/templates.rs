@@ -17,6 +17,8 @@ both_backends!(
     bad_bundles_are_refused_and_nothing_is_stored,
     template_sync_registers_new_majors_and_minor_drafts,
     template_sync_registers_an_environment_named_by_a_service_of_the_same_commit,
+    template_sync_credentials_are_never_stored_shown_or_audited,
+    stored_sync_credentials_are_forgotten_at_start,
     mutations_need_the_admin_token_and_are_audited,
     builtin_templates_are_registered_on_first_start,
 );
@@ -566,6 +568,45 @@ async fn bad_bundles_are_refused_and_nothing_is_stored(backend: Backend) {
         "infrastructure/cloudformation.yaml"
     );
 
+    // What cannot render with the schema's defaults is refused with its file and line: a
+    // range too large to loop over, and a file the bundle does not have (here chosen by an
+    // input's default).
+    let cases = [
+        (
+            "range",
+            "Resources: {}\n{% for i in range(10**9) %}{{ i }}{% endfor %}\n",
+            "render-range",
+            2,
+        ),
+        (
+            "include",
+            "Resources: {}\n\n{% include 'partials/' ~ service_instance.inputs.size ~ '.yaml' %}\n",
+            "missing-template",
+            3,
+        ),
+    ];
+    for (folder, template, rule, line) in cases {
+        let dir = paved_bundle(&server, folder, SCHEMA_V1, template);
+        let response = expect_refused(register_bundle(&server, &dir).await, "invalid_bundle", rule);
+        let problem = &response.body["error"]["problems"][0];
+        assert_eq!(
+            (&problem["file"], &problem["line"], &problem["rule"]),
+            (
+                &json!("infrastructure/cloudformation.yaml"),
+                &json!(line),
+                &json!(rule)
+            ),
+            "{}",
+            response.text
+        );
+    }
+    let response = expect_refused(
+        register_bundle(&server, &server.input_dir().join("include")).await,
+        "invalid_bundle",
+        "`partials/small.yaml` is not a template file of the bundle",
+    );
+    assert_eq!(response.status, 400);
+
     // None of it was stored.
     let list = server.get("/api/templates").await;
     assert_eq!(list.body["items"], json!([]), "{}", list.text);
@@ -740,6 +781,213 @@ async fn template_sync_registers_new_majors_and_minor_drafts(backend: Backend) {
     assert_eq!(
         listed.body["items"][0]["problems"].as_array().map(Vec::len),
         Some(1)
+    );
+}
+
+/// Every value the API serves, every audit event and every stored sync row, as text.
+async fn everything_shown_or_stored(server: &TestServer) -> String {
+    let mut shown = Vec::new();
+    for path in [
+        "/api/template-syncs".to_owned(),
+        "/api/templates".to_owned(),
+        "/api/templates/api".to_owned(),
+    ] {
+        shown.push(server.get(&path).await.text);
+    }
+    for event in server.audit_log().await {
+        shown.push(format!("{event:?}"));
+    }
+    for row in server.store.template_syncs().await.expect("the syncs") {
+        shown.push(format!("{row:?}"));
+    }
+    for row in server
+        .store
+        .template_versions(None)
+        .await
+        .expect("the versions")
+    {
+        shown.push(format!("{row:?}"));
+    }
+    shown.join("\n")
+}
+
+async fn template_sync_credentials_are_never_stored_shown_or_audited(backend: Backend) {
+    const SECRET: &str = "s3cret-token";
+    let server = TestServer::start_with(TestData::with_builtin_templates(backend).await).await;
+    let root = server.data.dir.path().join("git-server");
+    let repository = root.join("templates.git");
+    paved_git::init_bare(&repository).expect("a bare repository");
+    let files = [
+        ("api/v1/paved-template.yaml", "apiVersion: paved.dev/v1\nkind: ServiceTemplate\nmetadata:\n  name: api\nspec:\n  compatibleEnvironments:\n    - template: ecs-environment\n      major: 1\n"),
+        ("api/v1/schema.yaml", SCHEMA_V1),
+        ("api/v1/infrastructure/cloudformation.yaml", TEMPLATE),
+    ]
+    .map(|(path, text)| (path.to_owned(), text.as_bytes().to_vec()));
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &files,
+        "api v1",
+        "Platform",
+        "platform@example.com",
+    )
+    .expect("commit");
+    let git = paved_test::git_http::GitHttpServer::start(&root, "bot", SECRET).await;
+    let plain_url = format!("{}/templates.git", git.url);
+    let secret_url = plain_url.replacen("http://", &format!("http://bot:{SECRET}@"), 1);
+
+    // Without configured credentials for the host, a URL carrying some is refused: stored
+    // redacted it could not authenticate later, and stored in clear it would leak.
+    let refused = server
+        .post(
+            "/api/template-syncs",
+            json!({"target": format!("{secret_url}#ref=main")}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(refused.body["error"]["code"], "invalid_request");
+    assert!(
+        refused
+            .text
+            .contains(&format!("`{plain_url}` carries credentials"))
+            && refused.text.contains("--git-credentials"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(git.authorized_requests(), 0, "nothing was fetched");
+
+    // With the host's credentials configured (as `paved up --git-credentials` does), the
+    // same call syncs, and only the redacted URL is kept.
+    server.registry.set_git_credentials(
+        paved_git::CredentialStore::parse(&format!(
+            "http://bot:{SECRET}@{}\n",
+            &git.url["http://".len()..]
+        ))
+        .expect("a credential store"),
+    );
+    let added = server
+        .post(
+            "/api/template-syncs",
+            json!({"target": format!("{secret_url}#ref=main")}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(
+        added.body["registered"],
+        json!(["api@1.0"]),
+        "{}",
+        added.text
+    );
+    assert_eq!(added.body["sync"]["repository"], plain_url.as_str());
+    let id = added.body["sync"]["id"].as_str().expect("an id").to_owned();
+    let fetched = git.authorized_requests();
+    assert!(fetched > 0, "the fetch authenticated");
+    assert!(
+        git.refused_requests() > 0,
+        "the server asked for credentials"
+    );
+
+    // Later runs authenticate with the configured credentials.
+    let again = server
+        .post(&format!("/api/template-syncs/{id}/run"), json!({}))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["problems"], json!([]), "{}", again.text);
+    assert!(git.authorized_requests() > fetched);
+
+    // A registration from git may carry its own credentials: used for that read, kept nowhere.
+    let registered = server
+        .post(
+            "/api/templates/versions",
+            json!({"major": 2, "source": {"type": "git",
+                "target": format!("{secret_url}#ref=main&path=api/v1")}}),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let source = registered.body["version"]["source"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        source.starts_with(&format!("git:{plain_url}#ref=main&path=api/v1@")),
+        "{source}"
+    );
+
+    let everything = everything_shown_or_stored(&server).await;
+    assert!(everything.contains(&plain_url), "{everything}");
+    assert!(!everything.contains(SECRET), "{everything}");
+    // Nor is it in the data directory's files (SQLite, the git mirror's config).
+    let mut pending = vec![server.data.dir.path().to_owned()];
+    while let Some(path) = pending.pop() {
+        if path.starts_with(&root) {
+            continue;
+        }
+        if path.is_dir() {
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .expect("a directory")
+                    .map(|entry| entry.expect("an entry").path()),
+            );
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes
+                    .windows(SECRET.len())
+                    .any(|window| window == SECRET.as_bytes()),
+                "`{}` holds the secret",
+                path.display()
+            );
+        }
+    }
+
+    // Without the configuration, a run fails naming the repository, not the secret.
+    server
+        .registry
+        .set_git_credentials(paved_git::CredentialStore::default());
+    let unauthenticated = server
+        .post(&format!("/api/template-syncs/{id}/run"), json!({}))
+        .await;
+    assert_eq!(unauthenticated.status, 200, "{}", unauthenticated.text);
+    assert_eq!(unauthenticated.body["problems"][0]["rule"], "sync-read");
+    assert!(!unauthenticated.text.contains(SECRET));
+}
+
+/// A sync stored with credentials before Paved stopped storing them is redacted at start;
+/// one that becomes a duplicate of another is removed.
+async fn stored_sync_credentials_are_forgotten_at_start(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let store = server.store.clone();
+    for (id, repository) in [
+        ("old", "http://bot:s3cret@git.example.com/templates.git"),
+        ("twin", "http://other:s3cret@git.example.com/shared.git"),
+        ("plain", "http://git.example.com/shared.git"),
+    ] {
+        // As an earlier version stored them.
+        let mut tx = store.begin().await.expect("a transaction");
+        tx.ensure_template_sync(id, repository, "main", 1)
+            .await
+            .expect("a sync row");
+        tx.commit().await.expect("commit");
+    }
+    let server = server.restart().await;
+    let rows: Vec<(String, String)> = server
+        .store
+        .template_syncs()
+        .await
+        .expect("the syncs")
+        .into_iter()
+        .map(|row| (row.id, row.repository))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "old".to_owned(),
+                "http://git.example.com/templates.git".to_owned()
+            ),
+            (
+                "plain".to_owned(),
+                "http://git.example.com/shared.git".to_owned()
+            ),
+        ]
     );
 }
 

@@ -335,10 +335,10 @@ impl Bundle {
     }
 
     /// Renders once with sample inputs (the defaults, and a plausible value for each required
-    /// input without one) to catch, at registration, a template that never finishes or
-    /// outgrows the limits. Errors that depend on the real context (an environment output a
-    /// trial does not have, a value the samples do not satisfy) are not reported: only limits
-    /// and output paths are.
+    /// input without one) to catch, at registration, a template that never finishes, outgrows
+    /// the limits or includes a file the bundle does not have. Errors that depend on the real
+    /// context (an environment output a trial does not have, a value the samples do not
+    /// satisfy) are not reported: only those [`RenderError::is_bundle_fault`] names are.
     pub fn trial_render(&self, limits: &Limits) -> Vec<Problem> {
         let request = RenderRequest {
             inputs: sample_inputs(self.schema.json()),
@@ -349,12 +349,7 @@ impl Bundle {
             ..RenderRequest::default()
         };
         match self.render(&request, limits) {
-            Err(RenderFailure::Render(error))
-                if !matches!(
-                    error,
-                    RenderError::Undefined { .. } | RenderError::Template { .. }
-                ) =>
-            {
+            Err(RenderFailure::Render(error)) if error.is_bundle_fault() => {
                 vec![render_problem(&error)]
             }
             _ => Vec::new(),

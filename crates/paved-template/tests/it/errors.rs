@@ -67,7 +67,7 @@ fn messages() {
         ),
         (
             &[("main.yaml", "{% extends 'base.yaml' %}")],
-            "`main.yaml` line 1: template not found: template \"base.yaml\" does not exist",
+            "`main.yaml` line 1: `base.yaml` is not a template file of the bundle; `include`, `import` and `extends` take the bundle paths of files rendered with Jinja",
         ),
         // The error is where the problem is: in the included file.
         (
@@ -94,11 +94,11 @@ fn messages() {
                 "main.yaml",
                 "a\n{% include 'infrastructure/missing.yaml' %}",
             )],
-            "`main.yaml` line 2: template not found: tried to include non-existing template 'infrastructure/missing.yaml'",
+            "`main.yaml` line 2: `infrastructure/missing.yaml` is not a template file of the bundle; `include`, `import` and `extends` take the bundle paths of files rendered with Jinja",
         ),
         (
             &[("main.yaml", "{% include '/etc/passwd' %}")],
-            "`main.yaml` line 1: template not found: tried to include non-existing template '/etc/passwd'",
+            "`main.yaml` line 1: `/etc/passwd` is not a template file of the bundle; `include`, `import` and `extends` take the bundle paths of files rendered with Jinja",
         ),
         (
             &[("main.yaml", "{{ '--' | cfn_logical_id }}")],

@@ -291,6 +291,29 @@ fn to_json() {
     assert_eq!(parsed["Inputs"]["port"], 8080);
 }
 
+#[test]
+fn debug_shows_json_not_engine_internals() {
+    let whole = render_one("{{ debug() }}");
+    let parsed: Value = serde_json::from_str(&whole).expect("debug() is JSON");
+    assert_eq!(
+        parsed,
+        crate::proton_context(),
+        "every variable, nothing else"
+    );
+    let one = render_one("Port: {{ debug(service_instance.inputs.port) }}");
+    assert_eq!(one, "Port: 8080");
+    let several = render_one("{{ debug(service.name, [1]) }}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&several).ok(),
+        Some(json!(["billing-api", [1]]))
+    );
+    for text in [&whole, &several] {
+        for internal in ["State", "Environment", "Value(", "Some("] {
+            assert!(!text.contains(internal), "`{internal}` in {text}");
+        }
+    }
+}
+
 #[track_caller]
 fn check_error(template: &str, expect: &str) {
     let message = render_error(&files(&[("t.yaml", template)]), &Limits::default());

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+    keep_files_private();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory `{}`", args.data_dir.display()))?;
     let data_dir = args
@@ -25,6 +26,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("resolving `{}`", args.data_dir.display()))?;
     // Held until the process ends: one `paved up` per data directory.
     let _data_dir_lock = lock_data_dir(&data_dir)?;
+    warn_if_shared(&data_dir);
+    // Read before anything starts, so a bad file stops `paved up` at once.
+    let git_credentials = args
+        .git_credentials
+        .as_deref()
+        .map(read_git_credentials)
+        .transpose()?;
     let store_config = match &args.database_url {
         Some(url) => StoreConfig::Postgres { url: url.clone() },
         None => StoreConfig::Sqlite {
@@ -80,6 +88,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .context("starting the application")?;
     if created {
         write_token_file(&data_dir, token.trim())?;
+    }
+    if let Some(credentials) = git_credentials {
+        state.registry.set_git_credentials(credentials);
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -177,6 +188,44 @@ fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     write!(file, "{}", std::process::id())?;
     file.flush()?;
     Ok(file)
+}
+
+/// The git credentials file (git's credential-store format).
+fn read_git_credentials(path: &Path) -> anyhow::Result<paved_git::CredentialStore> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the git credentials file `{}`", path.display()))?;
+    paved_git::CredentialStore::parse(&text)
+        .with_context(|| format!("the git credentials file `{}`", path.display()))
+}
+
+/// Makes every file and directory this process (and what it starts: SQLite, libgit2, the
+/// local engine's containers) creates readable by its owner only, whatever umask it was
+/// started with: the data directory holds the store, the admin token, repositories and logs.
+/// A umask rather than a mode at each call, because SQLite and libgit2 create files of their
+/// own (the WAL, git objects) with modes only the umask narrows.
+fn keep_files_private() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Warns when other users can read or enter the data directory (one created before Paved
+/// kept it private, or opened up since), naming the fix.
+fn warn_if_shared(data_dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(metadata) = std::fs::metadata(data_dir) else {
+            return;
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "the data directory `{}` is open to other users (mode {mode:03o}); it holds the store, the admin token and repositories: run `chmod 700 {}`",
+                data_dir.display(),
+                data_dir.display()
+            );
+        }
+    }
 }
 
 /// This replica's identity, kept in the data directory so a restart is the same replica and

@@ -31,7 +31,7 @@ fn register(server: &Up, image: &str, version: &str) -> String {
     let body = ecs(
         server,
         "RegisterTaskDefinition",
-        json!({"family": "web", "containerDefinitions": [{
+        json!({"family": "web", "memory": "512", "containerDefinitions": [{
             "name": "app", "image": image, "portMappings": [{"containerPort": 8080}],
             "environment": [{"name": "VERSION", "value": version}], "stopTimeout": 2,
             "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 1, "timeout": 1, "retries": 1},

@@ -14,7 +14,8 @@ use crate::{Run, paved, run};
 
 both_backends!(
     secret_set_reads_stdin_and_never_shows_the_value,
-    logs_show_task_container_and_stream
+    logs_show_task_container_and_stream,
+    lb_apply_on_a_missing_cluster_says_what_to_do
 );
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -97,6 +98,30 @@ async fn secret_set_reads_stdin_and_never_shows_the_value(backend: Backend) {
     );
 }
 
+async fn lb_apply_on_a_missing_cluster_says_what_to_do(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let spec = server.write(
+        "lb.yaml",
+        "port: 0\nrules: []\ntargetGroups: [{name: web}]\n",
+    );
+    let spec = spec.display().to_string();
+    let cases = [
+        (
+            "default",
+            "error: cluster `default` does not exist yet: create it with `aws ecs create-cluster`, or start a task or a service without naming a cluster\n",
+        ),
+        (
+            "shop",
+            "error: cluster `shop` does not exist: create it with `aws ecs create-cluster --cluster-name shop`\n",
+        ),
+    ];
+    for (cluster, expected) in cases {
+        let refused = cli(&server, &["lb", "apply", cluster, "-f", &spec], None).await;
+        assert_eq!(refused.code, Some(1), "{refused}");
+        assert_eq!(refused.stderr, expected);
+    }
+}
+
 async fn logs_show_task_container_and_stream(backend: Backend) {
     let server = TestServer::start(backend).await;
     paved_test::engine::service_repository(
@@ -118,7 +143,7 @@ async fn logs_show_task_container_and_stream(backend: Backend) {
     server
         .ecs(
             Operation::RegisterTaskDefinition,
-            json!({"family": "chatty", "containerDefinitions": [
+            json!({"family": "chatty", "memory": "512", "containerDefinitions": [
             {"name": "app", "image": image, "essential": true, "stopTimeout": 1}]}),
         )
         .await;

@@ -14,7 +14,22 @@ use std::process::Command;
 
 /// `paved` with the working directory at this crate and no `PAVED_*` settings inherited.
 pub fn paved() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_paved"));
+    paved_in(Command::new(env!("CARGO_BIN_EXE_paved")))
+}
+
+/// `paved` started by `sh` under `umask` (such as `000`), with the same environment.
+pub fn paved_under_umask(umask: &str) -> Command {
+    let mut shell = Command::new("sh");
+    shell.args([
+        "-c",
+        &format!("umask {umask} && exec \"$0\" \"$@\""),
+        env!("CARGO_BIN_EXE_paved"),
+    ]);
+    paved_in(shell)
+}
+
+/// `command` in the crate's directory, without the test runner's `PAVED_*` variables.
+fn paved_in(mut command: Command) -> Command {
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PAVED_") {

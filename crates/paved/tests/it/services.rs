@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::backstage::BackstageValidator;
 use crate::up::Up;
-use crate::{Run, paved, run};
+use crate::{Run, paved, paved_under_umask, run};
 
 /// How long a process may take to become ready, to exit, or to follow a task to its end.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -572,6 +572,104 @@ fn service_creation_resumes_after_a_crash_after(step: &str) {
     assert_eq!(service_names(&server), ["orders"]);
     let component = server.cli(&["catalog", "get", "component:default/orders"], &[]);
     assert_eq!(component.code, Some(0), "{component}");
+}
+
+/// Every file and directory under `dir` whose mode lets others than the owner in, with it.
+fn shared_entries(dir: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut shared = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(path) = pending.pop() {
+        let metadata = std::fs::symlink_metadata(&path).expect("an entry's metadata");
+        if metadata.file_type().is_symlink() {
+            continue;
+        }
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            shared.push((path.clone(), mode));
+        }
+        if metadata.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("a readable directory") {
+                pending.push(entry.expect("an entry").path());
+            }
+        }
+    }
+    shared
+}
+
+#[test]
+fn data_files_are_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    // Started with umask 000, every file would be world-writable unless Paved sees to it.
+    let server = Up::start_command(paved_under_umask("000"), dir.path(), &data_dir, &[]);
+    add_group(&server, dir.path());
+    let created = create(&server, "orders", &["--input", "port=8080"]);
+    assert_eq!(created.code, Some(0), "{created}");
+    let built = server.group_ok("build", &["orders"]);
+    let image = built.stdout.trim().to_owned();
+    let ecs = |operation: &str, request: Value| {
+        let (status, body) = server.post(
+            "/ecs",
+            &[(
+                "X-Amz-Target",
+                &format!("AmazonEC2ContainerServiceV20141113.{operation}"),
+            )],
+            &request,
+        );
+        assert_eq!(status, 200, "{operation}: {body}");
+    };
+    ecs(
+        "RegisterTaskDefinition",
+        json!({"family": "orders", "memory": "512", "containerDefinitions": [{
+            "name": "app", "image": image, "portMappings": [{"containerPort": 8080}],
+            "stopTimeout": 2}]}),
+    );
+    ecs(
+        "CreateService",
+        json!({"serviceName": "orders", "taskDefinition": "orders", "desiredCount": 1}),
+    );
+    // A running task: its working copy and its logs are on disk.
+    server.wait_for_log("deployment completed", 1);
+
+    for expected in [
+        "paved.db",
+        "paved.db-wal",
+        "paved.db-shm",
+        "admin-token",
+        "replica-id",
+        "repositories/orders.git",
+        "git-cache",
+        "engine",
+    ] {
+        assert!(data_dir.join(expected).exists(), "`{expected}` was written");
+    }
+    assert_eq!(shared_entries(&data_dir), Vec::new());
+    assert!(
+        !server.log().contains("open to other users"),
+        "{}",
+        server.log()
+    );
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+
+    // A data directory opened up (by hand, or made before Paved kept it private) is reported
+    // at the next start, with the fix.
+    std::fs::set_permissions(
+        &data_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod 755");
+    let server = Up::start(dir.path(), &data_dir, &[]);
+    let canonical = data_dir.canonicalize().expect("the data directory");
+    let log = server.log();
+    assert!(
+        log.contains(&format!(
+            "the data directory `{}` is open to other users (mode 755)",
+            canonical.display()
+        )) && log.contains(&format!("run `chmod 700 {}`", canonical.display())),
+        "{log}"
+    );
 }
 
 #[test]

@@ -636,6 +636,45 @@ fn template_init_refuses_an_existing_directory_and_a_bad_name() {
 }
 
 #[test]
+fn template_inputs_files_that_are_not_yaml_are_refused_before_any_call() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let deep = format!("a: {}1{}\n", "[".repeat(70), "]".repeat(70));
+    let cases = [
+        (
+            "port: 80\nport: 81\n",
+            "line 2: column 1: duplicate key `port`: a key may appear only once in a mapping",
+        ),
+        (
+            deep.as_str(),
+            "line 1: column 67: nesting deeper than 64 levels",
+        ),
+    ];
+    for (contents, expected) in cases {
+        let inputs = dir.path().join("inputs.yaml");
+        write(&inputs, contents);
+        // An unreachable server: a refusal here must come before any call.
+        let refused = run(paved().args([
+            "template",
+            "render",
+            "svc",
+            "--inputs",
+            &display(&inputs),
+            "--server",
+            "http://127.0.0.1:9",
+        ]));
+        assert_eq!(refused.code, Some(1), "{refused}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "the inputs file `{}` is not valid YAML or JSON: {expected}",
+                display(&inputs)
+            )),
+            "{refused}"
+        );
+        assert!(!refused.stderr.contains("Policy"), "{refused}");
+    }
+}
+
+#[test]
 fn template_usage_errors_exit_2() {
     let server = ["--server", "http://127.0.0.1:9"];
     let cases: &[(&[&str], &str)] = &[

@@ -260,8 +260,19 @@ impl Up {
     /// that /healthz answers 200.
     #[track_caller]
     pub(crate) fn start(work_dir: &Path, data_dir: &Path, extra: &[&str]) -> Up {
+        Up::start_command(paved(), work_dir, data_dir, extra)
+    }
+
+    /// [`Up::start`] with `paved` (`paved()` or `paved_under_umask(...)`) as given.
+    #[track_caller]
+    pub(crate) fn start_command(
+        mut paved: Command,
+        work_dir: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Up {
         let address = format!("127.0.0.1:{}", free_port());
-        let mut child = paved()
+        let mut child = paved
             .current_dir(work_dir)
             .args(["up", "--listen", &address, "--data-dir"])
             .arg(data_dir)

@@ -158,13 +158,10 @@ pub(crate) fn print_or_text<T: Serialize>(
     Ok(())
 }
 
-/// Parses YAML (JSON is YAML too) with the catalog's reading of booleans: only `true` and
-/// `false` are booleans.
-fn parse_yaml(text: &str) -> Result<Value, serde_saphyr::Error> {
-    let mut options = serde_saphyr::Options::default();
-    options.strict_booleans = true;
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    serde_saphyr::from_str_with_options::<Value>(text, options)
+/// Parses YAML (JSON is YAML too) as catalog files are: only `true` and `false` are
+/// booleans, duplicate keys and runaway nesting are refused.
+fn parse_yaml(text: &str) -> Result<Value, paved_model::yaml::YamlError> {
+    paved_model::yaml::parse_value(text)
 }
 
 /// Reads a YAML or JSON file holding a mapping; an empty file is an empty mapping. `what`
@@ -177,10 +174,8 @@ fn read_mapping(path: &Path, what: &str) -> Result<Map<String, Value>, Failure> 
         ))
     })?;
     let value = parse_yaml(&text).map_err(|error| {
-        let first_line = error.to_string();
-        let first_line = first_line.lines().next().unwrap_or_default().to_owned();
         refuse(format_args!(
-            "the {what} file `{}` is not valid YAML or JSON: {first_line}",
+            "the {what} file `{}` is not valid YAML or JSON: {error}",
             path.display()
         ))
     })?;

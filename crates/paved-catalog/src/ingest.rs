@@ -13,7 +13,8 @@ use paved_model::yaml::{Document, parse_documents};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::source::{self, FileOrigin, LocationTarget, SourceFile};
+use crate::budget;
+use crate::source::{self, FileOrigin, LocationTarget, ReadContext, SourceFile};
 
 /// How deep Location entities may nest before the chain is treated as a loop.
 const MAX_LOCATION_DEPTH: usize = 8;
@@ -60,13 +61,50 @@ pub struct Ingested {
     pub fatal: bool,
 }
 
-/// Reads and validates everything a location target produces.
-pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) -> Ingested {
+/// At most this many problems are kept from one read; the rest are counted in one more.
+pub const MAX_PROBLEMS: usize = 1000;
+
+/// Reads and validates everything a location target produces, within `context`'s budget.
+/// A read the budget stopped is fatal, with one problem naming the limit.
+pub fn ingest(
+    target: &LocationTarget,
+    origin_location: &str,
+    git_cache: &Path,
+    context: &ReadContext,
+) -> Ingested {
+    let mut ingested = ingest_unbounded_problems(target, origin_location, git_cache, context);
+    if let Some(stop) = context.budget.stopped() {
+        ingested.fatal = true;
+        ingested.problems.retain(|problem| {
+            problem.rule != budget::READ_LIMIT_RULE && problem.rule != budget::CANCELLED_RULE
+        });
+        ingested
+            .problems
+            .insert(0, stop.problem(context.budget.limits()));
+    }
+    if ingested.problems.len() > MAX_PROBLEMS {
+        let more = ingested.problems.len() - MAX_PROBLEMS;
+        ingested.problems.truncate(MAX_PROBLEMS);
+        ingested.problems.push(Problem::whole(
+            "too-many-problems",
+            format!("{more} more problems are not shown; at most {MAX_PROBLEMS} are kept"),
+        ));
+    }
+    ingested
+}
+
+fn ingest_unbounded_problems(
+    target: &LocationTarget,
+    origin_location: &str,
+    git_cache: &Path,
+    context: &ReadContext,
+) -> Ingested {
     let mut ingested = Ingested::default();
     let mut git_files: HashMap<String, SourceFile> = HashMap::new();
     let entry = match target {
         LocationTarget::File { pattern, root } => {
-            let (files, fatal) = source::read_local(pattern, root, &mut ingested.problems);
+            let (files, fatal) =
+                source::read_local(pattern, root, context, &mut ingested.problems);
             ingested.fatal = fatal;
             files
         }
@@ -80,6 +118,7 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
                 repository,
                 reference.as_deref(),
                 path,
+                context,
                 &mut ingested.problems,
             );
             ingested.fatal = fatal;
@@ -94,17 +133,21 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
     let mut defined_at: HashMap<String, (String, usize)> = HashMap::new();
     let mut batch = entry;
     for depth in 0..=MAX_LOCATION_DEPTH {
-        if batch.is_empty() {
+        if batch.is_empty() || context.budget.check().is_err() {
             break;
         }
-        let context = FileContext {
+        let file_context = FileContext {
             origin_location,
             git_files: &git_files,
             git_cache,
             follow_targets: depth < MAX_LOCATION_DEPTH,
+            read: context,
         };
         let mut next = Vec::new();
-        for (file, outcome) in batch.iter().zip(process_in_parallel(&batch, &context)) {
+        for (file, outcome) in batch
+            .iter()
+            .zip(process_in_parallel(&batch, &file_context))
+        {
             let mut problems = outcome.problems;
             for candidate in outcome.candidates {
                 match defined_at.get(&candidate.entity_ref) {
@@ -130,7 +173,7 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
                     next.push(target_file);
                 }
             }
-            if !problems.is_empty() {
+            if problems.iter().any(Problem::is_error) {
                 ingested.files_with_problems.insert(file.name.clone());
             }
             ingested.problems.extend(problems);
@@ -147,6 +190,7 @@ struct FileContext<'a> {
     git_cache: &'a Path,
     /// False at the deepest level: Location targets there are reported, not followed.
     follow_targets: bool,
+    read: &'a ReadContext,
 }
 
 /// What one file produced.
@@ -161,6 +205,9 @@ struct FileOutcome {
 /// Parses, validates and serializes one file's documents. Each document's parsed form is
 /// dropped as soon as it is serialized, which keeps memory flat on large catalogs.
 fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
+    if context.read.budget.check().is_err() {
+        return FileOutcome::default();
+    }
     let parsed = parse_documents(&file.name, &file.text);
     let mut outcome = FileOutcome {
         problems: parsed.problems,
@@ -183,8 +230,7 @@ fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
                     &document,
                     &body,
                     &mut document_problems,
-                    context.git_files,
-                    context.git_cache,
+                    context,
                 );
                 if context.follow_targets {
                     outcome.targets.extend(targets);
@@ -351,7 +397,7 @@ pub fn validate_file(name: &str, text: &str) -> FileReport {
 }
 
 fn mark_problem_files(ingested: &mut Ingested) {
-    for problem in &ingested.problems {
+    for problem in ingested.problems.iter().filter(|problem| problem.is_error()) {
         if let Some(file) = &problem.file {
             ingested.files_with_problems.insert(file.clone());
         }
@@ -376,12 +422,13 @@ fn candidate_from(
     problems: &mut Vec<Problem>,
 ) -> Option<(String, Map<String, Value>)> {
     let found = validate_entity_with_references(&value);
-    if !found.is_empty() {
-        problems.extend(
-            found
-                .into_iter()
-                .map(|problem| problem.in_document(source_name, document_index)),
-        );
+    let has_errors = found.iter().any(Problem::is_error);
+    problems.extend(
+        found
+            .into_iter()
+            .map(|problem| problem.in_document(source_name, document_index)),
+    );
+    if has_errors {
         return None;
     }
     let Value::Object(mut body) = value else {
@@ -468,9 +515,9 @@ fn location_targets(
     document: &Document,
     body: &Map<String, Value>,
     problems: &mut Vec<Problem>,
-    git_files: &HashMap<String, SourceFile>,
-    git_cache: &Path,
+    context: &FileContext<'_>,
 ) -> Vec<SourceFile> {
+    let git_files = context.git_files;
     let spec = body.get("spec").and_then(Value::as_object);
     let spec_type = spec
         .and_then(|spec| spec.get("type"))
@@ -510,7 +557,8 @@ fn location_targets(
                     continue;
                 }
                 let mut read_problems = Vec::new();
-                let (found, _) = source::read_local(&resolved, root, &mut read_problems);
+                let (found, _) =
+                    source::read_local(&resolved, root, context.read, &mut read_problems);
                 if found.is_empty() && read_problems.is_empty() {
                     read_problems.push(problem(
                         "not-found",
@@ -559,10 +607,11 @@ fn location_targets(
                     }) => {
                         let mut read_problems = Vec::new();
                         let (found, _, _) = source::read_git(
-                            git_cache,
+                            context.git_cache,
                             &repository,
                             reference.as_deref(),
                             &path,
+                            context.read,
                             &mut read_problems,
                         );
                         problems.extend(read_problems.into_iter().map(|read_problem| Problem {

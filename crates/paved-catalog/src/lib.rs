@@ -8,6 +8,7 @@
 //!
 //! This crate knows nothing about HTTP. Start reading at [`Catalog::add_location`].
 
+pub mod budget;
 pub mod filter;
 pub mod index;
 pub mod ingest;
@@ -25,6 +26,7 @@ use paved_model::problem::Problem;
 use paved_store::{LocationRow, NewLocation, Store, StoreError, now_millis};
 use serde_json::Value;
 
+use crate::budget::{CancelFlag, CancelOnDrop, ReadBudget, ReadLimits};
 use crate::index::Index;
 use crate::query::{EntityQuery, QueryPage};
 use crate::refresh::RefreshOutcome;
@@ -42,6 +44,11 @@ pub struct CatalogConfig {
     /// How long an orphaned entity stays (flagged) before it is deleted; it is deleted at the
     /// first refresh after this has passed.
     pub orphan_grace: Duration,
+    /// Paved's own files (`paved up` passes its data directory): no location reads inside
+    /// them, whatever its target, so no admin token or database can reach a problem.
+    pub private_paths: Vec<PathBuf>,
+    /// The bounds of every read of a location.
+    pub read_limits: ReadLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +68,8 @@ pub enum CatalogError {
     },
     #[error("reading the location failed: {0}")]
     Task(String),
+    #[error("the read of location `{target}` was cancelled: Paved is stopping")]
+    Stopping { target: String },
     #[error(
         "location `{0}` holds entities Paved provides itself; they change with what provides them, not through the locations API"
     )]
@@ -108,6 +117,10 @@ struct Inner {
     stats: CatalogStats,
     /// The index's revision, published after every change so waiters need not poll.
     revision: tokio::sync::watch::Sender<i64>,
+    /// Raised when Paved stops: every read in progress stops at once.
+    stopping: CancelFlag,
+    /// `config.private_paths`, canonical.
+    private_paths: Vec<PathBuf>,
 }
 
 impl Catalog {
@@ -117,6 +130,7 @@ impl Catalog {
         let mut index = Index::default();
         index.apply(rows, &[], revision);
         tracing::info!(entities = index.len(), revision, "catalog index built");
+        let private_paths = source::canonical_paths(&config.private_paths);
         Ok(Catalog {
             inner: Arc::new(Inner {
                 store,
@@ -127,6 +141,8 @@ impl Catalog {
                 replica: uuid::Uuid::new_v4().to_string(),
                 revision: tokio::sync::watch::Sender::new(revision),
                 stats: CatalogStats::default(),
+                stopping: CancelFlag::default(),
+                private_paths,
             }),
         })
     }
@@ -259,8 +275,10 @@ impl Catalog {
     ) -> Result<AddedLocation, CatalogError> {
         let parsed = LocationTarget::parse(location_type, target, &self.inner.config.working_dir)?;
         let canonical_target = parsed.canonical_target();
+        // The read stops when the caller stops waiting for it (a client that disconnected).
+        let abandoned = CancelOnDrop(CancelFlag::default());
         let ingested = self
-            .read_location(parsed.clone(), &canonical_target)
+            .read_location(parsed.clone(), &canonical_target, Some(abandoned.0.clone()))
             .await?;
         if ingested.fatal {
             return Err(CatalogError::Unreadable {
@@ -369,14 +387,22 @@ impl Catalog {
     }
 
     /// Reads a location again now, whatever its schedule.
+    ///
+    /// The refresh runs on its own task: a caller that stops waiting (a client that
+    /// disconnected) does not stop it, since it holds the location's lease and is bounded
+    /// like every read.
     pub async fn refresh_location(&self, id: &LocationId) -> Result<RefreshOutcome, CatalogError> {
         let location = self.location(id).await?;
         if location.location_type == ingest::PROVIDED_LOCATION_TYPE {
             return Err(CatalogError::ProvidedLocation(id.clone()));
         }
-        self.refresh(&location, true).await?.ok_or_else(|| {
-            CatalogError::Task("another replica is refreshing this location".to_owned())
-        })
+        let catalog = self.clone();
+        tokio::spawn(async move { catalog.refresh(&location, true).await })
+            .await
+            .map_err(|error| CatalogError::Task(error.to_string()))??
+            .ok_or_else(|| {
+                CatalogError::Task("another replica is refreshing this location".to_owned())
+            })
     }
 
     /// Refreshes every location that is due; returns how many were refreshed.
@@ -420,7 +446,7 @@ impl Catalog {
             &location.target,
             &self.inner.config.working_dir,
         )?;
-        let ingested = self.read_location(target, &location.target).await?;
+        let ingested = self.read_location(target, &location.target, None).await?;
         let outcome = self.apply_refresh(location, ingested).await;
         let stats = &self.inner.stats;
         stats.refreshes.fetch_add(1, Ordering::Relaxed);
@@ -433,18 +459,34 @@ impl Catalog {
         outcome.map(Some)
     }
 
+    /// Reads a location within the configured limits; the read stops when Paved stops, and
+    /// when `cancel` is raised.
     async fn read_location(
         &self,
         target: LocationTarget,
         canonical_target: &str,
+        cancel: Option<CancelFlag>,
     ) -> Result<ingest::Ingested, CatalogError> {
         let origin = format!("{}:{canonical_target}", target.location_type());
         let git_cache = self.inner.config.git_cache.clone();
         let started = std::time::Instant::now();
-        let ingested =
-            tokio::task::spawn_blocking(move || ingest::ingest(&target, &origin, &git_cache))
-                .await
-                .map_err(|error| CatalogError::Task(error.to_string()))?;
+        let mut cancel_flags = vec![self.inner.stopping.clone()];
+        cancel_flags.extend(cancel);
+        let context = source::ReadContext {
+            budget: ReadBudget::new(self.inner.config.read_limits, cancel_flags),
+            private_paths: self.inner.private_paths.clone(),
+        };
+        tracing::debug!(target = canonical_target, "reading location");
+        let ingested = tokio::task::spawn_blocking(move || {
+            ingest::ingest(&target, &origin, &git_cache, &context)
+        })
+        .await
+        .map_err(|error| CatalogError::Task(error.to_string()))?;
+        if self.inner.stopping.is_cancelled() {
+            return Err(CatalogError::Stopping {
+                target: canonical_target.to_owned(),
+            });
+        }
         tracing::debug!(
             read_ms = started.elapsed().as_millis() as u64,
             candidates = ingested.candidates.len(),
@@ -526,28 +568,41 @@ impl Catalog {
         self.catch_up().await
     }
 
-    /// Refreshes due locations and follows other replicas' writes until `shutdown` resolves.
+    /// Refreshes due locations and follows other replicas' writes until `shutdown` resolves;
+    /// then stops every read in progress ([`Catalog::stop_reads`]) and returns at once,
+    /// whatever it was doing (a refresh interrupted before its write writes nothing).
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = ticker.tick() => {
-                    if let Err(error) = self.catch_up().await {
-                        tracing::warn!(%error, "catalog catch-up failed; retrying");
-                    }
-                    if let Err(error) = self.refresh_due().await {
-                        tracing::warn!(%error, "scheduled refresh failed; retrying");
-                    }
+        let work = async {
+            loop {
+                ticker.tick().await;
+                if let Err(error) = self.catch_up().await {
+                    tracing::warn!(%error, "catalog catch-up failed; retrying");
+                }
+                if let Err(error) = self.refresh_due().await {
+                    tracing::warn!(%error, "scheduled refresh failed; retrying");
                 }
             }
+        };
+        tokio::select! {
+            _ = &mut shutdown => {}
+            _ = work => {}
         }
+        self.stop_reads();
     }
 
-    /// Validates one entity as a location would, without storing anything.
+    /// Stops every read of a location in progress, and every later one: for shutdown.
+    pub fn stop_reads(&self) {
+        self.inner.stopping.cancel();
+    }
+
+    /// Validates one entity as a location would, without storing anything: the errors that
+    /// would keep it out (warnings are left out, as Backstage's validator has none).
     pub fn validate(&self, entity: &Value) -> Vec<Problem> {
-        paved_model::validation::validate_entity_with_references(entity)
+        let mut problems = paved_model::validation::validate_entity_with_references(entity);
+        problems.retain(Problem::is_error);
+        problems
     }
 }

@@ -303,6 +303,21 @@ pub struct UpArgs {
     /// Log format.
     #[arg(long, env = "PAVED_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Most directory entries, files and URLs one read of a location may visit (default
+    /// 100000); a read that reaches it stops with a `read-limit` problem.
+    #[arg(long, env = "PAVED_CATALOG_MAX_FILES_VISITED")]
+    pub catalog_max_files_visited: Option<usize>,
+    /// Most bytes one read of a location may read (default 268435456, 256 MiB).
+    #[arg(long, env = "PAVED_CATALOG_MAX_BYTES_READ")]
+    pub catalog_max_bytes_read: Option<u64>,
+    /// Most seconds one read of a location may take (default 60).
+    #[arg(long, env = "PAVED_CATALOG_MAX_READ_TIME")]
+    pub catalog_max_read_time: Option<u64>,
+    /// Seconds between SIGTERM (or Ctrl-C) and the end of the process, whatever is still
+    /// running then: reads of locations stop at once, requests in flight and the local
+    /// engine's tasks get this long to finish.
+    #[arg(long, env = "PAVED_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

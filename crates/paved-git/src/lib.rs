@@ -84,6 +84,8 @@ pub enum GitError {
     },
     #[error("cannot read `{}`: {message}", path.display())]
     Open { path: PathBuf, message: String },
+    #[error("reading `{url}` was stopped by its caller")]
+    Stopped { url: String },
     #[error("pushing `{branch}` to `{url}` failed: {message}")]
     Push {
         url: String,
@@ -127,7 +129,35 @@ pub fn read_tree(
     include: &dyn Fn(&str) -> bool,
     max_file_bytes: u64,
 ) -> Result<TreeSnapshot, GitError> {
+    read_tree_bounded(cache_dir, url, reference, include, max_file_bytes, &|_| true)
+}
+
+/// What [`read_tree_bounded`] is about to do, for its caller to allow or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStep {
+    /// The fetch is transferring data (asked many times while it does).
+    Fetching,
+    /// One tree entry is examined.
+    Entry,
+    /// A blob of this many bytes is read.
+    Blob(u64),
+}
+
+/// [`read_tree`], asking `keep_going` before each [`ReadStep`]; the read stops with
+/// [`GitError::Stopped`] as soon as it answers false. Callers bound a read's time, entries
+/// and bytes this way.
+pub fn read_tree_bounded(
+    cache_dir: &Path,
+    url: &str,
+    reference: Option<&str>,
+    include: &dyn Fn(&str) -> bool,
+    max_file_bytes: u64,
+    keep_going: &dyn Fn(ReadStep) -> bool,
+) -> Result<TreeSnapshot, GitError> {
     let shown_url = redact_url(url);
+    let stopped = || GitError::Stopped {
+        url: shown_url.clone(),
+    };
     let fetch_error = |message: String| GitError::Fetch {
         url: shown_url.clone(),
         message,
@@ -168,8 +198,13 @@ pub fn read_tree(
     }
     .map_err(|err| mirror_error(err.message().to_owned()))?;
 
-    let default_branch = fetch_mirror(&mirror, url)
-        .map_err(|err| fetch_error(redact_message(err.message(), url)))?;
+    let default_branch = fetch_mirror(&mirror, url, keep_going).map_err(|err| {
+        if keep_going(ReadStep::Fetching) {
+            fetch_error(redact_message(err.message(), url))
+        } else {
+            stopped()
+        }
+    })?;
 
     let commit = match reference {
         None | Some("HEAD") => {
@@ -196,6 +231,9 @@ pub fn read_tree(
     let mut pending = vec![(String::new(), commit.tree().map_err(read_error)?)];
     while let Some((prefix, tree)) = pending.pop() {
         for entry in tree.iter() {
+            if !keep_going(ReadStep::Entry) {
+                return Err(stopped());
+            }
             let name = String::from_utf8_lossy(entry.name_bytes());
             let path = format!("{prefix}{name}");
             let skip = |reason: String| SkippedEntry {
@@ -222,6 +260,9 @@ pub fn read_tree(
                             "file is {size} bytes, over the limit of {max_file_bytes} bytes"
                         )));
                     } else {
+                        if !keep_going(ReadStep::Blob(size as u64)) {
+                            return Err(stopped());
+                        }
                         let blob = mirror.find_blob(entry.id()).map_err(read_error)?;
                         snapshot.files.push(TreeFile {
                             path,
@@ -398,12 +439,21 @@ pub fn push(
 
 /// Fetches every branch and tag of `url` into `mirror`, dropping the ones that are gone,
 /// and returns the remote's default branch as a full ref name, if it has one.
-fn fetch_mirror(mirror: &Repository, url: &str) -> Result<Option<String>, git2::Error> {
+fn fetch_mirror(
+    mirror: &Repository,
+    url: &str,
+    keep_going: &dyn Fn(ReadStep) -> bool,
+) -> Result<Option<String>, git2::Error> {
     // An anonymous remote keeps `url`, and any credentials in it, out of the mirror's
     // config.
     let mut remote = mirror.remote_anonymous(url)?;
+    let mut callbacks = git2::RemoteCallbacks::new();
+    // Returning false aborts the transfer.
+    callbacks.transfer_progress(|_| keep_going(ReadStep::Fetching));
+    callbacks.sideband_progress(|_| keep_going(ReadStep::Fetching));
     let mut options = FetchOptions::new();
     options
+        .remote_callbacks(callbacks)
         .prune(FetchPrune::On)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);

@@ -83,13 +83,25 @@ pub fn parse_documents<'a>(file: &str, text: &'a str) -> ParsedFile<'a> {
                 spanned: OnceCell::new(),
             }),
             Err((line, message)) => {
-                let mut problem = Problem::whole("yaml-syntax", message).in_document(file, index);
+                let mut problem = Problem::whole("yaml-syntax", without_content(&message))
+                    .in_document(file, index);
                 problem.line = Some(line);
                 parsed.problems.push(problem);
             }
         }
     }
     parsed
+}
+
+/// A parser message without the text it quotes: a document that does not parse may not be
+/// a catalog file at all (problems are public), so only the parser's description stays.
+fn without_content(message: &str) -> String {
+    for quoting in ["duplicate mapping key", "unexpected character"] {
+        if let Some(at) = message.find(quoting) {
+            return format!("{}{quoting}", &message[..at]);
+        }
+    }
+    message.to_owned()
 }
 
 struct Chunk<'a> {
@@ -407,6 +419,21 @@ mod tests {
         let parsed = parse_documents("bomb.yaml", &text);
         assert_eq!(parsed.documents.len(), 0);
         assert_eq!(parsed.problems[0].rule, "yaml-syntax");
+    }
+
+    #[test]
+    fn syntax_problems_quote_no_content() {
+        for (text, expect) in [
+            (
+                "{\"auths\": {\"x\": \"secret\"}, \"auths\": 1}\n",
+                "column 28: duplicate mapping key",
+            ),
+            ("x: @secret\n", "column 4: unexpected character"),
+            ("key: [unclosed secret\n", "column 6: unclosed bracket '['"),
+        ] {
+            let parsed = parse_documents("f.yaml", text);
+            assert_eq!(parsed.problems[0].message, expect);
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@ async fn run() {
             working_dir: dir.path().to_owned(),
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
+            private_paths: Vec::new(),
+            read_limits: paved_catalog::budget::ReadLimits::default(),
         },
     )
     .await

@@ -70,6 +70,9 @@ impl ApiError {
                 CatalogError::ProvidedLocation(_) => {
                     (StatusCode::CONFLICT, "ConflictError", "provided_location")
                 }
+                CatalogError::Stopping { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError", "stopping")
+                }
             },
             ApiError::Registry(error) => classify_registry(error),
             ApiError::Scaffolder(error) => match error {

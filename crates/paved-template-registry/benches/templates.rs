@@ -111,6 +111,8 @@ async fn register_versions() {
             working_dir: dir.path().to_owned(),
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
+            private_paths: Vec::new(),
+            read_limits: paved_catalog::budget::ReadLimits::default(),
         },
     )
     .await

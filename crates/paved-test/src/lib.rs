@@ -274,6 +274,8 @@ pub struct TestData {
     /// How often the local engine wakes with nothing to wake it: 200 ms, so tests that miss
     /// a signal still move quickly (`paved up` uses 1 s).
     pub engine_tick: Duration,
+    /// The bounds of every read of a location (the defaults unless a test lowers them).
+    pub read_limits: paved_catalog::budget::ReadLimits,
 }
 
 impl TestData {
@@ -289,6 +291,7 @@ impl TestData {
             database,
             builtin_templates: false,
             engine_tick: Duration::from_millis(200),
+            read_limits: paved_catalog::budget::ReadLimits::default(),
         }
     }
 
@@ -335,12 +338,31 @@ impl TestData {
         }
     }
 
+    /// Paved's own files in a test's data directory, which no location may read. Test
+    /// inputs live beside them, under `input/`.
+    pub fn private_paths(&self) -> Vec<PathBuf> {
+        [
+            "admin-token",
+            "paved.db",
+            "paved.db-wal",
+            "paved.db-shm",
+            "git-cache",
+            "repositories",
+            "engine",
+        ]
+        .iter()
+        .map(|name| self.dir.path().join(name))
+        .collect()
+    }
+
     pub fn catalog_config(&self) -> CatalogConfig {
         CatalogConfig {
             git_cache: self.dir.path().join("git-cache"),
             working_dir: self.dir.path().to_owned(),
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
+            private_paths: self.private_paths(),
+            read_limits: self.read_limits,
         }
     }
 
@@ -447,6 +469,7 @@ impl TestServer {
                 database: None,
                 builtin_templates: false,
                 engine_tick: Duration::from_millis(200),
+                read_limits: paved_catalog::budget::ReadLimits::default(),
             },
         );
         TestServer::start_with(data).await

@@ -14,7 +14,7 @@ mod variables;
 
 use std::collections::BTreeMap;
 
-use paved_model::problem::Problem;
+use paved_model::problem::{Problem, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{InputProblem, InputSchema};
@@ -448,6 +448,7 @@ fn render_problem(error: &RenderError) -> Problem {
         field: None,
         rule: error.rule().to_owned(),
         message: error.to_string(),
+        severity: Severity::Error,
     }
 }
 
@@ -515,6 +516,7 @@ fn schema_problems(file: &BundleFile, problems: Vec<crate::schema::SchemaProblem
             field: Some(pointer_to_field(&problem.pointer)),
             rule: problem.rule,
             message: problem.message,
+            severity: Severity::Error,
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use paved_model::problem::Problem;
+use paved_model::problem::{Problem, Severity};
 use serde_json::Value;
 
 use super::{
@@ -147,6 +147,7 @@ fn read_manifest(
         field: Some(field.to_owned()),
         rule: rule.to_owned(),
         message,
+        severity: Severity::Error,
     };
     let Some(templates) = value
         .get("infrastructure")

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use paved_model::problem::Problem;
+use paved_model::problem::{Problem, Severity};
 
 use super::context::{known_attributes, roots};
 use super::{Bundle, TemplateKind};
@@ -43,6 +43,7 @@ pub(super) fn check(
                 field: None,
                 rule: "unknown-variable".to_owned(),
                 message,
+                severity: Severity::Error,
             });
         }
     }

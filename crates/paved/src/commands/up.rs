@@ -42,6 +42,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         working_dir: std::env::current_dir().context("reading the working directory")?,
         refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
         orphan_grace: Duration::from_secs(args.orphan_grace),
+        private_paths: vec![data_dir.clone()],
+        read_limits: read_limits(&args),
     };
     let registry_config = RegistryConfig {
         git_cache: data_dir.join("git-cache"),
@@ -86,11 +88,25 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .context("reading the listening address")?;
 
     let (stop, stopped) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        let _ = stop.send(true);
-    });
+    let shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    {
+        let catalog = catalog.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(grace_s = shutdown_grace.as_secs(), "shutting down");
+            catalog.stop_reads();
+            let _ = stop.send(true);
+            // Whatever is still running when the grace period ends is abandoned: the
+            // store is consistent at every instruction, and the local engine kills a
+            // previous run's leftover tasks at the next start.
+            tokio::time::sleep(shutdown_grace).await;
+            tracing::warn!(
+                grace_s = shutdown_grace.as_secs(),
+                "the shutdown grace period is over; exiting now"
+            );
+            std::process::exit(0);
+        });
+    }
     let background = {
         let catalog = catalog.clone();
         let stopped = stopped.clone();
@@ -131,6 +147,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())
+}
+
+fn read_limits(args: &UpArgs) -> paved_catalog::budget::ReadLimits {
+    let defaults = paved_catalog::budget::ReadLimits::default();
+    paved_catalog::budget::ReadLimits {
+        max_files_visited: args
+            .catalog_max_files_visited
+            .unwrap_or(defaults.max_files_visited),
+        max_bytes_read: args.catalog_max_bytes_read.unwrap_or(defaults.max_bytes_read),
+        max_read_time: args
+            .catalog_max_read_time
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.max_read_time),
+    }
 }
 
 async fn stop_requested(mut stopped: watch::Receiver<bool>) {

@@ -634,7 +634,7 @@ fn missing_file_is_a_problem_naming_it() {
     assert!(
         result
             .stdout
-            .starts_with("no-such-catalog-info.yaml: cannot read file:"),
+            .starts_with("no-such-catalog-info.yaml: file does not exist"),
         "{result}"
     );
 
@@ -654,7 +654,7 @@ fn missing_file_is_a_problem_naming_it() {
     assert_eq!(missing["file"], "no-such-catalog-info.yaml");
     assert_eq!(missing["problems"].as_array().map(Vec::len), Some(1));
     assert_eq!(missing["problems"][0]["file"], "no-such-catalog-info.yaml");
-    assert_eq!(missing["problems"][0]["rule"], "unreadable");
+    assert_eq!(missing["problems"][0]["rule"], "not-found");
     let good = &report["files"][1];
     assert_eq!(good["problems"], serde_json::json!([]));
     assert_eq!(good["entities"].as_array().map(Vec::len), Some(6));
@@ -728,4 +728,23 @@ fn check_agrees_with_backstage(files: &[PathBuf]) -> Vec<Verdict> {
     assert_eq!(report["valid"], all_ok, "{result}");
     assert_eq!(result.code, Some(if all_ok { 0 } else { 1 }), "{result}");
     verdicts
+}
+
+/// `paved catalog validate` reads as a location does: devices and FIFOs are refused by name
+/// (a FIFO is not opened, so nothing blocks), and the command ends at once.
+#[test]
+fn devices_and_fifos_are_refused_by_name() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let fifo = dir.path().join("pipe.yaml");
+    let made = run(std::process::Command::new("mkfifo").arg(&fifo));
+    assert_eq!(made.code, Some(0), "{made}");
+    let result = run(paved()
+        .args(["catalog", "validate", "/dev/zero", "/dev/urandom"])
+        .arg(&fifo));
+    assert_eq!(result.code, Some(1), "{result}");
+    insta::assert_snapshot!(
+        result
+            .stdout
+            .replace(&dir.path().display().to_string(), "[DIR]")
+    );
 }

@@ -164,6 +164,11 @@ impl ReadBudget {
         Ok(())
     }
 
+    /// The time left before the read's deadline.
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// The bytes still allowed, for readers that cap what they read.
     pub fn bytes_left(&self) -> u64 {
         self.limits

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::budget;
+use crate::placeholder::{self, PlaceholderContext};
 use crate::source::{self, FileOrigin, LocationTarget, ReadContext, SourceFile};
 
 /// How deep Location entities may nest before the chain is treated as a loop.
@@ -127,6 +128,14 @@ fn ingest_unbounded_problems(
             }
             entry
         }
+        LocationTarget::Url { url } => match context.read_url(url) {
+            Ok(file) => vec![file],
+            Err(problem) => {
+                ingested.problems.push(problem);
+                ingested.fatal = true;
+                Vec::new()
+            }
+        },
     };
     mark_problem_files(&mut ingested);
     let mut seen_files: HashSet<String> = entry.iter().map(|file| file.name.clone()).collect();
@@ -215,7 +224,23 @@ fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
     };
     for mut document in parsed.documents {
         let mut document_problems = Vec::new();
-        let value = std::mem::take(&mut document.value);
+        let mut value = std::mem::take(&mut document.value);
+        let placeholders_failed = substitute_placeholders(
+            &mut value,
+            &PlaceholderContext {
+                file,
+                read: context.read,
+                git_files: context.git_files,
+            },
+            document.index,
+            &mut document_problems,
+        );
+        if placeholders_failed {
+            outcome
+                .problems
+                .extend(with_lines(&document, document_problems));
+            continue;
+        }
         if let Some((entity_ref, body)) = candidate_from(
             &file.name,
             &file_location(file),
@@ -335,6 +360,25 @@ fn with_lines<'a>(
     })
 }
 
+/// Substitutes the placeholders of one document; true when one could not be, and the
+/// document is refused (as Backstage refuses it).
+fn substitute_placeholders(
+    value: &mut Value,
+    context: &PlaceholderContext<'_>,
+    document_index: usize,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let mut found = Vec::new();
+    placeholder::substitute(value, context, &mut found);
+    let failed = found.iter().any(Problem::is_error);
+    problems.extend(
+        found
+            .into_iter()
+            .map(|problem| problem.in_document(&context.file.name, document_index)),
+    );
+    failed
+}
+
 /// What `paved catalog validate` reports for one file.
 #[derive(Debug, Default)]
 pub struct FileReport {
@@ -344,25 +388,44 @@ pub struct FileReport {
 }
 
 /// Validates one file offline with the rules a location applies (Location targets are not
-/// followed).
-pub fn validate_file(name: &str, text: &str) -> FileReport {
+/// followed). Placeholders are substituted from local files within `context`'s budget,
+/// anywhere on the file system (the user's own files); URLs are not read.
+pub fn validate_file(name: &str, text: &str, context: &ReadContext) -> FileReport {
     let parsed = parse_documents(name, text);
     let mut report = FileReport {
         problems: parsed.problems,
         ..FileReport::default()
     };
+    let path = std::path::absolute(name).unwrap_or_else(|_| name.into());
     let file = SourceFile {
         name: name.to_owned(),
         text: String::new(),
         origin: FileOrigin::Local {
-            path: name.into(),
+            path,
             root: "/".into(),
         },
+    };
+    let git_files = HashMap::new();
+    let placeholder_context = PlaceholderContext {
+        file: &file,
+        read: context,
+        git_files: &git_files,
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
     for mut document in parsed.documents {
         let mut document_problems = Vec::new();
-        let value = std::mem::take(&mut document.value);
+        let mut value = std::mem::take(&mut document.value);
+        if substitute_placeholders(
+            &mut value,
+            &placeholder_context,
+            document.index,
+            &mut document_problems,
+        ) {
+            report
+                .problems
+                .extend(with_lines(&document, document_problems));
+            continue;
+        }
         if let Some((entity_ref, _)) = candidate_from(
             &file.name,
             &file_location(&file),
@@ -506,6 +569,7 @@ fn file_location(file: &SourceFile) -> String {
     match &file.origin {
         FileOrigin::Local { path, .. } => format!("file:{}", path.display()),
         FileOrigin::Git { repository, path } => format!("git:{repository}#path={path}"),
+        FileOrigin::Url { url } => format!("url:{url}"),
     }
 }
 
@@ -598,7 +662,30 @@ fn location_targets(
                     )),
                 }
             }
+            (FileOrigin::Url { url }, None | Some("url")) => {
+                let read_problem = |read_problem: Problem| Problem {
+                    field: Some(field.clone()),
+                    document_index: Some(document.index),
+                    file: Some(file.name.clone()),
+                    message: format!("target `{target}`: {}", read_problem.message),
+                    ..read_problem
+                };
+                match context.read.resolve_url(target, url) {
+                    Ok(resolved) => match context.read.read_url(&resolved) {
+                        Ok(found) => files.push(found),
+                        Err(error) => problems.push(read_problem(error)),
+                    },
+                    Err(message) => problems.push(problem("target", message)),
+                }
+            }
             (_, Some(location_type @ ("git" | "url"))) => {
+                let read_problem = |read_problem: Problem| Problem {
+                    field: Some(field.clone()),
+                    document_index: Some(document.index),
+                    file: Some(file.name.clone()),
+                    message: format!("target `{target}`: {}", read_problem.message),
+                    ..read_problem
+                };
                 match LocationTarget::parse(location_type, target, Path::new("/")) {
                     Ok(LocationTarget::Git {
                         repository,
@@ -614,18 +701,19 @@ fn location_targets(
                             context.read,
                             &mut read_problems,
                         );
-                        problems.extend(read_problems.into_iter().map(|read_problem| Problem {
-                            field: Some(field.clone()),
-                            document_index: Some(document.index),
-                            file: Some(file.name.clone()),
-                            message: format!("target `{target}`: {}", read_problem.message),
-                            ..read_problem
-                        }));
+                        problems.extend(read_problems.into_iter().map(read_problem));
                         files.extend(found);
                     }
+                    Ok(LocationTarget::Url { url }) => match context.read.read_url(&url) {
+                        Ok(found) => files.push(found),
+                        Err(error) => problems.push(read_problem(error)),
+                    },
                     Ok(LocationTarget::File { .. }) => {}
                     Err(error) => problems.push(problem("target", error.to_string())),
                 }
+            }
+            (FileOrigin::Url { .. }, Some(other)) => {
+                problems.push(problem("target-type", format!("a Location read from a URL cannot point at type `{other}` targets; accepted types are `url` and `git`")));
             }
             (FileOrigin::Git { .. }, Some(other)) => {
                 problems.push(problem("target-type", format!("a Location in a git repository cannot point at type `{other}` targets; accepted types are `git` and `url`")));
@@ -644,7 +732,7 @@ fn location_targets(
 }
 
 /// Whether a relative `target` climbs above the repository root from `directory`.
-fn escapes(directory: &Path, target: &str) -> bool {
+pub(crate) fn escapes(directory: &Path, target: &str) -> bool {
     let mut depth: i64 = directory.components().count() as i64;
     for part in target.split('/') {
         match part {

@@ -12,9 +12,11 @@ pub mod budget;
 pub mod filter;
 pub mod index;
 pub mod ingest;
+pub mod placeholder;
 pub mod query;
 pub mod refresh;
 pub mod source;
+pub mod url;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +51,9 @@ pub struct CatalogConfig {
     pub private_paths: Vec<PathBuf>,
     /// The bounds of every read of a location.
     pub read_limits: ReadLimits,
+    /// How `url` locations, URL targets and URL placeholders are read: per-host
+    /// integrations and trusted roots.
+    pub url_reader: url::UrlReader,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -475,6 +480,10 @@ impl Catalog {
         let context = source::ReadContext {
             budget: ReadBudget::new(self.inner.config.read_limits, cancel_flags),
             private_paths: self.inner.private_paths.clone(),
+            urls: Some((
+                self.inner.config.url_reader.clone(),
+                tokio::runtime::Handle::current(),
+            )),
         };
         tracing::debug!(target = canonical_target, "reading location");
         let ingested = tokio::task::spawn_blocking(move || {

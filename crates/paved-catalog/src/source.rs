@@ -24,6 +24,9 @@ pub enum LocationTarget {
         reference: Option<String>,
         path: String,
     },
+    /// One file over HTTPS: a blob URL of a git hosting service, or any URL of a host
+    /// allowed to be read (see [`crate::url`]).
+    Url { url: String },
 }
 
 /// The glob used for a git repository without `path=`.
@@ -36,7 +39,7 @@ pub enum TargetError {
     #[error("location target is empty")]
     Empty,
     #[error(
-        "url target `{target}` is not a git repository file URL: expected `https://HOST/OWNER/REPO/blob/REF/PATH` (or `/tree/REF/PATH`); use type `git` for other repositories"
+        "url target `{target}` is not an HTTPS URL: expected `https://HOST/PATH`, such as `https://HOST/OWNER/REPO/blob/REF/PATH`"
     )]
     UnsupportedUrl { target: String },
     #[error("invalid git target `{target}`: {reason}")]
@@ -96,6 +99,7 @@ impl LocationTarget {
                 }
                 target
             }
+            LocationTarget::Url { url } => url.clone(),
         }
     }
 
@@ -104,6 +108,7 @@ impl LocationTarget {
         match self {
             LocationTarget::File { .. } => "file",
             LocationTarget::Git { .. } => "git",
+            LocationTarget::Url { .. } => "url",
         }
     }
 }
@@ -181,16 +186,24 @@ fn git_target(target: &str) -> Result<LocationTarget, TargetError> {
     })
 }
 
-/// Reads `https://HOST/OWNER/REPO/blob/REF/PATH` (GitHub, GitLab `/-/blob/`, Gitea style) as a
-/// git target, which is how Backstage's `url` locations usually point at catalog files.
+/// A `url` target: one file read over HTTPS, or, when its path holds a glob, the matching
+/// files of the git repository it names (`https://HOST/OWNER/REPO/blob/REF/GLOB`), read
+/// through git as Backstage's `search` reads them.
 fn url_target(target: &str) -> Result<LocationTarget, TargetError> {
     let unsupported = || TargetError::UnsupportedUrl {
         target: target.to_owned(),
     };
-    let rest = target
-        .strip_prefix("https://")
-        .or_else(|| target.strip_prefix("http://"))
-        .ok_or_else(unsupported)?;
+    let rest = target.strip_prefix("https://").ok_or_else(unsupported)?;
+    let path = rest.split(['?', '#']).next().unwrap_or(rest);
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(unsupported());
+    }
+    // A tree URL names a directory: its catalog files are read through git, as a glob is.
+    if !has_glob(path) && !path.split('/').any(|part| part == "tree") {
+        return Ok(LocationTarget::Url {
+            url: target.to_owned(),
+        });
+    }
     let scheme = &target[..target.len() - rest.len()];
     let parts: Vec<&str> = rest.split('/').collect();
     let marker = parts
@@ -256,14 +269,20 @@ pub struct SourceFile {
 pub enum FileOrigin {
     Local { path: PathBuf, root: PathBuf },
     Git { repository: String, path: String },
+    /// Read over HTTPS; relative targets resolve against this URL.
+    Url { url: String },
 }
 
-/// What every file of one read shares: its budget, and the paths no read may enter.
+/// What every file of one read shares: its budget, the paths no read may enter, and how
+/// to read URLs.
 #[derive(Debug)]
 pub struct ReadContext {
     pub budget: ReadBudget,
     /// Paved's own files (its data directory), canonical: never read, whatever the target.
     pub private_paths: Vec<PathBuf>,
+    /// How URLs are read, and the runtime their requests run on (reads run on blocking
+    /// threads); None where URLs are not read (`paved catalog validate` is offline).
+    pub urls: Option<(crate::url::UrlReader, tokio::runtime::Handle)>,
 }
 
 impl ReadContext {
@@ -273,7 +292,38 @@ impl ReadContext {
         ReadContext {
             budget: ReadBudget::new(limits, Vec::new()),
             private_paths: Vec::new(),
+            urls: None,
         }
+    }
+
+    /// Resolves `target` against the URL `base` as Backstage does (see
+    /// [`crate::url::UrlReader::resolve`]).
+    pub fn resolve_url(&self, target: &str, base: &str) -> Result<String, String> {
+        match &self.urls {
+            Some((reader, _)) => reader.resolve(target, base),
+            None => crate::url::UrlReader::with_defaults().resolve(target, base),
+        }
+    }
+
+    /// Reads one URL as a catalog file.
+    pub fn read_url(&self, url: &str) -> Result<SourceFile, Problem> {
+        let Some((reader, runtime)) = &self.urls else {
+            return Err(Problem {
+                file: Some(url.to_owned()),
+                ..Problem::whole(
+                    crate::url::URL_RULE,
+                    "URLs are not read here: this check reads local files only",
+                )
+            });
+        };
+        let fetched = reader.read_blocking(runtime, url, &self.budget)?;
+        Ok(SourceFile {
+            name: url.to_owned(),
+            text: fetched.text.to_string(),
+            origin: FileOrigin::Url {
+                url: url.to_owned(),
+            },
+        })
     }
 
     /// The private path (or kernel file system) that `canonical` is inside, if any.
@@ -614,8 +664,13 @@ pub fn read_git(
             return (Vec::new(), Vec::new(), true);
         }
     };
-    let include =
-        |file: &str| file.ends_with(".yaml") || file.ends_with(".yml") || pattern.matches(file);
+    // YAML files for Location targets, JSON too for placeholders.
+    let include = |file: &str| {
+        file.ends_with(".yaml")
+            || file.ends_with(".yml")
+            || file.ends_with(".json")
+            || pattern.matches(file)
+    };
     let keep_going = |step: paved_git::ReadStep| match step {
         paved_git::ReadStep::Fetching => context.budget.check().is_ok(),
         paved_git::ReadStep::Entry => context.budget.visit().is_ok(),
@@ -720,12 +775,22 @@ mod tests {
         check(
             "url",
             "https://github.com/acme/shop/blob/main/services/catalog-info.yaml",
-            r#"git https://github.com/acme/shop.git#ref=main&path=services/catalog-info.yaml Git { repository: "https://github.com/acme/shop.git", reference: Some("main"), path: "services/catalog-info.yaml" }"#,
+            r#"url https://github.com/acme/shop/blob/main/services/catalog-info.yaml Url { url: "https://github.com/acme/shop/blob/main/services/catalog-info.yaml" }"#,
         );
         check(
             "url",
             "https://example.com/catalog-info.yaml",
-            "url target `https://example.com/catalog-info.yaml` is not a git repository file URL: expected `https://HOST/OWNER/REPO/blob/REF/PATH` (or `/tree/REF/PATH`); use type `git` for other repositories",
+            r#"url https://example.com/catalog-info.yaml Url { url: "https://example.com/catalog-info.yaml" }"#,
+        );
+        check(
+            "url",
+            "http://example.com/catalog-info.yaml",
+            "url target `http://example.com/catalog-info.yaml` is not an HTTPS URL: expected `https://HOST/PATH`, such as `https://HOST/OWNER/REPO/blob/REF/PATH`",
+        );
+        check(
+            "url",
+            "https://github.com/acme/shop/blob/main/services/*/catalog-info.yaml",
+            r#"git https://github.com/acme/shop.git#ref=main&path=services/*/catalog-info.yaml Git { repository: "https://github.com/acme/shop.git", reference: Some("main"), path: "services/*/catalog-info.yaml" }"#,
         );
         check(
             "s3",

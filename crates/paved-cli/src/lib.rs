@@ -313,6 +313,15 @@ pub struct UpArgs {
     /// Most seconds one read of a location may take (default 60).
     #[arg(long, env = "PAVED_CATALOG_MAX_READ_TIME")]
     pub catalog_max_read_time: Option<u64>,
+    /// Integrations for `url` locations, in Backstage's `app-config.yaml` shape:
+    /// `integrations` (github, gitlab, bitbucketCloud, bitbucketServer, azure; hosts and
+    /// tokens) and `backend.reading.allow` (plain HTTPS hosts). `${VARIABLE}` values are
+    /// read from the environment. See docs/catalog.md.
+    #[arg(long, env = "PAVED_INTEGRATIONS")]
+    pub integrations: Option<PathBuf>,
+    /// PEM certificates trusted for HTTPS besides the platform's roots (an internal CA).
+    #[arg(long, env = "PAVED_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
     /// Seconds between SIGTERM (or Ctrl-C) and the end of the process, whatever is still
     /// running then: reads of locations stop at once, requests in flight and the local
     /// engine's tasks get this long to finish.

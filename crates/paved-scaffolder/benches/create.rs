@@ -38,6 +38,7 @@ async fn run() {
             orphan_grace: Duration::ZERO,
             private_paths: Vec::new(),
             read_limits: paved_catalog::budget::ReadLimits::default(),
+            url_reader: paved_catalog::url::UrlReader::with_defaults(),
         },
     )
     .await

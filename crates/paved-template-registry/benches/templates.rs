@@ -113,6 +113,7 @@ async fn register_versions() {
             orphan_grace: Duration::ZERO,
             private_paths: Vec::new(),
             read_limits: paved_catalog::budget::ReadLimits::default(),
+            url_reader: paved_catalog::url::UrlReader::with_defaults(),
         },
     )
     .await

@@ -276,6 +276,8 @@ pub struct TestData {
     pub engine_tick: Duration,
     /// The bounds of every read of a location (the defaults unless a test lowers them).
     pub read_limits: paved_catalog::budget::ReadLimits,
+    /// How URLs are read (Backstage's default hosts unless a test configures its own).
+    pub url_reader: paved_catalog::url::UrlReader,
 }
 
 impl TestData {
@@ -292,6 +294,7 @@ impl TestData {
             builtin_templates: false,
             engine_tick: Duration::from_millis(200),
             read_limits: paved_catalog::budget::ReadLimits::default(),
+            url_reader: paved_catalog::url::UrlReader::with_defaults(),
         }
     }
 
@@ -363,6 +366,7 @@ impl TestData {
             orphan_grace: Duration::ZERO,
             private_paths: self.private_paths(),
             read_limits: self.read_limits,
+            url_reader: self.url_reader.clone(),
         }
     }
 
@@ -470,6 +474,7 @@ impl TestServer {
                 builtin_templates: false,
                 engine_tick: Duration::from_millis(200),
                 read_limits: paved_catalog::budget::ReadLimits::default(),
+                url_reader: paved_catalog::url::UrlReader::with_defaults(),
             },
         );
         TestServer::start_with(data).await

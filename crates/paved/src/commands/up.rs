@@ -44,6 +44,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         orphan_grace: Duration::from_secs(args.orphan_grace),
         private_paths: vec![data_dir.clone()],
         read_limits: read_limits(&args),
+        url_reader: url_reader(&args)?,
     };
     let registry_config = RegistryConfig {
         git_cache: data_dir.join("git-cache"),
@@ -147,6 +148,36 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())
+}
+
+/// The URL reader of `--integrations` and `--ca-bundle`; tokens in the integrations file
+/// may name environment variables (`${GITHUB_TOKEN}`).
+fn url_reader(args: &UpArgs) -> anyhow::Result<paved_catalog::url::UrlReader> {
+    use paved_catalog::url::{IntegrationsFile, UrlReader};
+    let integrations = match &args.integrations {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the integrations file `{}`", path.display()))?;
+            IntegrationsFile::parse(&path.display().to_string(), &text, &|name| {
+                std::env::var(name).ok()
+            })?
+        }
+        None => IntegrationsFile::default(),
+    };
+    let ca_bundle = match &args.ca_bundle {
+        Some(path) => Some((
+            path.display().to_string(),
+            std::fs::read(path)
+                .with_context(|| format!("reading the CA bundle `{}`", path.display()))?,
+        )),
+        None => None,
+    };
+    Ok(UrlReader::new(
+        &integrations,
+        ca_bundle
+            .as_ref()
+            .map(|(name, pem)| (name.as_str(), pem.as_slice())),
+    )?)
 }
 
 fn read_limits(args: &UpArgs) -> paved_catalog::budget::ReadLimits {

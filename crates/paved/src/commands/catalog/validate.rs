@@ -35,7 +35,7 @@ pub fn run(files: &[PathBuf], output: OutputFormat) -> Result<(), Failure> {
         let name = path.display().to_string();
         let (entities, problems) = match read_file(path, &context) {
             Ok(text) => {
-                let report = validate_file(&name, &text);
+                let report = validate_file(&name, &text, &context);
                 (report.entity_refs, report.problems)
             }
             Err(problem) => (Vec::new(), vec![problem]),

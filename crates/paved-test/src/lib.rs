@@ -6,6 +6,7 @@
 //! each test gets its own database, dropped afterwards.
 
 pub mod engine;
+pub mod https;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

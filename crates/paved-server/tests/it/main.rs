@@ -12,3 +12,4 @@ mod queries;
 mod services;
 mod system;
 mod templates;
+mod url_locations;

@@ -9,6 +9,7 @@ mod engine;
 mod engine_api;
 mod locations;
 mod queries;
+mod references;
 mod services;
 mod system;
 mod templates;

@@ -676,6 +676,10 @@ pub fn read_git(
         paved_git::ReadStep::Entry => context.budget.visit().is_ok(),
         paved_git::ReadStep::Blob(bytes) => context.budget.read_bytes(bytes).is_ok(),
     };
+    let https = context
+        .urls
+        .as_ref()
+        .map(|(reader, runtime)| reader.smart_http(runtime, &context.budget));
     let snapshot = match paved_git::read_tree_bounded(
         cache_dir,
         repository,
@@ -683,6 +687,7 @@ pub fn read_git(
         &include,
         MAX_FILE_BYTES as u64,
         &keep_going,
+        https.as_ref().map(|https| https as &dyn paved_git::SmartHttp),
     ) {
         Ok(snapshot) => snapshot,
         // The budget keeps the reason; the caller reports it once.

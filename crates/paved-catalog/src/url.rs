@@ -630,7 +630,7 @@ impl UrlReader {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }
         let remaining = budget.time_left();
-        let mut response = tokio::select! {
+        let response = tokio::select! {
             response = request.timeout(remaining).send() => response.map_err(|error| problem(request_error(error)))?,
             stop = watch_cancellation(budget) => return Err(stopped(stop)),
         };
@@ -667,22 +667,14 @@ impl UrlReader {
             .get(reqwest::header::ETAG)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let mut bytes = Vec::new();
-        loop {
-            let chunk = tokio::select! {
-                chunk = response.chunk() => chunk.map_err(|error| problem(request_error(error)))?,
-                stop = watch_cancellation(budget) => return Err(stopped(stop)),
-            };
-            let Some(chunk) = chunk else { break };
-            budget.read_bytes(chunk.len() as u64).map_err(stopped)?;
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_FILE_BYTES {
-                return Err(Problem {
-                    file: Some(url.to_owned()),
-                    ..crate::source::file_size_problem()
-                });
-            }
-        }
+        let bytes = read_body(response, budget, MAX_FILE_BYTES).await.map_err(|error| match error {
+            BodyError::Stopped(stop) => stopped(stop),
+            BodyError::TooLarge => Problem {
+                file: Some(url.to_owned()),
+                ..crate::source::file_size_problem()
+            },
+            BodyError::Request(message) => problem(message),
+        })?;
         let text: Arc<str> = String::from_utf8(bytes)
             .map_err(|_| problem("the file is not valid UTF-8".to_owned()))?
             .into();
@@ -697,6 +689,113 @@ impl UrlReader {
             text,
             not_modified: false,
         })
+    }
+}
+
+enum BodyError {
+    Stopped(ReadStop),
+    TooLarge,
+    Request(String),
+}
+
+/// A response's body, at most `cap` bytes, each chunk counted against the budget.
+async fn read_body(
+    mut response: reqwest::Response,
+    budget: &ReadBudget,
+    cap: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = tokio::select! {
+            chunk = response.chunk() => chunk.map_err(|error| BodyError::Request(request_error(error)))?,
+            stop = watch_cancellation(budget) => return Err(BodyError::Stopped(stop)),
+        };
+        let Some(chunk) = chunk else {
+            return Ok(bytes);
+        };
+        budget
+            .read_bytes(chunk.len() as u64)
+            .map_err(BodyError::Stopped)?;
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > cap {
+            return Err(BodyError::TooLarge);
+        }
+    }
+}
+
+/// Git's smart HTTP protocol over a [`UrlReader`]: the same hosts, roots and bounds, and
+/// the host's credentials as git hosts take them (basic authentication).
+pub struct GitOverHttps<'a> {
+    reader: &'a UrlReader,
+    runtime: &'a tokio::runtime::Handle,
+    budget: &'a ReadBudget,
+}
+
+impl UrlReader {
+    /// A git transport for one read, within `budget`.
+    pub fn smart_http<'a>(
+        &'a self,
+        runtime: &'a tokio::runtime::Handle,
+        budget: &'a ReadBudget,
+    ) -> GitOverHttps<'a> {
+        GitOverHttps {
+            reader: self,
+            runtime,
+            budget,
+        }
+    }
+}
+
+impl GitOverHttps<'_> {
+    fn send(&self, request: impl FnOnce(&reqwest::Client, Url) -> reqwest::RequestBuilder, url: &str) -> Result<Vec<u8>, String> {
+        self.runtime.block_on(async {
+            self.budget.visit().map_err(|stop| stop.problem(self.budget.limits()).message)?;
+            let parsed = self.reader.check(url)?;
+            let host = self.reader.host_of(&parsed).expect("checked above");
+            let mut builder = request(&self.reader.inner.client, parsed.clone());
+            builder = match (&host.credentials, &host.kind) {
+                (Credentials::None, _) => builder,
+                (Credentials::Basic { user, password }, _) => builder.basic_auth(user, Some(password)),
+                // Each host's user name for a token over git's HTTP protocol.
+                (Credentials::Bearer(token), HostKind::Github { .. }) => builder.basic_auth("x-access-token", Some(token)),
+                (Credentials::Bearer(token), HostKind::Gitlab { .. }) => builder.basic_auth("oauth2", Some(token)),
+                (Credentials::Bearer(token), HostKind::BitbucketCloud) => builder.basic_auth("x-token-auth", Some(token)),
+                (Credentials::Bearer(token), _) => builder.bearer_auth(token),
+            };
+            let response = tokio::select! {
+                response = builder.timeout(self.budget.time_left()).send() => response.map_err(request_error)?,
+                stop = watch_cancellation(self.budget) => return Err(stop.problem(self.budget.limits()).message),
+            };
+            let status = response.status();
+            if !status.is_success() {
+                return Err(format!("`{}` answered {status}", shown(&parsed)));
+            }
+            let cap = usize::try_from(self.budget.bytes_left()).unwrap_or(usize::MAX);
+            read_body(response, self.budget, cap).await.map_err(|error| match error {
+                BodyError::Stopped(stop) => stop.problem(self.budget.limits()).message,
+                BodyError::TooLarge => ReadStop::BytesRead.problem(self.budget.limits()).message,
+                BodyError::Request(message) => message,
+            })
+        })
+    }
+}
+
+impl paved_git::SmartHttp for GitOverHttps<'_> {
+    fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        self.send(|client, url| client.get(url), url)
+    }
+
+    fn post(&self, url: &str, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
+        self.send(
+            |client, url| {
+                client
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .header(reqwest::header::ACCEPT, "application/x-git-upload-pack-result")
+                    .body(body)
+            },
+            url,
+        )
     }
 }
 

@@ -10,7 +10,11 @@
 //! and reads the files a caller asks for; [`commit_files`] and [`init_bare`] write to
 //! repositories.
 
+mod smart_http;
+
 use std::path::{Path, PathBuf};
+
+pub use smart_http::SmartHttp;
 
 use git2::{
     AutotagOption, ErrorCode, FetchOptions, FetchPrune, FileMode, ObjectType, Oid, Repository,
@@ -129,7 +133,15 @@ pub fn read_tree(
     include: &dyn Fn(&str) -> bool,
     max_file_bytes: u64,
 ) -> Result<TreeSnapshot, GitError> {
-    read_tree_bounded(cache_dir, url, reference, include, max_file_bytes, &|_| true)
+    read_tree_bounded(
+        cache_dir,
+        url,
+        reference,
+        include,
+        max_file_bytes,
+        &|_| true,
+        None,
+    )
 }
 
 /// What [`read_tree_bounded`] is about to do, for its caller to allow or stop.
@@ -146,6 +158,9 @@ pub enum ReadStep {
 /// [`read_tree`], asking `keep_going` before each [`ReadStep`]; the read stops with
 /// [`GitError::Stopped`] as soon as it answers false. Callers bound a read's time, entries
 /// and bytes this way.
+///
+/// `https://` URLs are fetched over `https` (git's smart HTTP protocol, see
+/// [`SmartHttp`]), which the caller's client bounds too; without one they fail.
 pub fn read_tree_bounded(
     cache_dir: &Path,
     url: &str,
@@ -153,6 +168,7 @@ pub fn read_tree_bounded(
     include: &dyn Fn(&str) -> bool,
     max_file_bytes: u64,
     keep_going: &dyn Fn(ReadStep) -> bool,
+    https: Option<&dyn SmartHttp>,
 ) -> Result<TreeSnapshot, GitError> {
     let shown_url = redact_url(url);
     let stopped = || GitError::Stopped {
@@ -165,9 +181,10 @@ pub fn read_tree_bounded(
     // These are checked before the mirror is created, and because libgit2 explains them
     // poorly ("there is no TLS stream available", and "unsupported URL protocol" for a
     // missing path).
-    if url.starts_with("https://") && !git2::Version::get().https() {
+    let smart_http = https.filter(|_| url.starts_with("https://"));
+    if url.starts_with("https://") && smart_http.is_none() && !git2::Version::get().https() {
         return Err(fetch_error(
-            "`https://` URLs are not supported: libgit2 is built without TLS".into(),
+            "`https://` URLs are not supported here: libgit2 is built without TLS".into(),
         ));
     }
     // `host:path` and `user@host:path` are SSH addresses, not local paths.
@@ -198,9 +215,13 @@ pub fn read_tree_bounded(
     }
     .map_err(|err| mirror_error(err.message().to_owned()))?;
 
-    let default_branch = fetch_mirror(&mirror, url, keep_going).map_err(|err| {
+    let default_branch = match smart_http {
+        Some(http) => smart_http::fetch(&mirror, url, http),
+        None => fetch_mirror(&mirror, url, keep_going).map_err(|err| err.message().to_owned()),
+    }
+    .map_err(|message| {
         if keep_going(ReadStep::Fetching) {
-            fetch_error(redact_message(err.message(), url))
+            fetch_error(redact_message(&message, url))
         } else {
             stopped()
         }

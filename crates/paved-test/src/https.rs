@@ -1,7 +1,7 @@
 //! A real HTTPS server on 127.0.0.1 for tests of URL locations: a test CA generated at
 //! start (rcgen), a certificate for 127.0.0.1 signed by it, and files served at the paths a
 //! git hosting service serves them, with ETags, `If-None-Match` and an optional token.
-//! `git http-backend` can be mounted under `/git/` for git over HTTPS.
+//! `git http-backend` can serve bare repositories for git over HTTPS.
 //!
 //! Every request is logged, so a test can assert what Paved asked for and what it got.
 
@@ -34,7 +34,7 @@ struct Files {
     /// When set, every request must carry `Authorization: Bearer TOKEN`; others get 404,
     /// as GitHub and GitLab answer for private files.
     token: Option<String>,
-    /// `git http-backend`'s project root, served under `/git/`.
+    /// `git http-backend`'s project root: paths with `.git/` in them go there.
     git_root: Option<PathBuf>,
     log: Vec<LoggedRequest>,
 }
@@ -147,8 +147,8 @@ impl HttpsServer {
         self.lock().token = Some(token.to_owned());
     }
 
-    /// Serves the bare repositories under `root` at `/git/NAME.git` (smart HTTP, through
-    /// `git http-backend`).
+    /// Serves the bare repositories under `root` (`root/acme/shop.git` at
+    /// `/acme/shop.git`) over git's smart HTTP protocol, through `git http-backend`.
     pub fn serve_git(&self, root: PathBuf) {
         self.lock().git_root = Some(root);
     }
@@ -207,7 +207,7 @@ async fn serve(State(state): State<Arc<Mutex<Files>>>, request: Request) -> Resp
     };
     let response = if !authorized {
         StatusCode::NOT_FOUND.into_response()
-    } else if let (Some(root), true) = (git_root, target.starts_with("/git/")) {
+    } else if let (Some(root), true) = (git_root, parts.uri.path().contains(".git/")) {
         let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
             .await
             .unwrap_or_default();
@@ -248,7 +248,7 @@ async fn git_http_backend(
     body: Bytes,
 ) -> Response {
     use tokio::io::AsyncWriteExt as _;
-    let path_info = uri.path().trim_start_matches("/git");
+    let path_info = uri.path();
     let header = |name: header::HeaderName| {
         headers
             .get(name)

@@ -257,3 +257,100 @@ both_backends!(
     an_unchanged_refresh_is_one_304,
     a_token_protected_host,
 );
+
+/// Git over HTTPS: a `git` location on an HTTPS repository, and a `url` location whose
+/// blob URL holds a glob, both fetched with git's smart HTTP protocol from `git
+/// http-backend` behind the test's HTTPS server; a refresh after a new commit fetches it.
+async fn git_over_https(backend: Backend) {
+    let github = HttpsServer::start().await;
+    let gitlab = HttpsServer::start().await;
+    let repositories = tempfile::tempdir().expect("a temporary directory");
+    let repository = repositories.path().join("acme/shop.git");
+    paved_git::init_bare(&repository).expect("a bare repository");
+    let component = |name: &str| COMPONENT.replace("name: web", &format!("name: {name}")).replace("  providesApis: [orders]\n", "");
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &[
+            ("services/web/catalog-info.yaml".to_owned(), component("web").into_bytes()),
+            ("services/api/catalog-info.yaml".to_owned(), component("api").into_bytes()),
+            ("README.md".to_owned(), b"# shop\n".to_vec()),
+        ],
+        "first",
+        "Paved Test",
+        "paved@example.com",
+    )
+    .expect("a commit");
+    github.serve_git(repositories.path().to_owned());
+    let server = server_with(backend, &github, &gitlab, false).await;
+
+    let git_target = format!(
+        "{}/acme/shop.git#ref=main&path=services/*/catalog-info.yaml",
+        github.base_url()
+    );
+    let added = server
+        .post(
+            "/api/catalog/locations",
+            json!({"type": "git", "target": git_target}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert_eq!(
+        added.body["entityRefs"],
+        json!(["component:default/api", "component:default/web"])
+    );
+    let requests: Vec<(String, String, u16)> = github
+        .log()
+        .iter()
+        .map(|request| (request.method.clone(), request.target.clone(), request.status))
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            (
+                "GET".to_owned(),
+                "/acme/shop.git/info/refs?service=git-upload-pack".to_owned(),
+                200
+            ),
+            ("POST".to_owned(), "/acme/shop.git/git-upload-pack".to_owned(), 200),
+        ]
+    );
+
+    // A glob in a blob URL reads the repository through git too.
+    let glob = format!(
+        "{}/acme/shop/blob/main/services/*/catalog-info.yaml",
+        github.base_url()
+    );
+    let dry_run = server
+        .post(
+            "/api/catalog/locations?dryRun=true",
+            json!({"type": "url", "target": glob}),
+        )
+        .await;
+    assert_eq!(dry_run.status, 200, "{}", dry_run.text);
+    assert_eq!(
+        dry_run.body["entityRefs"],
+        json!(["component:default/api", "component:default/web"])
+    );
+
+    // A new commit is fetched (only what is new: the mirror's tips go as haves).
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &[("services/jobs/catalog-info.yaml".to_owned(), component("jobs").into_bytes())],
+        "second",
+        "Paved Test",
+        "paved@example.com",
+    )
+    .expect("a second commit");
+    let refreshed = server
+        .post(
+            "/api/catalog/refresh",
+            json!({"locationId": location_id(&added).0}),
+        )
+        .await;
+    assert!(refreshed.status < 300, "{}", refreshed.text);
+    entity(&server, "component/default/jobs").await;
+}
+
+both_backends!(git_over_https);

@@ -160,6 +160,20 @@ impl Catalog {
         &self.inner.stats
     }
 
+    /// A budget for one read outside the catalog (template sync reads git over HTTPS this
+    /// way): the catalog's limits, stopped when Paved stops.
+    pub fn read_budget(&self) -> ReadBudget {
+        ReadBudget::new(
+            self.inner.config.read_limits,
+            vec![self.inner.stopping.clone()],
+        )
+    }
+
+    /// How URLs (and git over HTTPS) are read: hosts, credentials, trusted roots.
+    pub fn url_reader(&self) -> &url::UrlReader {
+        &self.inner.config.url_reader
+    }
+
     /// A read view of the index.
     pub fn index(&self) -> RwLockReadGuard<'_, Index> {
         // A panic while holding the lock leaves the index as it was between two `apply`s,

@@ -354,3 +354,51 @@ async fn git_over_https(backend: Backend) {
 }
 
 both_backends!(git_over_https);
+
+/// Template sync fetches an HTTPS repository the same way.
+async fn template_sync_over_https(backend: Backend) {
+    let github = HttpsServer::start().await;
+    let gitlab = HttpsServer::start().await;
+    let repositories = tempfile::tempdir().expect("a temporary directory");
+    let repository = repositories.path().join("acme/templates.git");
+    paved_git::init_bare(&repository).expect("a bare repository");
+    paved_git::commit_files(
+        &repository,
+        "main",
+        &[
+            (
+                "api/v1/paved-template.yaml".to_owned(),
+                b"apiVersion: paved.dev/v1\nkind: ServiceTemplate\nmetadata:\n  name: api\nspec:\n  compatibleEnvironments:\n    - template: ecs-environment\n      major: 1\n".to_vec(),
+            ),
+            ("api/v1/schema.yaml".to_owned(), crate::templates::SCHEMA_V1.as_bytes().to_vec()),
+            (
+                "api/v1/infrastructure/cloudformation.yaml".to_owned(),
+                crate::templates::TEMPLATE.as_bytes().to_vec(),
+            ),
+        ],
+        "api v1",
+        "Platform",
+        "platform@example.com",
+    )
+    .expect("a commit");
+    github.serve_git(repositories.path().to_owned());
+    let server = server_with(backend, &github, &gitlab, false).await;
+    let added = server
+        .post(
+            "/api/template-syncs",
+            json!({"target": format!("{}/acme/templates.git#ref=main", github.base_url())}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(added.body["registered"], json!(["api@1.0"]), "{}", added.text);
+    assert!(
+        github
+            .log()
+            .iter()
+            .any(|request| request.target == "/acme/templates.git/git-upload-pack"),
+        "{:?}",
+        github.log()
+    );
+}
+
+both_backends!(template_sync_over_https);

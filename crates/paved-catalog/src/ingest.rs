@@ -104,8 +104,7 @@ fn ingest_unbounded_problems(
     let mut git_files: HashMap<String, SourceFile> = HashMap::new();
     let entry = match target {
         LocationTarget::File { pattern, root } => {
-            let (files, fatal) =
-                source::read_local(pattern, root, context, &mut ingested.problems);
+            let (files, fatal) = source::read_local(pattern, root, context, &mut ingested.problems);
             ingested.fatal = fatal;
             files
         }
@@ -153,10 +152,7 @@ fn ingest_unbounded_problems(
             read: context,
         };
         let mut next = Vec::new();
-        for (file, outcome) in batch
-            .iter()
-            .zip(process_in_parallel(&batch, &file_context))
-        {
+        for (file, outcome) in batch.iter().zip(process_in_parallel(&batch, &file_context)) {
             let mut problems = outcome.problems;
             for candidate in outcome.candidates {
                 match defined_at.get(&candidate.entity_ref) {
@@ -250,13 +246,8 @@ fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
             &mut document_problems,
         ) {
             if body_kind(&body) == Some(Kind::Location) {
-                let targets = location_targets(
-                    file,
-                    &document,
-                    &body,
-                    &mut document_problems,
-                    context,
-                );
+                let targets =
+                    location_targets(file, &document, &body, &mut document_problems, context);
                 if context.follow_targets {
                     outcome.targets.extend(targets);
                 } else if !targets.is_empty() {
@@ -460,7 +451,11 @@ pub fn validate_file(name: &str, text: &str, context: &ReadContext) -> FileRepor
 }
 
 fn mark_problem_files(ingested: &mut Ingested) {
-    for problem in ingested.problems.iter().filter(|problem| problem.is_error()) {
+    for problem in ingested
+        .problems
+        .iter()
+        .filter(|problem| problem.is_error())
+    {
         if let Some(file) = &problem.file {
             ingested.files_with_problems.insert(file.clone());
         }

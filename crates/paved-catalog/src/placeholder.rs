@@ -48,7 +48,11 @@ pub struct PlaceholderContext<'a> {
 
 /// Replaces every placeholder in `value`; a placeholder that cannot be read is a problem
 /// on its field, and the value is left as it was there.
-pub fn substitute(value: &mut Value, context: &PlaceholderContext<'_>, problems: &mut Vec<Problem>) {
+pub fn substitute(
+    value: &mut Value,
+    context: &PlaceholderContext<'_>,
+    problems: &mut Vec<Problem>,
+) {
     substitute_at(value, "", context, problems);
 }
 
@@ -133,7 +137,9 @@ fn resolve(
     };
     let shown = paved_model::problem::excerpt(target);
     let text = read_target(target, context).map_err(|message| {
-        problem(format!("placeholder `{key}` cannot read `{shown}`: {message}"))
+        problem(format!(
+            "placeholder `{key}` cannot read `{shown}`: {message}"
+        ))
     })?;
     match resolver {
         Resolver::Text => Ok(Value::String(text)),
@@ -294,7 +300,10 @@ mod tests {
     fn reports_what_cannot_be_read() {
         check(
             json!({"spec": {"a": {"$text": "missing.txt"}, "b": {"$text": "../../outside"}, "c": {"$json": "bad.json"}, "d": {"$yaml": "two.yaml"}, "e": {"$text": 5}}}),
-            &[("svc/bad.json", "{nope"), ("svc/two.yaml", "a: 1\n---\nb: 2\n")],
+            &[
+                ("svc/bad.json", "{nope"),
+                ("svc/two.yaml", "a: 1\n---\nb: 2\n"),
+            ],
             json!({"spec": {"a": {"$text": "missing.txt"}, "b": {"$text": "../../outside"}, "c": {"$json": "bad.json"}, "d": {"$yaml": "two.yaml"}, "e": {"$text": 5}}}),
             &[
                 "field `spec.a`: placeholder `$text` cannot read `missing.txt`: file does not exist (or is a broken symlink) (rule `placeholder`)",

@@ -267,10 +267,18 @@ pub struct SourceFile {
 
 #[derive(Debug, Clone)]
 pub enum FileOrigin {
-    Local { path: PathBuf, root: PathBuf },
-    Git { repository: String, path: String },
+    Local {
+        path: PathBuf,
+        root: PathBuf,
+    },
+    Git {
+        repository: String,
+        path: String,
+    },
     /// Read over HTTPS; relative targets resolve against this URL.
-    Url { url: String },
+    Url {
+        url: String,
+    },
 }
 
 /// What every file of one read shares: its budget, the paths no read may enter, and how
@@ -353,7 +361,10 @@ pub const PRIVATE_PATH_RULE: &str = "private-path";
 const KERNEL_FILE_SYSTEMS: &[&str] = &["/proc", "/sys", "/dev"];
 
 fn private_path_problem(private: &Path) -> Problem {
-    let whose = if KERNEL_FILE_SYSTEMS.iter().any(|kernel| private == Path::new(kernel)) {
+    let whose = if KERNEL_FILE_SYSTEMS
+        .iter()
+        .any(|kernel| private == Path::new(kernel))
+    {
         "a kernel file system"
     } else {
         "Paved's own data"
@@ -580,7 +591,9 @@ pub fn read_local_file(
 pub fn file_size_problem() -> Problem {
     Problem::whole(
         "file-size",
-        format!("file is larger than the limit of {MAX_FILE_BYTES} bytes (4 MiB) for a catalog file"),
+        format!(
+            "file is larger than the limit of {MAX_FILE_BYTES} bytes (4 MiB) for a catalog file"
+        ),
     )
 }
 
@@ -687,7 +700,9 @@ pub fn read_git(
         &include,
         MAX_FILE_BYTES as u64,
         &keep_going,
-        https.as_ref().map(|https| https as &dyn paved_git::SmartHttp),
+        https
+            .as_ref()
+            .map(|https| https as &dyn paved_git::SmartHttp),
     ) {
         Ok(snapshot) => snapshot,
         // The budget keeps the reason; the caller reports it once.

@@ -174,7 +174,12 @@ impl IntegrationsFile {
         let substituted = substitute_variables(file, text, environment)?;
         serde_saphyr::from_str(&substituted).map_err(|error| IntegrationsError::File {
             file: file.to_owned(),
-            message: error.to_string().lines().next().unwrap_or("invalid").to_owned(),
+            message: error
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid")
+                .to_owned(),
         })
     }
 }
@@ -296,7 +301,10 @@ fn hosts_of(file: &IntegrationsFile) -> Vec<Host> {
         });
     }
     for bitbucket in &section.bitbucket_cloud {
-        let secret = bitbucket.token.as_deref().or(bitbucket.app_password.as_deref());
+        let secret = bitbucket
+            .token
+            .as_deref()
+            .or(bitbucket.app_password.as_deref());
         hosts.push(Host {
             authority: "bitbucket.org".to_owned(),
             kind: HostKind::BitbucketCloud,
@@ -497,8 +505,7 @@ impl UrlReader {
 
     /// Backstage's default hosts, no credentials, the platform's roots only.
     pub fn with_defaults() -> UrlReader {
-        UrlReader::new(&IntegrationsFile::default(), None)
-            .expect("the default HTTPS client builds")
+        UrlReader::new(&IntegrationsFile::default(), None).expect("the default HTTPS client builds")
     }
 
     fn host_of(&self, url: &Url) -> Option<&Host> {
@@ -540,7 +547,8 @@ impl UrlReader {
         if let Ok(absolute) = Url::parse(target) {
             return Ok(absolute.to_string());
         }
-        let base_url = Url::parse(base).map_err(|error| format!("`{base}` is not a URL: {error}"))?;
+        let base_url =
+            Url::parse(base).map_err(|error| format!("`{base}` is not a URL: {error}"))?;
         let kind = self.host_of(&base_url).map(|host| &host.kind);
         if kind == Some(&HostKind::Azure) {
             let mut resolved = base_url.clone();
@@ -576,9 +584,9 @@ impl UrlReader {
             url.set_path(&format!("{}/{rooted}", root.trim_end_matches('/')));
             url
         } else {
-            base_url
-                .join(target)
-                .map_err(|error| format!("`{target}` cannot be resolved against `{base}`: {error}"))?
+            base_url.join(target).map_err(|error| {
+                format!("`{target}` cannot be resolved against `{base}`: {error}")
+            })?
         };
         // Bitbucket Server keeps the ref in the query (`?at=`); the others have none.
         resolved.set_query(base_url.query());
@@ -667,14 +675,17 @@ impl UrlReader {
             .get(reqwest::header::ETAG)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let bytes = read_body(response, budget, MAX_FILE_BYTES).await.map_err(|error| match error {
-            BodyError::Stopped(stop) => stopped(stop),
-            BodyError::TooLarge => Problem {
-                file: Some(url.to_owned()),
-                ..crate::source::file_size_problem()
-            },
-            BodyError::Request(message) => problem(message),
-        })?;
+        let bytes =
+            read_body(response, budget, MAX_FILE_BYTES)
+                .await
+                .map_err(|error| match error {
+                    BodyError::Stopped(stop) => stopped(stop),
+                    BodyError::TooLarge => Problem {
+                        file: Some(url.to_owned()),
+                        ..crate::source::file_size_problem()
+                    },
+                    BodyError::Request(message) => problem(message),
+                })?;
         let text: Arc<str> = String::from_utf8(bytes)
             .map_err(|_| problem("the file is not valid UTF-8".to_owned()))?
             .into();
@@ -747,7 +758,11 @@ impl UrlReader {
 }
 
 impl GitOverHttps<'_> {
-    fn send(&self, request: impl FnOnce(&reqwest::Client, Url) -> reqwest::RequestBuilder, url: &str) -> Result<Vec<u8>, String> {
+    fn send(
+        &self,
+        request: impl FnOnce(&reqwest::Client, Url) -> reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<Vec<u8>, String> {
         self.runtime.block_on(async {
             self.budget.visit().map_err(|stop| stop.problem(self.budget.limits()).message)?;
             let parsed = self.reader.check(url)?;
@@ -791,7 +806,10 @@ impl paved_git::SmartHttp for GitOverHttps<'_> {
                 client
                     .post(url)
                     .header(reqwest::header::CONTENT_TYPE, content_type)
-                    .header(reqwest::header::ACCEPT, "application/x-git-upload-pack-result")
+                    .header(
+                        reqwest::header::ACCEPT,
+                        "application/x-git-upload-pack-result",
+                    )
                     .body(body)
             },
             url,
@@ -940,7 +958,9 @@ fn fetch_url(url: &Url, host: &Host) -> Result<Url, String> {
         }
         HostKind::BitbucketCloud => {
             if parts.len() < 5 || !matches!(parts[2].as_str(), "src" | "raw") {
-                return Err(invalid("`https://bitbucket.org/WORKSPACE/REPO/src/REF/PATH`"));
+                return Err(invalid(
+                    "`https://bitbucket.org/WORKSPACE/REPO/src/REF/PATH`",
+                ));
             }
             parse(format!(
                 "https://api.bitbucket.org/2.0/repositories/{}/{}/src/{}/{}",
@@ -976,7 +996,9 @@ fn fetch_url(url: &Url, host: &Host) -> Result<Url, String> {
                 .iter()
                 .position(|part| part == "_git")
                 .filter(|git| *git >= 1 && parts.len() > git + 1)
-                .ok_or_else(|| invalid("`https://dev.azure.com/ORG/PROJECT/_git/REPO?path=PATH`"))?;
+                .ok_or_else(|| {
+                    invalid("`https://dev.azure.com/ORG/PROJECT/_git/REPO?path=PATH`")
+                })?;
             let (owner, project) = match git {
                 1 => (&parts[0], &parts[2]),
                 _ => (&parts[0], &parts[1]),
@@ -1116,12 +1138,28 @@ mod tests {
         let reader = reader("{}\n");
         let base = "https://github.com/acme/shop/blob/main/services/all.yaml";
         for (target, expect) in [
-            ("./web.yaml", "https://github.com/acme/shop/blob/main/services/web.yaml"),
-            ("../api/openapi.yaml", "https://github.com/acme/shop/blob/main/api/openapi.yaml"),
-            ("/docs/x.yaml", "https://github.com/acme/shop/blob/main/docs/x.yaml"),
-            ("https://gitlab.com/a/b/-/blob/main/c.yaml", "https://gitlab.com/a/b/-/blob/main/c.yaml"),
+            (
+                "./web.yaml",
+                "https://github.com/acme/shop/blob/main/services/web.yaml",
+            ),
+            (
+                "../api/openapi.yaml",
+                "https://github.com/acme/shop/blob/main/api/openapi.yaml",
+            ),
+            (
+                "/docs/x.yaml",
+                "https://github.com/acme/shop/blob/main/docs/x.yaml",
+            ),
+            (
+                "https://gitlab.com/a/b/-/blob/main/c.yaml",
+                "https://gitlab.com/a/b/-/blob/main/c.yaml",
+            ),
         ] {
-            assert_eq!(reader.resolve(target, base).as_deref(), Ok(expect), "{target}");
+            assert_eq!(
+                reader.resolve(target, base).as_deref(),
+                Ok(expect),
+                "{target}"
+            );
         }
         assert_eq!(
             reader
@@ -1131,7 +1169,10 @@ mod tests {
         );
         assert_eq!(
             reader
-                .resolve("../x.yaml", "https://dev.azure.com/acme/shop/_git/web?path=/a/b.yaml&version=GBmain")
+                .resolve(
+                    "../x.yaml",
+                    "https://dev.azure.com/acme/shop/_git/web?path=/a/b.yaml&version=GBmain"
+                )
                 .as_deref(),
             Ok("https://dev.azure.com/acme/shop/_git/web?path=%2Fx.yaml&version=GBmain")
         );
@@ -1141,9 +1182,18 @@ mod tests {
     fn only_configured_https_hosts_without_inline_credentials_are_read() {
         let reader = reader("{}\n");
         for (url, expect) in [
-            ("http://github.com/a/b/blob/main/c.yaml", "`http://github.com/a/b/blob/main/c.yaml` is not an HTTPS URL; only HTTPS is read"),
-            ("https://user:pw@github.com/a/b/blob/main/c.yaml", "`https://github.com/a/b/blob/main/c.yaml` holds credentials; configure them per host in the integrations file instead"),
-            ("https://example.com/c.yaml", "host `example.com` is not configured: add it to `integrations` or `backend.reading.allow` in the integrations file"),
+            (
+                "http://github.com/a/b/blob/main/c.yaml",
+                "`http://github.com/a/b/blob/main/c.yaml` is not an HTTPS URL; only HTTPS is read",
+            ),
+            (
+                "https://user:pw@github.com/a/b/blob/main/c.yaml",
+                "`https://github.com/a/b/blob/main/c.yaml` holds credentials; configure them per host in the integrations file instead",
+            ),
+            (
+                "https://example.com/c.yaml",
+                "host `example.com` is not configured: add it to `integrations` or `backend.reading.allow` in the integrations file",
+            ),
         ] {
             assert_eq!(reader.check(url).err().as_deref(), Some(expect), "{url}");
         }
@@ -1151,15 +1201,24 @@ mod tests {
 
     #[test]
     fn variables_come_from_the_environment_and_secrets_stay_out_of_debug() {
-        let reader = reader("integrations:\n  github:\n    - host: ghe.example.com\n      apiBaseUrl: https://ghe.example.com/api/v3\n      token: ${TOKEN}\n");
+        let reader = reader(
+            "integrations:\n  github:\n    - host: ghe.example.com\n      apiBaseUrl: https://ghe.example.com/api/v3\n      token: ${TOKEN}\n",
+        );
         let host = reader
             .host_of(&Url::parse("https://ghe.example.com/x").expect("a URL"))
             .expect("configured");
         assert!(host.credentials == Credentials::Bearer("s3cret".to_owned()));
         assert!(!format!("{reader:?}").contains("s3cret"));
         let environment = |_: &str| None;
-        let error = IntegrationsFile::parse("f.yaml", "integrations:\n  github:\n    - token: ${NOPE}\n", &environment)
-            .expect_err("refused");
-        assert_eq!(error.to_string(), "integrations file `f.yaml`: `${NOPE}` is not set in the environment");
+        let error = IntegrationsFile::parse(
+            "f.yaml",
+            "integrations:\n  github:\n    - token: ${NOPE}\n",
+            &environment,
+        )
+        .expect_err("refused");
+        assert_eq!(
+            error.to_string(),
+            "integrations file `f.yaml`: `${NOPE}` is not set in the environment"
+        );
     }
 }

@@ -209,7 +209,10 @@ pub(crate) fn fetch(
         .filter_map(|reference| reference.name().ok().map(str::to_owned))
         .filter(|name| {
             (name.starts_with("refs/heads/") || name.starts_with("refs/tags/"))
-                && !advertisement.refs.iter().any(|(_, advertised)| advertised == name)
+                && !advertisement
+                    .refs
+                    .iter()
+                    .any(|(_, advertised)| advertised == name)
         })
         .collect();
     for name in stale {

@@ -23,7 +23,9 @@ pub struct EntityRef {
 pub enum EntityRefError {
     #[error("reference `{reference}` is empty")]
     Empty { reference: String },
-    #[error("reference `{reference}` is not of the form `[kind:][namespace/]name`: no part may be empty")]
+    #[error(
+        "reference `{reference}` is not of the form `[kind:][namespace/]name`: no part may be empty"
+    )]
     Shape { reference: String },
     #[error("reference `{reference}` has no kind, and `{field}` has no default kind")]
     MissingKind { reference: String, field: String },
@@ -227,7 +229,10 @@ mod tests {
         for (input, expect) in cases {
             let actual = match EntityRef::parse_as_backstage(input, defaults, "spec.owner") {
                 Ok(reference) => {
-                    format!("{} {} {}", reference.kind, reference.namespace, reference.name)
+                    format!(
+                        "{} {} {}",
+                        reference.kind, reference.namespace, reference.name
+                    )
                 }
                 Err(_) => "error".to_owned(),
             };

@@ -139,7 +139,10 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
         problems.push(Problem::new(
             "kind",
             "kind-format",
-            format!("`{}` is not a valid kind: expected {KIND_RULE}", excerpt(kind)),
+            format!(
+                "`{}` is not a valid kind: expected {KIND_RULE}",
+                excerpt(kind)
+            ),
         ));
     }
     match root.get("metadata") {
@@ -174,7 +177,10 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
         problems.push(Problem::new(
             "metadata.name",
             "name-format",
-            format!("`{}` is not a valid name: expected {NAME_RULE}", excerpt(name)),
+            format!(
+                "`{}` is not a valid name: expected {NAME_RULE}",
+                excerpt(name)
+            ),
         ));
     }
     if let Some(namespace) = optional_string(metadata, "metadata.", "namespace", problems)

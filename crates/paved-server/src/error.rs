@@ -70,9 +70,11 @@ impl ApiError {
                 CatalogError::ProvidedLocation(_) => {
                     (StatusCode::CONFLICT, "ConflictError", "provided_location")
                 }
-                CatalogError::Stopping { .. } => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError", "stopping")
-                }
+                CatalogError::Stopping { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailableError",
+                    "stopping",
+                ),
             },
             ApiError::Registry(error) => classify_registry(error),
             ApiError::Scaffolder(error) => match error {

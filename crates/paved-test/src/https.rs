@@ -110,12 +110,14 @@ impl HttpsServer {
                     let Ok(stream) = acceptor.accept(stream).await else {
                         return;
                     };
-                    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                        let router = router.clone();
-                        async move {
-                            tower::ServiceExt::oneshot(router, request.map(Body::new)).await
-                        }
-                    });
+                    let service = hyper::service::service_fn(
+                        move |request: Request<hyper::body::Incoming>| {
+                            let router = router.clone();
+                            async move {
+                                tower::ServiceExt::oneshot(router, request.map(Body::new)).await
+                            }
+                        },
+                    );
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
@@ -173,7 +175,11 @@ impl HttpsServer {
 /// An ETag for a body: its hash, quoted.
 fn etag_of(body: &str) -> String {
     let digest = Sha256::digest(body.as_bytes());
-    let hex: String = digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = digest
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     format!("\"{hex}\"")
 }
 
@@ -194,7 +200,9 @@ async fn serve(State(state): State<Arc<Mutex<Files>>>, request: Request) -> Resp
     let if_none_match = header_text(header::IF_NONE_MATCH);
     let authorization = header_text(header::AUTHORIZATION);
     let (token, git_root, found) = {
-        let files = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let files = state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         (
             files.token.clone(),
             files.git_root.clone(),
@@ -268,7 +276,10 @@ async fn git_http_backend(
         .env("CONTENT_TYPE", header(header::CONTENT_TYPE))
         .env("CONTENT_LENGTH", body.len().to_string())
         .env("HTTP_CONTENT_ENCODING", header(header::CONTENT_ENCODING))
-        .env("GIT_PROTOCOL", header(header::HeaderName::from_static("git-protocol")))
+        .env(
+            "GIT_PROTOCOL",
+            header(header::HeaderName::from_static("git-protocol")),
+        )
         .env("REMOTE_ADDR", "127.0.0.1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -279,7 +290,10 @@ async fn git_http_backend(
     let writer = tokio::spawn(async move {
         let _ = stdin.write_all(&body).await;
     });
-    let output = child.wait_with_output().await.expect("git http-backend runs");
+    let output = child
+        .wait_with_output()
+        .await
+        .expect("git http-backend runs");
     let _ = writer.await;
     let separator = output
         .stdout

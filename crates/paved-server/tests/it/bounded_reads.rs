@@ -58,7 +58,10 @@ fn rules_and_messages(server: &TestServer, response: &TestResponse) -> Vec<Strin
 }
 
 fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
     assert!(status.success(), "mkfifo {}", path.display());
 }
 
@@ -106,7 +109,9 @@ async fn devices_and_fifos_are_refused_by_name(backend: Backend) {
     assert_eq!(response.status, 201, "{}", response.text);
     assert_eq!(
         rules_and_messages(&server, &response),
-        ["[DATA]/input/pipe.yaml not-a-file a FIFO (named pipe), not a regular file; only regular files are read"]
+        [
+            "[DATA]/input/pipe.yaml not-a-file a FIFO (named pipe), not a regular file; only regular files are read"
+        ]
     );
     assert!(exists(&server, "component/default/web").await);
 }
@@ -145,18 +150,26 @@ async fn each_limit_names_itself(backend: Backend) {
     for index in 0..30 {
         server.write(&format!("wide/{index}.yaml"), "# nothing\n");
     }
-    let response = register(&server, &format!("{}/wide/*.yaml", server.input_dir().display())).await;
+    let response = register(
+        &server,
+        &format!("{}/wide/*.yaml", server.input_dir().display()),
+    )
+    .await;
     assert_eq!(response.status, 400, "{}", response.text);
     assert_eq!(
         rules_and_messages(&server, &response),
-        ["- read-limit the read was stopped after visiting 20 files and directories, the limit `files visited` of one read; narrow the glob or split the location"]
+        [
+            "- read-limit the read was stopped after visiting 20 files and directories, the limit `files visited` of one read; narrow the glob or split the location"
+        ]
     );
     let large = server.write("large.yaml", &format!("# {}\n", "x".repeat(20_000)));
     let response = register(&server, large.to_str().expect("a UTF-8 path")).await;
     assert_eq!(response.status, 400, "{}", response.text);
     assert_eq!(
         rules_and_messages(&server, &response),
-        ["- read-limit the read was stopped after 10000 bytes, the limit `bytes read` of one read; split the location"]
+        [
+            "- read-limit the read was stopped after 10000 bytes, the limit `bytes read` of one read; split the location"
+        ]
     );
 }
 
@@ -170,7 +183,9 @@ async fn paveds_own_files_are_never_read(backend: Backend) {
     assert_eq!(response.status, 400, "{}", response.text);
     assert_eq!(
         rules_and_messages(&server, &response),
-        ["[DATA]/admin-token private-path `[DATA]/admin-token` is Paved's own data; locations may not read it"]
+        [
+            "[DATA]/admin-token private-path `[DATA]/admin-token` is Paved's own data; locations may not read it"
+        ]
     );
     assert!(!response.text.contains(TEST_TOKEN), "{}", response.text);
     for glob in [
@@ -202,7 +217,10 @@ async fn non_catalog_files_are_reported_by_name_only(backend: Backend) {
     server.write("svc/token", &format!("{SECRET}\n"));
     server.write("svc/config.yaml", &format!("password: {SECRET}\n"));
     server.write("svc/list.yaml", &format!("- {SECRET}\n"));
-    server.write("svc/broken.yaml", &format!("{{\"{SECRET}\": 1, \"{SECRET}\": 2}}\n"));
+    server.write(
+        "svc/broken.yaml",
+        &format!("{{\"{SECRET}\": 1, \"{SECRET}\": 2}}\n"),
+    );
     let glob = format!("{}/svc/*", server.input_dir().display());
     let response = register(&server, &glob).await;
     assert_eq!(response.status, 201, "{}", response.text);
@@ -247,7 +265,10 @@ async fn a_stored_bad_location_does_not_stop_the_server(backend: Backend) {
         .iter()
         .map(|location| {
             (
-                location["data"]["target"].as_str().unwrap_or("-").to_owned(),
+                location["data"]["target"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned(),
                 location["data"]["problems"][0]["rule"]
                     .as_str()
                     .unwrap_or("-")

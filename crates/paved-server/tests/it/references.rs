@@ -27,7 +27,10 @@ async fn the_starter_app_loads_with_a_warning(backend: Backend) {
     let server = TestServer::start(backend).await;
     let file = server.write("catalog-info.yaml", STARTER_APP_CATALOG_INFO);
     let added = server.add_location("file", &file).await;
-    assert_eq!(added.body["entityRefs"], json!(["component:default/backstage"]));
+    assert_eq!(
+        added.body["entityRefs"],
+        json!(["component:default/backstage"])
+    );
     let problems = &added.body["problems"];
     assert_eq!(problems.as_array().map(Vec::len), Some(1), "{problems}");
     assert_eq!(problems[0]["severity"], "warning");

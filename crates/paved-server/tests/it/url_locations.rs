@@ -104,7 +104,10 @@ async fn reads_github_and_gitlab_layouts(backend: Backend) {
     assert_eq!(api["spec"]["definition"], OPENAPI);
     assert_eq!(
         api["metadata"]["annotations"]["backstage.io/managed-by-location"],
-        format!("url:{}/acme/shop/blob/main/apis/orders.yaml", github.base_url())
+        format!(
+            "url:{}/acme/shop/blob/main/apis/orders.yaml",
+            github.base_url()
+        )
     );
     assert_eq!(
         api["metadata"]["annotations"]["backstage.io/managed-by-origin-location"],
@@ -117,7 +120,11 @@ async fn reads_github_and_gitlab_layouts(backend: Backend) {
         relations(&web)
     );
     // Raw content for GitHub (no token: Backstage's raw endpoint), the API for GitLab.
-    let github_targets: Vec<String> = github.log().iter().map(|request| request.target.clone()).collect();
+    let github_targets: Vec<String> = github
+        .log()
+        .iter()
+        .map(|request| request.target.clone())
+        .collect();
     assert_eq!(
         github_targets,
         [
@@ -141,7 +148,10 @@ async fn reads_github_and_gitlab_layouts(backend: Backend) {
         assert!(request.if_none_match.is_some(), "{request:?}");
     }
     assert_eq!(github.log().len() + gitlab.log().len(), 5);
-    assert_eq!(entity(&server, "api/default/orders").await["spec"]["definition"], OPENAPI);
+    assert_eq!(
+        entity(&server, "api/default/orders").await["spec"]["definition"],
+        OPENAPI
+    );
 
     // A changed file is read again in full.
     github.put(
@@ -244,7 +254,10 @@ async fn a_token_protected_host(backend: Backend) {
     assert!(!added.text.contains(TOKEN));
     let log = github.log();
     assert_eq!(log.len(), 1, "{log:?}");
-    assert_eq!(log[0].authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(
+        log[0].authorization.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
     assert_eq!(gitlab.log(), []);
     let listed = server.get("/api/catalog/locations").await;
     assert!(!listed.text.contains(TOKEN));
@@ -267,13 +280,23 @@ async fn git_over_https(backend: Backend) {
     let repositories = tempfile::tempdir().expect("a temporary directory");
     let repository = repositories.path().join("acme/shop.git");
     paved_git::init_bare(&repository).expect("a bare repository");
-    let component = |name: &str| COMPONENT.replace("name: web", &format!("name: {name}")).replace("  providesApis: [orders]\n", "");
+    let component = |name: &str| {
+        COMPONENT
+            .replace("name: web", &format!("name: {name}"))
+            .replace("  providesApis: [orders]\n", "")
+    };
     paved_git::commit_files(
         &repository,
         "main",
         &[
-            ("services/web/catalog-info.yaml".to_owned(), component("web").into_bytes()),
-            ("services/api/catalog-info.yaml".to_owned(), component("api").into_bytes()),
+            (
+                "services/web/catalog-info.yaml".to_owned(),
+                component("web").into_bytes(),
+            ),
+            (
+                "services/api/catalog-info.yaml".to_owned(),
+                component("api").into_bytes(),
+            ),
             ("README.md".to_owned(), b"# shop\n".to_vec()),
         ],
         "first",
@@ -302,7 +325,13 @@ async fn git_over_https(backend: Backend) {
     let requests: Vec<(String, String, u16)> = github
         .log()
         .iter()
-        .map(|request| (request.method.clone(), request.target.clone(), request.status))
+        .map(|request| {
+            (
+                request.method.clone(),
+                request.target.clone(),
+                request.status,
+            )
+        })
         .collect();
     assert_eq!(
         requests,
@@ -312,7 +341,11 @@ async fn git_over_https(backend: Backend) {
                 "/acme/shop.git/info/refs?service=git-upload-pack".to_owned(),
                 200
             ),
-            ("POST".to_owned(), "/acme/shop.git/git-upload-pack".to_owned(), 200),
+            (
+                "POST".to_owned(),
+                "/acme/shop.git/git-upload-pack".to_owned(),
+                200
+            ),
         ]
     );
 
@@ -337,7 +370,10 @@ async fn git_over_https(backend: Backend) {
     paved_git::commit_files(
         &repository,
         "main",
-        &[("services/jobs/catalog-info.yaml".to_owned(), component("jobs").into_bytes())],
+        &[(
+            "services/jobs/catalog-info.yaml".to_owned(),
+            component("jobs").into_bytes(),
+        )],
         "second",
         "Paved Test",
         "paved@example.com",
@@ -390,7 +426,12 @@ async fn template_sync_over_https(backend: Backend) {
         )
         .await;
     assert_eq!(added.status, 200, "{}", added.text);
-    assert_eq!(added.body["registered"], json!(["api@1.0"]), "{}", added.text);
+    assert_eq!(
+        added.body["registered"],
+        json!(["api@1.0"]),
+        "{}",
+        added.text
+    );
     assert!(
         github
             .log()

@@ -186,7 +186,9 @@ fn read_limits(args: &UpArgs) -> paved_catalog::budget::ReadLimits {
         max_files_visited: args
             .catalog_max_files_visited
             .unwrap_or(defaults.max_files_visited),
-        max_bytes_read: args.catalog_max_bytes_read.unwrap_or(defaults.max_bytes_read),
+        max_bytes_read: args
+            .catalog_max_bytes_read
+            .unwrap_or(defaults.max_bytes_read),
         max_read_time: args
             .catalog_max_read_time
             .map(Duration::from_secs)

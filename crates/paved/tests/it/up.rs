@@ -213,7 +213,11 @@ fn sigterm_stops_a_long_read() {
     let started = std::time::Instant::now();
     let log = server.log.clone();
     let status = server.terminate();
-    let log = log.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let log = log
+        .0
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     assert!(status.success(), "{status}:\n{log}");
     assert!(
         started.elapsed() < Duration::from_secs(30),

@@ -783,7 +783,9 @@ fn the_starter_apps_catalog_info_loads_with_a_warning() {
     let result = run(paved().args(["catalog", "validate"]).arg(&file));
     assert_eq!(result.code, Some(0), "{result}");
     assert_eq!(
-        result.stdout.replace(&dir.path().display().to_string(), "[DIR]"),
+        result
+            .stdout
+            .replace(&dir.path().display().to_string(), "[DIR]"),
         "[DIR]/catalog-info.yaml:12: document 0: field `spec.owner`: warning: reference `john@example.com` has an invalid name `john@example.com`: expected sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total; Backstage accepts the reference, but no entity can have this name (rule `reference-format`)\n1 problem; 1 valid entity in 1 file\n"
     );
 }
@@ -799,7 +801,9 @@ fn placeholders_are_substituted_from_local_files() {
     )
     .expect("write the file");
     std::fs::write(dir.path().join("openapi.yaml"), "openapi: 3.0.0\n").expect("write");
-    let result = run(paved().args(["catalog", "validate", "-o", "json"]).arg(&file));
+    let result = run(paved()
+        .args(["catalog", "validate", "-o", "json"])
+        .arg(&file));
     assert_eq!(result.code, Some(1), "{result}");
     let report = result.json();
     assert_eq!(

@@ -6,8 +6,8 @@ use paved_api::ApiProblem;
 use paved_catalog::budget::ReadLimits;
 use paved_catalog::ingest::validate_file;
 use paved_catalog::source::{ReadContext, read_local_file};
-use paved_model::problem::Problem;
 use paved_cli::OutputFormat;
+use paved_model::problem::Problem;
 use serde::Serialize;
 
 use crate::Failure;

@@ -603,6 +603,14 @@ fn location_targets(
         let problem = |rule: &str, message: String| {
             Problem::new(&field, rule, message).in_document(&file.name, document.index)
         };
+        // A problem of reading the target, told as one of this field.
+        let read_problem = |read_problem: Problem| Problem {
+            field: Some(field.clone()),
+            document_index: Some(document.index),
+            file: Some(file.name.clone()),
+            message: format!("target `{target}`: {}", read_problem.message),
+            ..read_problem
+        };
         match (&file.origin, spec_type) {
             (FileOrigin::Local { path, root }, None | Some("file")) => {
                 let base = path.parent().unwrap_or(root);
@@ -624,13 +632,7 @@ fn location_targets(
                         format!("target `{target}` matches no file"),
                     ));
                 }
-                problems.extend(read_problems.into_iter().map(|mut read_problem| {
-                    read_problem.field = Some(field.clone());
-                    read_problem.document_index = Some(document.index);
-                    read_problem.file = Some(file.name.clone());
-                    read_problem.message = format!("target `{target}`: {}", read_problem.message);
-                    read_problem
-                }));
+                problems.extend(read_problems.into_iter().map(read_problem));
                 files.extend(found);
             }
             (FileOrigin::Git { repository, path }, None) => {
@@ -658,13 +660,6 @@ fn location_targets(
                 }
             }
             (FileOrigin::Url { url }, None | Some("url")) => {
-                let read_problem = |read_problem: Problem| Problem {
-                    field: Some(field.clone()),
-                    document_index: Some(document.index),
-                    file: Some(file.name.clone()),
-                    message: format!("target `{target}`: {}", read_problem.message),
-                    ..read_problem
-                };
                 match context.read.resolve_url(target, url) {
                     Ok(resolved) => match context.read.read_url(&resolved) {
                         Ok(found) => files.push(found),
@@ -674,13 +669,6 @@ fn location_targets(
                 }
             }
             (_, Some(location_type @ ("git" | "url"))) => {
-                let read_problem = |read_problem: Problem| Problem {
-                    field: Some(field.clone()),
-                    document_index: Some(document.index),
-                    file: Some(file.name.clone()),
-                    message: format!("target `{target}`: {}", read_problem.message),
-                    ..read_problem
-                };
                 match LocationTarget::parse(location_type, target, Path::new("/")) {
                     Ok(LocationTarget::Git {
                         repository,

@@ -26,6 +26,25 @@ pub mod backstage {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
+    /// The `catalog-info.yaml` that Backstage's starter app (`@backstage/create-app`'s
+    /// `default-app` template) generates, with `{{name}}` filled in: its owner
+    /// `john@example.com` is a reference Backstage loads, whose name breaks the entity
+    /// name rules.
+    pub const STARTER_APP_CATALOG_INFO: &str = "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: backstage
+  description: An example of a Backstage application.
+  # Example for optional annotations
+  # annotations:
+  #   github.com/project-slug: backstage/backstage
+  #   backstage.io/techdocs-ref: dir:.
+spec:
+  type: website
+  owner: john@example.com
+  lifecycle: experimental
+";
+
     /// Backstage's verdict on one document of one file.
     #[derive(Debug)]
     pub struct Verdict {

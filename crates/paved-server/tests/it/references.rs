@@ -7,25 +7,13 @@ use serde_json::json;
 
 use crate::common::{entity, relations};
 
-/// What Backstage's starter app (`@backstage/create-app`) generates, `{{name}}` filled in.
-const STARTER_APP_CATALOG_INFO: &str = "apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: backstage
-  description: An example of a Backstage application.
-  # Example for optional annotations
-  # annotations:
-  #   github.com/project-slug: backstage/backstage
-  #   backstage.io/techdocs-ref: dir:.
-spec:
-  type: website
-  owner: john@example.com
-  lifecycle: experimental
-";
 
 async fn the_starter_app_loads_with_a_warning(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let file = server.write("catalog-info.yaml", STARTER_APP_CATALOG_INFO);
+    let file = server.write(
+        "catalog-info.yaml",
+        paved_test::backstage::STARTER_APP_CATALOG_INFO,
+    );
     let added = server.add_location("file", &file).await;
     assert_eq!(
         added.body["entityRefs"],

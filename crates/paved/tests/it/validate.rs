@@ -753,23 +753,6 @@ fn devices_and_fifos_are_refused_by_name() {
     );
 }
 
-/// The `catalog-info.yaml` that Backstage's starter app (`@backstage/create-app`) generates,
-/// with `{{name}}` filled in: its owner `john@example.com` is a reference Backstage loads,
-/// whose name breaks the entity name rules.
-pub const STARTER_APP_CATALOG_INFO: &str = "apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: backstage
-  description: An example of a Backstage application.
-  # Example for optional annotations
-  # annotations:
-  #   github.com/project-slug: backstage/backstage
-  #   backstage.io/techdocs-ref: dir:.
-spec:
-  type: website
-  owner: john@example.com
-  lifecycle: experimental
-";
 
 /// The starter app's file is valid, as Backstage's validator says, with a warning naming the
 /// rule the owner's name breaks.
@@ -777,7 +760,7 @@ spec:
 fn the_starter_apps_catalog_info_loads_with_a_warning() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join("catalog-info.yaml");
-    std::fs::write(&file, STARTER_APP_CATALOG_INFO).expect("write the file");
+    std::fs::write(&file, paved_test::backstage::STARTER_APP_CATALOG_INFO).expect("write the file");
     let verdicts = check_agrees_with_backstage(std::slice::from_ref(&file));
     assert!(verdicts.iter().all(|verdict| verdict.ok));
     let result = run(paved().args(["catalog", "validate"]).arg(&file));

@@ -309,7 +309,7 @@ impl ReadContext {
     pub fn resolve_url(&self, target: &str, base: &str) -> Result<String, String> {
         match &self.urls {
             Some((reader, _)) => reader.resolve(target, base),
-            None => crate::url::UrlReader::with_defaults().resolve(target, base),
+            None => Err("URLs are not read here: this check reads local files only".to_owned()),
         }
     }
 

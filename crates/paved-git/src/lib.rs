@@ -184,7 +184,7 @@ pub fn read_tree_bounded(
     let smart_http = https.filter(|_| url.starts_with("https://"));
     if url.starts_with("https://") && smart_http.is_none() && !git2::Version::get().https() {
         return Err(fetch_error(
-            "`https://` URLs are not supported here: libgit2 is built without TLS".into(),
+            "`https://` URLs are not supported: libgit2 is built without TLS".into(),
         ));
     }
     // `host:path` and `user@host:path` are SSH addresses, not local paths.

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::common::{entity, relations};
 
-
 async fn the_starter_app_loads_with_a_warning(backend: Backend) {
     let server = TestServer::start(backend).await;
     let file = server.write(

@@ -753,7 +753,6 @@ fn devices_and_fifos_are_refused_by_name() {
     );
 }
 
-
 /// The starter app's file is valid, as Backstage's validator says, with a warning naming the
 /// rule the owner's name breaks.
 #[test]

@@ -81,6 +81,22 @@ pub enum CatalogError {
     ProvidedLocation(LocationId),
 }
 
+/// Counts one read as running from its start until it is dropped, on whatever thread.
+struct ReadRunning(tokio::sync::watch::Sender<usize>);
+
+impl ReadRunning {
+    fn start(counter: tokio::sync::watch::Sender<usize>) -> ReadRunning {
+        counter.send_modify(|running| *running += 1);
+        ReadRunning(counter)
+    }
+}
+
+impl Drop for ReadRunning {
+    fn drop(&mut self) {
+        self.0.send_modify(|running| *running -= 1);
+    }
+}
+
 /// What registering a location produced.
 #[derive(Debug)]
 pub struct AddedLocation {
@@ -124,6 +140,8 @@ struct Inner {
     revision: tokio::sync::watch::Sender<i64>,
     /// Raised when Paved stops: every read in progress stops at once.
     stopping: CancelFlag,
+    /// How many reads of locations are running (on blocking threads).
+    reads_running: tokio::sync::watch::Sender<usize>,
     /// `config.private_paths`, canonical.
     private_paths: Vec<PathBuf>,
 }
@@ -147,6 +165,7 @@ impl Catalog {
                 revision: tokio::sync::watch::Sender::new(revision),
                 stats: CatalogStats::default(),
                 stopping: CancelFlag::default(),
+                reads_running: tokio::sync::watch::Sender::new(0),
                 private_paths,
             }),
         })
@@ -167,6 +186,12 @@ impl Catalog {
             self.inner.config.read_limits,
             vec![self.inner.stopping.clone()],
         )
+    }
+
+    /// How many reads of locations are running: a read outlives its request only until it
+    /// notices the request is gone.
+    pub fn watch_reads_running(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.inner.reads_running.subscribe()
     }
 
     /// How URLs (and git over HTTPS) are read: hosts, credentials, trusted roots.
@@ -500,7 +525,9 @@ impl Catalog {
             )),
         };
         tracing::debug!(target = canonical_target, "reading location");
+        let running = ReadRunning::start(self.inner.reads_running.clone());
         let ingested = tokio::task::spawn_blocking(move || {
+            let _running = running;
             ingest::ingest(&target, &origin, &git_cache, &context)
         })
         .await

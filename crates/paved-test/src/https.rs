@@ -36,6 +36,8 @@ struct Files {
     token: Option<String>,
     /// `git http-backend`'s project root: paths with `.git/` in them go there.
     git_root: Option<PathBuf>,
+    /// Paths never answered: the request waits until the client gives up.
+    stalled: Vec<String>,
     log: Vec<LoggedRequest>,
 }
 
@@ -47,6 +49,8 @@ pub struct HttpsServer {
     /// The test CA's certificate (PEM), for `--ca-bundle`.
     pub ca_pem: String,
     state: Arc<Mutex<Files>>,
+    /// How many requests have arrived, for tests that wait for one.
+    arrived: tokio::sync::watch::Receiver<usize>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -96,9 +100,10 @@ impl HttpsServer {
             .expect("a free port");
         let authority = listener.local_addr().expect("an address").to_string();
         let state = Arc::new(Mutex::new(Files::default()));
+        let (arrivals, arrived) = tokio::sync::watch::channel(0_usize);
         let router = axum::Router::new()
             .fallback(serve)
-            .with_state(state.clone());
+            .with_state((state.clone(), Arc::new(arrivals)));
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -128,6 +133,7 @@ impl HttpsServer {
             authority,
             ca_pem: ca.pem(),
             state,
+            arrived,
             accept,
         }
     }
@@ -153,6 +159,17 @@ impl HttpsServer {
     /// `/acme/shop.git`) over git's smart HTTP protocol, through `git http-backend`.
     pub fn serve_git(&self, root: PathBuf) {
         self.lock().git_root = Some(root);
+    }
+
+    /// Never answers requests for `path_and_query`.
+    pub fn stall(&self, path_and_query: &str) {
+        self.lock().stalled.push(path_and_query.to_owned());
+    }
+
+    /// Waits until `count` requests have arrived in all (answered or not).
+    pub async fn wait_for_requests(&self, count: usize) {
+        let mut arrived = self.arrived.clone();
+        let _ = arrived.wait_for(|arrived| *arrived >= count).await;
     }
 
     /// Every request so far, in order.
@@ -183,7 +200,10 @@ fn etag_of(body: &str) -> String {
     format!("\"{hex}\"")
 }
 
-async fn serve(State(state): State<Arc<Mutex<Files>>>, request: Request) -> Response {
+type ServerState = (Arc<Mutex<Files>>, Arc<tokio::sync::watch::Sender<usize>>);
+
+async fn serve(State((state, arrivals)): State<ServerState>, request: Request) -> Response {
+    arrivals.send_modify(|arrived| *arrived += 1);
     let (parts, body) = request.into_parts();
     let target = parts
         .uri
@@ -199,7 +219,7 @@ async fn serve(State(state): State<Arc<Mutex<Files>>>, request: Request) -> Resp
     };
     let if_none_match = header_text(header::IF_NONE_MATCH);
     let authorization = header_text(header::AUTHORIZATION);
-    let (token, git_root, found) = {
+    let (token, git_root, found, stalled) = {
         let files = state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -207,8 +227,12 @@ async fn serve(State(state): State<Arc<Mutex<Files>>>, request: Request) -> Resp
             files.token.clone(),
             files.git_root.clone(),
             files.files.get(&target).cloned(),
+            files.stalled.contains(&target),
         )
     };
+    if stalled {
+        std::future::pending::<()>().await;
+    }
     let authorized = match &token {
         Some(token) => authorization.as_deref() == Some(&format!("Bearer {token}")),
         None => true,

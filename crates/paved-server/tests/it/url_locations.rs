@@ -443,3 +443,40 @@ async fn template_sync_over_https(backend: Backend) {
 }
 
 both_backends!(template_sync_over_https);
+
+/// A registration whose client goes away stops reading: the read waits on a URL that is
+/// never answered, the client disconnects, and the read ends (rather than holding a thread
+/// and a connection until the read's time limit).
+async fn an_abandoned_registration_stops_reading(backend: Backend) {
+    let github = HttpsServer::start().await;
+    let gitlab = HttpsServer::start().await;
+    github.stall("/raw/acme/shop/main/catalog-info.yaml");
+    let server = server_with(backend, &github, &gitlab, false).await;
+    let mut reads = server.catalog.watch_reads_running();
+    let url = format!("{}/api/catalog/locations", server.base_url);
+    let body = json!({"type": "url", "target": format!("{}/acme/shop/blob/main/catalog-info.yaml", github.base_url())});
+    let client = reqwest::Client::new();
+    let registration = tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(paved_test::TEST_TOKEN)
+            .json(&body)
+            .send()
+            .await
+    });
+    github.wait_for_requests(1).await;
+    assert_eq!(*reads.borrow_and_update(), 1);
+    // The client gives up: its connection closes.
+    registration.abort();
+    let _ = registration.await;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        reads.wait_for(|running| *running == 0),
+    )
+    .await
+    .expect("the read stops once its client is gone")
+    .expect("the catalog is alive");
+    assert_eq!(server.get("/api/catalog/locations").await.body, json!([]));
+}
+
+both_backends!(an_abandoned_registration_stops_reading);

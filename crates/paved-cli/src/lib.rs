@@ -432,10 +432,12 @@ pub enum LocationsCommand {
     ///   paved catalog locations add ./catalog-info.yaml
     ///   paved catalog locations add '/srv/services/*/catalog-info.yaml'
     ///   paved catalog locations add --type git '/srv/git/shop.git#ref=main&path=**/catalog-info.yaml'
+    ///   paved catalog locations add https://github.com/acme/shop/blob/main/catalog-info.yaml
     #[command(verbatim_doc_comment)]
     Add {
         /// A file path or glob (type file, relative paths taken from here), a git repository
-        /// (type git), or a https://HOST/OWNER/REPO/blob/REF/PATH URL (type url).
+        /// (type git: a path or URL ending in `.git`), or an HTTPS URL of a file, such as
+        /// https://HOST/OWNER/REPO/blob/REF/PATH (type url; hosts in `paved up --integrations`).
         target: String,
         /// Location type; guessed from the target when omitted.
         #[arg(long = "type", value_parser = ["file", "git", "url"])]

@@ -44,6 +44,8 @@ error_codes! {
     InvalidArchive = "invalid_archive",
     /// The request body is larger than the route accepts.
     PayloadTooLarge = "payload_too_large",
+    /// Paved is shutting down and stopped the work; try again once it is back.
+    Stopping = "stopping",
     /// The request took too long and was given up.
     RequestTimeout = "request_timeout",
     /// No route answers this path.

@@ -59,6 +59,9 @@ pub struct ApiProblem {
     pub field: Option<String>,
     pub rule: String,
     pub message: String,
+    /// `warning` for a problem that does not keep the document out (absent for errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
 }
 
 impl From<Problem> for ApiProblem {
@@ -70,6 +73,7 @@ impl From<Problem> for ApiProblem {
             field,
             rule,
             message,
+            severity,
         } = problem;
         ApiProblem {
             file,
@@ -78,6 +82,7 @@ impl From<Problem> for ApiProblem {
             field,
             rule,
             message,
+            severity: (!severity.is_error()).then(|| "warning".to_owned()),
         }
     }
 }
@@ -91,6 +96,7 @@ impl From<ApiProblem> for Problem {
             field,
             rule,
             message,
+            severity,
         } = problem;
         Problem {
             file,
@@ -99,6 +105,10 @@ impl From<ApiProblem> for Problem {
             field,
             rule,
             message,
+            severity: match severity.as_deref() {
+                Some("warning") => paved_model::problem::Severity::Warning,
+                _ => paved_model::problem::Severity::Error,
+            },
         }
     }
 }

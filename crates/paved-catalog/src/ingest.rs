@@ -13,7 +13,9 @@ use paved_model::yaml::{Document, parse_documents};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::source::{self, FileOrigin, LocationTarget, SourceFile};
+use crate::budget;
+use crate::placeholder::{self, PlaceholderContext};
+use crate::source::{self, FileOrigin, LocationTarget, ReadContext, SourceFile};
 
 /// How deep Location entities may nest before the chain is treated as a loop.
 const MAX_LOCATION_DEPTH: usize = 8;
@@ -60,13 +62,49 @@ pub struct Ingested {
     pub fatal: bool,
 }
 
-/// Reads and validates everything a location target produces.
-pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) -> Ingested {
+/// At most this many problems are kept from one read; the rest are counted in one more.
+pub const MAX_PROBLEMS: usize = 1000;
+
+/// Reads and validates everything a location target produces, within `context`'s budget.
+/// A read the budget stopped is fatal, with one problem naming the limit.
+pub fn ingest(
+    target: &LocationTarget,
+    origin_location: &str,
+    git_cache: &Path,
+    context: &ReadContext,
+) -> Ingested {
+    let mut ingested = ingest_unbounded_problems(target, origin_location, git_cache, context);
+    if let Some(stop) = context.budget.stopped() {
+        ingested.fatal = true;
+        ingested.problems.retain(|problem| {
+            problem.rule != budget::READ_LIMIT_RULE && problem.rule != budget::CANCELLED_RULE
+        });
+        ingested
+            .problems
+            .insert(0, stop.problem(context.budget.limits()));
+    }
+    if ingested.problems.len() > MAX_PROBLEMS {
+        let more = ingested.problems.len() - MAX_PROBLEMS;
+        ingested.problems.truncate(MAX_PROBLEMS);
+        ingested.problems.push(Problem::whole(
+            "too-many-problems",
+            format!("{more} more problems are not shown; at most {MAX_PROBLEMS} are kept"),
+        ));
+    }
+    ingested
+}
+
+fn ingest_unbounded_problems(
+    target: &LocationTarget,
+    origin_location: &str,
+    git_cache: &Path,
+    context: &ReadContext,
+) -> Ingested {
     let mut ingested = Ingested::default();
     let mut git_files: HashMap<String, SourceFile> = HashMap::new();
     let entry = match target {
         LocationTarget::File { pattern, root } => {
-            let (files, fatal) = source::read_local(pattern, root, &mut ingested.problems);
+            let (files, fatal) = source::read_local(pattern, root, context, &mut ingested.problems);
             ingested.fatal = fatal;
             files
         }
@@ -80,6 +118,7 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
                 repository,
                 reference.as_deref(),
                 path,
+                context,
                 &mut ingested.problems,
             );
             ingested.fatal = fatal;
@@ -88,23 +127,32 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
             }
             entry
         }
+        LocationTarget::Url { url } => match context.read_url(url) {
+            Ok(file) => vec![file],
+            Err(problem) => {
+                ingested.problems.push(problem);
+                ingested.fatal = true;
+                Vec::new()
+            }
+        },
     };
     mark_problem_files(&mut ingested);
     let mut seen_files: HashSet<String> = entry.iter().map(|file| file.name.clone()).collect();
     let mut defined_at: HashMap<String, (String, usize)> = HashMap::new();
     let mut batch = entry;
     for depth in 0..=MAX_LOCATION_DEPTH {
-        if batch.is_empty() {
+        if batch.is_empty() || context.budget.check().is_err() {
             break;
         }
-        let context = FileContext {
+        let file_context = FileContext {
             origin_location,
             git_files: &git_files,
             git_cache,
             follow_targets: depth < MAX_LOCATION_DEPTH,
+            read: context,
         };
         let mut next = Vec::new();
-        for (file, outcome) in batch.iter().zip(process_in_parallel(&batch, &context)) {
+        for (file, outcome) in batch.iter().zip(process_in_parallel(&batch, &file_context)) {
             let mut problems = outcome.problems;
             for candidate in outcome.candidates {
                 match defined_at.get(&candidate.entity_ref) {
@@ -130,7 +178,7 @@ pub fn ingest(target: &LocationTarget, origin_location: &str, git_cache: &Path) 
                     next.push(target_file);
                 }
             }
-            if !problems.is_empty() {
+            if problems.iter().any(Problem::is_error) {
                 ingested.files_with_problems.insert(file.name.clone());
             }
             ingested.problems.extend(problems);
@@ -147,6 +195,7 @@ struct FileContext<'a> {
     git_cache: &'a Path,
     /// False at the deepest level: Location targets there are reported, not followed.
     follow_targets: bool,
+    read: &'a ReadContext,
 }
 
 /// What one file produced.
@@ -161,6 +210,9 @@ struct FileOutcome {
 /// Parses, validates and serializes one file's documents. Each document's parsed form is
 /// dropped as soon as it is serialized, which keeps memory flat on large catalogs.
 fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
+    if context.read.budget.check().is_err() {
+        return FileOutcome::default();
+    }
     let parsed = parse_documents(&file.name, &file.text);
     let mut outcome = FileOutcome {
         problems: parsed.problems,
@@ -168,7 +220,23 @@ fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
     };
     for mut document in parsed.documents {
         let mut document_problems = Vec::new();
-        let value = std::mem::take(&mut document.value);
+        let mut value = std::mem::take(&mut document.value);
+        let placeholders_failed = substitute_placeholders(
+            &mut value,
+            &PlaceholderContext {
+                file,
+                read: context.read,
+                git_files: context.git_files,
+            },
+            document.index,
+            &mut document_problems,
+        );
+        if placeholders_failed {
+            outcome
+                .problems
+                .extend(with_lines(&document, document_problems));
+            continue;
+        }
         if let Some((entity_ref, body)) = candidate_from(
             &file.name,
             &file_location(file),
@@ -178,14 +246,8 @@ fn process_file(file: &SourceFile, context: &FileContext<'_>) -> FileOutcome {
             &mut document_problems,
         ) {
             if body_kind(&body) == Some(Kind::Location) {
-                let targets = location_targets(
-                    file,
-                    &document,
-                    &body,
-                    &mut document_problems,
-                    context.git_files,
-                    context.git_cache,
-                );
+                let targets =
+                    location_targets(file, &document, &body, &mut document_problems, context);
                 if context.follow_targets {
                     outcome.targets.extend(targets);
                 } else if !targets.is_empty() {
@@ -289,6 +351,25 @@ fn with_lines<'a>(
     })
 }
 
+/// Substitutes the placeholders of one document; true when one could not be, and the
+/// document is refused (as Backstage refuses it).
+fn substitute_placeholders(
+    value: &mut Value,
+    context: &PlaceholderContext<'_>,
+    document_index: usize,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let mut found = Vec::new();
+    placeholder::substitute(value, context, &mut found);
+    let failed = found.iter().any(Problem::is_error);
+    problems.extend(
+        found
+            .into_iter()
+            .map(|problem| problem.in_document(&context.file.name, document_index)),
+    );
+    failed
+}
+
 /// What `paved catalog validate` reports for one file.
 #[derive(Debug, Default)]
 pub struct FileReport {
@@ -298,25 +379,44 @@ pub struct FileReport {
 }
 
 /// Validates one file offline with the rules a location applies (Location targets are not
-/// followed).
-pub fn validate_file(name: &str, text: &str) -> FileReport {
+/// followed). Placeholders are substituted from local files within `context`'s budget,
+/// anywhere on the file system (the user's own files); URLs are not read.
+pub fn validate_file(name: &str, text: &str, context: &ReadContext) -> FileReport {
     let parsed = parse_documents(name, text);
     let mut report = FileReport {
         problems: parsed.problems,
         ..FileReport::default()
     };
+    let path = std::path::absolute(name).unwrap_or_else(|_| name.into());
     let file = SourceFile {
         name: name.to_owned(),
         text: String::new(),
         origin: FileOrigin::Local {
-            path: name.into(),
+            path,
             root: "/".into(),
         },
+    };
+    let git_files = HashMap::new();
+    let placeholder_context = PlaceholderContext {
+        file: &file,
+        read: context,
+        git_files: &git_files,
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
     for mut document in parsed.documents {
         let mut document_problems = Vec::new();
-        let value = std::mem::take(&mut document.value);
+        let mut value = std::mem::take(&mut document.value);
+        if substitute_placeholders(
+            &mut value,
+            &placeholder_context,
+            document.index,
+            &mut document_problems,
+        ) {
+            report
+                .problems
+                .extend(with_lines(&document, document_problems));
+            continue;
+        }
         if let Some((entity_ref, _)) = candidate_from(
             &file.name,
             &file_location(&file),
@@ -351,7 +451,11 @@ pub fn validate_file(name: &str, text: &str) -> FileReport {
 }
 
 fn mark_problem_files(ingested: &mut Ingested) {
-    for problem in &ingested.problems {
+    for problem in ingested
+        .problems
+        .iter()
+        .filter(|problem| problem.is_error())
+    {
         if let Some(file) = &problem.file {
             ingested.files_with_problems.insert(file.clone());
         }
@@ -376,12 +480,13 @@ fn candidate_from(
     problems: &mut Vec<Problem>,
 ) -> Option<(String, Map<String, Value>)> {
     let found = validate_entity_with_references(&value);
-    if !found.is_empty() {
-        problems.extend(
-            found
-                .into_iter()
-                .map(|problem| problem.in_document(source_name, document_index)),
-        );
+    let has_errors = found.iter().any(Problem::is_error);
+    problems.extend(
+        found
+            .into_iter()
+            .map(|problem| problem.in_document(source_name, document_index)),
+    );
+    if has_errors {
         return None;
     }
     let Value::Object(mut body) = value else {
@@ -459,6 +564,7 @@ fn file_location(file: &SourceFile) -> String {
     match &file.origin {
         FileOrigin::Local { path, .. } => format!("file:{}", path.display()),
         FileOrigin::Git { repository, path } => format!("git:{repository}#path={path}"),
+        FileOrigin::Url { url } => format!("url:{url}"),
     }
 }
 
@@ -468,9 +574,9 @@ fn location_targets(
     document: &Document,
     body: &Map<String, Value>,
     problems: &mut Vec<Problem>,
-    git_files: &HashMap<String, SourceFile>,
-    git_cache: &Path,
+    context: &FileContext<'_>,
 ) -> Vec<SourceFile> {
+    let git_files = context.git_files;
     let spec = body.get("spec").and_then(Value::as_object);
     let spec_type = spec
         .and_then(|spec| spec.get("type"))
@@ -497,6 +603,14 @@ fn location_targets(
         let problem = |rule: &str, message: String| {
             Problem::new(&field, rule, message).in_document(&file.name, document.index)
         };
+        // A problem of reading the target, told as one of this field.
+        let read_problem = |read_problem: Problem| Problem {
+            field: Some(field.clone()),
+            document_index: Some(document.index),
+            file: Some(file.name.clone()),
+            message: format!("target `{target}`: {}", read_problem.message),
+            ..read_problem
+        };
         match (&file.origin, spec_type) {
             (FileOrigin::Local { path, root }, None | Some("file")) => {
                 let base = path.parent().unwrap_or(root);
@@ -510,20 +624,15 @@ fn location_targets(
                     continue;
                 }
                 let mut read_problems = Vec::new();
-                let (found, _) = source::read_local(&resolved, root, &mut read_problems);
+                let (found, _) =
+                    source::read_local(&resolved, root, context.read, &mut read_problems);
                 if found.is_empty() && read_problems.is_empty() {
                     read_problems.push(problem(
                         "not-found",
                         format!("target `{target}` matches no file"),
                     ));
                 }
-                problems.extend(read_problems.into_iter().map(|mut read_problem| {
-                    read_problem.field = Some(field.clone());
-                    read_problem.document_index = Some(document.index);
-                    read_problem.file = Some(file.name.clone());
-                    read_problem.message = format!("target `{target}`: {}", read_problem.message);
-                    read_problem
-                }));
+                problems.extend(read_problems.into_iter().map(read_problem));
                 files.extend(found);
             }
             (FileOrigin::Git { repository, path }, None) => {
@@ -550,6 +659,15 @@ fn location_targets(
                     )),
                 }
             }
+            (FileOrigin::Url { url }, None | Some("url")) => {
+                match context.read.resolve_url(target, url) {
+                    Ok(resolved) => match context.read.read_url(&resolved) {
+                        Ok(found) => files.push(found),
+                        Err(error) => problems.push(read_problem(error)),
+                    },
+                    Err(message) => problems.push(problem("target", message)),
+                }
+            }
             (_, Some(location_type @ ("git" | "url"))) => {
                 match LocationTarget::parse(location_type, target, Path::new("/")) {
                     Ok(LocationTarget::Git {
@@ -559,24 +677,26 @@ fn location_targets(
                     }) => {
                         let mut read_problems = Vec::new();
                         let (found, _, _) = source::read_git(
-                            git_cache,
+                            context.git_cache,
                             &repository,
                             reference.as_deref(),
                             &path,
+                            context.read,
                             &mut read_problems,
                         );
-                        problems.extend(read_problems.into_iter().map(|read_problem| Problem {
-                            field: Some(field.clone()),
-                            document_index: Some(document.index),
-                            file: Some(file.name.clone()),
-                            message: format!("target `{target}`: {}", read_problem.message),
-                            ..read_problem
-                        }));
+                        problems.extend(read_problems.into_iter().map(read_problem));
                         files.extend(found);
                     }
+                    Ok(LocationTarget::Url { url }) => match context.read.read_url(&url) {
+                        Ok(found) => files.push(found),
+                        Err(error) => problems.push(read_problem(error)),
+                    },
                     Ok(LocationTarget::File { .. }) => {}
                     Err(error) => problems.push(problem("target", error.to_string())),
                 }
+            }
+            (FileOrigin::Url { .. }, Some(other)) => {
+                problems.push(problem("target-type", format!("a Location read from a URL cannot point at type `{other}` targets; accepted types are `url` and `git`")));
             }
             (FileOrigin::Git { .. }, Some(other)) => {
                 problems.push(problem("target-type", format!("a Location in a git repository cannot point at type `{other}` targets; accepted types are `git` and `url`")));
@@ -595,7 +715,7 @@ fn location_targets(
 }
 
 /// Whether a relative `target` climbs above the repository root from `directory`.
-fn escapes(directory: &Path, target: &str) -> bool {
+pub(crate) fn escapes(directory: &Path, target: &str) -> bool {
     let mut depth: i64 = directory.components().count() as i64;
     for part in target.split('/') {
         match part {

@@ -8,12 +8,15 @@
 //!
 //! This crate knows nothing about HTTP. Start reading at [`Catalog::add_location`].
 
+pub mod budget;
 pub mod filter;
 pub mod index;
 pub mod ingest;
+pub mod placeholder;
 pub mod query;
 pub mod refresh;
 pub mod source;
+pub mod url;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +29,7 @@ use paved_model::problem::Problem;
 use paved_store::{Lease, LocationRow, Mutation, NewLocation, Store, StoreError, now_millis};
 use serde_json::Value;
 
+use crate::budget::{CancelFlag, CancelOnDrop, ReadBudget, ReadLimits};
 use crate::index::Index;
 use crate::query::{EntityQuery, QueryPage};
 use crate::refresh::RefreshOutcome;
@@ -45,6 +49,14 @@ pub struct CatalogConfig {
     pub orphan_grace: Duration,
     /// This replica, for the leases that keep two replicas from refreshing one location.
     pub replica: ReplicaId,
+    /// Paved's own files (`paved up` passes its data directory): no location reads inside
+    /// them, whatever its target, so no admin token or database can reach a problem.
+    pub private_paths: Vec<PathBuf>,
+    /// The bounds of every read of a location.
+    pub read_limits: ReadLimits,
+    /// How `url` locations, URL targets and URL placeholders are read: per-host
+    /// integrations and trusted roots.
+    pub url_reader: url::UrlReader,
 }
 
 /// How long a replica may take to read and apply one location before another may take over.
@@ -69,10 +81,28 @@ pub enum CatalogError {
     Task(String),
     #[error("location `{0}` is being refreshed by another replica; try again shortly")]
     Busy(LocationId),
+    #[error("the read of location `{target}` was cancelled: Paved is stopping")]
+    Stopping { target: String },
     #[error(
         "location `{0}` holds entities Paved provides itself; they change with what provides them, not through the locations API"
     )]
     ProvidedLocation(LocationId),
+}
+
+/// Counts one read as running from its start until it is dropped, on whatever thread.
+struct ReadRunning(tokio::sync::watch::Sender<usize>);
+
+impl ReadRunning {
+    fn start(counter: tokio::sync::watch::Sender<usize>) -> ReadRunning {
+        counter.send_modify(|running| *running += 1);
+        ReadRunning(counter)
+    }
+}
+
+impl Drop for ReadRunning {
+    fn drop(&mut self) {
+        self.0.send_modify(|running| *running -= 1);
+    }
 }
 
 /// What registering a location produced.
@@ -124,6 +154,12 @@ struct Inner {
     stats: CatalogStats,
     /// The index's revision, published after every change so waiters need not poll.
     revision: tokio::sync::watch::Sender<i64>,
+    /// Raised when Paved stops: every read in progress stops at once.
+    stopping: CancelFlag,
+    /// How many reads of locations are running (on blocking threads).
+    reads_running: tokio::sync::watch::Sender<usize>,
+    /// `config.private_paths`, canonical.
+    private_paths: Vec<PathBuf>,
 }
 
 impl Catalog {
@@ -133,6 +169,7 @@ impl Catalog {
         let mut index = Index::default();
         index.apply(rows, &[], revision);
         tracing::info!(entities = index.len(), revision, "catalog index built");
+        let private_paths = source::canonical_paths(&config.private_paths);
         Ok(Catalog {
             inner: Arc::new(Inner {
                 store,
@@ -142,6 +179,9 @@ impl Catalog {
                 refreshing: tokio::sync::Mutex::new(()),
                 revision: tokio::sync::watch::Sender::new(revision),
                 stats: CatalogStats::default(),
+                stopping: CancelFlag::default(),
+                reads_running: tokio::sync::watch::Sender::new(0),
+                private_paths,
             }),
         })
     }
@@ -152,6 +192,26 @@ impl Catalog {
 
     pub fn stats(&self) -> &CatalogStats {
         &self.inner.stats
+    }
+
+    /// A budget for one read outside the catalog (template sync reads git over HTTPS this
+    /// way): the catalog's limits, stopped when Paved stops.
+    pub fn read_budget(&self) -> ReadBudget {
+        ReadBudget::new(
+            self.inner.config.read_limits,
+            vec![self.inner.stopping.clone()],
+        )
+    }
+
+    /// How many reads of locations are running: a read outlives its request only until it
+    /// notices the request is gone.
+    pub fn watch_reads_running(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.inner.reads_running.subscribe()
+    }
+
+    /// How URLs (and git over HTTPS) are read: hosts, credentials, trusted roots.
+    pub fn url_reader(&self) -> &url::UrlReader {
+        &self.inner.config.url_reader
     }
 
     /// A read view of the index.
@@ -275,8 +335,10 @@ impl Catalog {
     ) -> Result<AddedLocation, CatalogError> {
         let parsed = LocationTarget::parse(location_type, target, &self.inner.config.working_dir)?;
         let canonical_target = parsed.canonical_target();
+        // The read stops when the caller stops waiting for it (a client that disconnected).
+        let abandoned = CancelOnDrop(CancelFlag::default());
         let ingested = self
-            .read_location(parsed.clone(), &canonical_target)
+            .read_location(parsed.clone(), &canonical_target, Some(abandoned.0.clone()))
             .await?;
         if ingested.fatal {
             return Err(CatalogError::Unreadable {
@@ -410,7 +472,13 @@ impl Catalog {
         self.catch_up().await
     }
 
-    /// Reads a location again now, whatever its schedule.
+    /// Reads a location again now, whatever its schedule, for a caller (`mutation`, whose
+    /// record the refresh writes).
+    ///
+    /// The refresh runs on its own task: a caller that stops waiting (a client that
+    /// disconnected) does not stop it, since it holds the location's lease and is bounded
+    /// like every read. Callers hold no lease of their own, so the refresh is fenced by the
+    /// location's lease only.
     pub async fn refresh_location(
         &self,
         id: &LocationId,
@@ -420,9 +488,16 @@ impl Catalog {
         if location.location_type == ingest::PROVIDED_LOCATION_TYPE {
             return Err(CatalogError::ProvidedLocation(id.clone()));
         }
-        self.refresh(&location, Some(mutation))
-            .await?
-            .ok_or_else(|| CatalogError::Busy(id.clone()))
+        let record = mutation.audit.clone();
+        let catalog = self.clone();
+        tokio::spawn(async move {
+            catalog
+                .refresh(&location, Some(&Mutation::new(&record)))
+                .await
+        })
+        .await
+        .map_err(|error| CatalogError::Task(error.to_string()))??
+        .ok_or_else(|| CatalogError::Busy(id.clone()))
     }
 
     /// Refreshes every location that is due; returns how many were refreshed.
@@ -493,7 +568,7 @@ impl Catalog {
             &location.target,
             &self.inner.config.working_dir,
         )?;
-        let ingested = self.read_location(target, &location.target).await?;
+        let ingested = self.read_location(target, &location.target, None).await?;
         let write = RefreshWrite {
             insert: None,
             lease: Some(lease),
@@ -511,18 +586,40 @@ impl Catalog {
         outcome.map(Some)
     }
 
+    /// Reads a location within the configured limits; the read stops when Paved stops, and
+    /// when `cancel` is raised.
     async fn read_location(
         &self,
         target: LocationTarget,
         canonical_target: &str,
+        cancel: Option<CancelFlag>,
     ) -> Result<ingest::Ingested, CatalogError> {
         let origin = format!("{}:{canonical_target}", target.location_type());
         let git_cache = self.inner.config.git_cache.clone();
         let started = std::time::Instant::now();
-        let ingested =
-            tokio::task::spawn_blocking(move || ingest::ingest(&target, &origin, &git_cache))
-                .await
-                .map_err(|error| CatalogError::Task(error.to_string()))?;
+        let mut cancel_flags = vec![self.inner.stopping.clone()];
+        cancel_flags.extend(cancel);
+        let context = source::ReadContext {
+            budget: ReadBudget::new(self.inner.config.read_limits, cancel_flags),
+            private_paths: self.inner.private_paths.clone(),
+            urls: Some((
+                self.inner.config.url_reader.clone(),
+                tokio::runtime::Handle::current(),
+            )),
+        };
+        tracing::debug!(target = canonical_target, "reading location");
+        let running = ReadRunning::start(self.inner.reads_running.clone());
+        let ingested = tokio::task::spawn_blocking(move || {
+            let _running = running;
+            ingest::ingest(&target, &origin, &git_cache, &context)
+        })
+        .await
+        .map_err(|error| CatalogError::Task(error.to_string()))?;
+        if self.inner.stopping.is_cancelled() {
+            return Err(CatalogError::Stopping {
+                target: canonical_target.to_owned(),
+            });
+        }
         tracing::debug!(
             read_ms = started.elapsed().as_millis() as u64,
             candidates = ingested.candidates.len(),
@@ -659,28 +756,41 @@ impl Catalog {
         self.catch_up().await
     }
 
-    /// Refreshes due locations and follows other replicas' writes until `shutdown` resolves.
+    /// Refreshes due locations and follows other replicas' writes until `shutdown` resolves;
+    /// then stops every read in progress ([`Catalog::stop_reads`]) and returns at once,
+    /// whatever it was doing (a refresh interrupted before its write writes nothing).
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = ticker.tick() => {
-                    if let Err(error) = self.catch_up().await {
-                        tracing::warn!(%error, "catalog catch-up failed; retrying");
-                    }
-                    if let Err(error) = self.refresh_due().await {
-                        tracing::warn!(%error, "scheduled refresh failed; retrying");
-                    }
+        let work = async {
+            loop {
+                ticker.tick().await;
+                if let Err(error) = self.catch_up().await {
+                    tracing::warn!(%error, "catalog catch-up failed; retrying");
+                }
+                if let Err(error) = self.refresh_due().await {
+                    tracing::warn!(%error, "scheduled refresh failed; retrying");
                 }
             }
+        };
+        tokio::select! {
+            _ = &mut shutdown => {}
+            _ = work => {}
         }
+        self.stop_reads();
     }
 
-    /// Validates one entity as a location would, without storing anything.
+    /// Stops every read of a location in progress, and every later one: for shutdown.
+    pub fn stop_reads(&self) {
+        self.inner.stopping.cancel();
+    }
+
+    /// Validates one entity as a location would, without storing anything: the errors that
+    /// would keep it out (warnings are left out, as Backstage's validator has none).
     pub fn validate(&self, entity: &Value) -> Vec<Problem> {
-        paved_model::validation::validate_entity_with_references(entity)
+        let mut problems = paved_model::validation::validate_entity_with_references(entity);
+        problems.retain(Problem::is_error);
+        problems
     }
 }

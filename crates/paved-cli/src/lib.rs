@@ -416,6 +416,30 @@ pub struct UpArgs {
     /// never stores credentials given in a template sync's URL; it uses these, by host.
     #[arg(long, env = "PAVED_GIT_CREDENTIALS")]
     pub git_credentials: Option<PathBuf>,
+    /// Most directory entries, files and URLs one read of a location may visit (default
+    /// 100000); a read that reaches it stops with a `read-limit` problem.
+    #[arg(long, env = "PAVED_CATALOG_MAX_FILES_VISITED")]
+    pub catalog_max_files_visited: Option<usize>,
+    /// Most bytes one read of a location may read (default 268435456, 256 MiB).
+    #[arg(long, env = "PAVED_CATALOG_MAX_BYTES_READ")]
+    pub catalog_max_bytes_read: Option<u64>,
+    /// Most seconds one read of a location may take (default 60).
+    #[arg(long, env = "PAVED_CATALOG_MAX_READ_TIME")]
+    pub catalog_max_read_time: Option<u64>,
+    /// Integrations for `url` locations, in Backstage's `app-config.yaml` shape:
+    /// `integrations` (github, gitlab, bitbucketCloud, bitbucketServer, azure; hosts and
+    /// tokens) and `backend.reading.allow` (plain HTTPS hosts). `${VARIABLE}` values are
+    /// read from the environment. See docs/catalog.md.
+    #[arg(long, env = "PAVED_INTEGRATIONS")]
+    pub integrations: Option<PathBuf>,
+    /// PEM certificates trusted for HTTPS besides the platform's roots (an internal CA).
+    #[arg(long, env = "PAVED_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Seconds between SIGTERM (or Ctrl-C) and the end of the process, whatever is still
+    /// running then: reads of locations stop at once, requests in flight and the local
+    /// engine's tasks get this long to finish.
+    #[arg(long, env = "PAVED_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -521,10 +545,12 @@ pub enum LocationsCommand {
     ///   paved catalog locations add ./catalog-info.yaml
     ///   paved catalog locations add '/srv/services/*/catalog-info.yaml'
     ///   paved catalog locations add --type git '/srv/git/shop.git#ref=main&path=**/catalog-info.yaml'
+    ///   paved catalog locations add https://github.com/acme/shop/blob/main/catalog-info.yaml
     #[command(verbatim_doc_comment)]
     Add {
         /// A file path or glob (type file, relative paths taken from here), a git repository
-        /// (type git), or a https://HOST/OWNER/REPO/blob/REF/PATH URL (type url).
+        /// (type git: a path or URL ending in `.git`), or an HTTPS URL of a file, such as
+        /// https://HOST/OWNER/REPO/blob/REF/PATH (type url; hosts in `paved up --integrations`).
         target: String,
         /// Location type; guessed from the target when omitted.
         #[arg(long = "type", value_parser = ["file", "git", "url"])]

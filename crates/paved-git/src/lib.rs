@@ -13,12 +13,14 @@
 //! repositories.
 
 mod credentials;
+mod smart_http;
 
 use std::path::{Path, PathBuf};
 
 pub use crate::credentials::{
     CredentialStore, CredentialStoreError, Credentials, has_userinfo, redact_url, url_credentials,
 };
+pub use crate::smart_http::SmartHttp;
 
 use git2::{
     AutotagOption, ErrorCode, FetchOptions, FetchPrune, FileMode, ObjectType, Oid, Repository,
@@ -92,6 +94,8 @@ pub enum GitError {
     },
     #[error("cannot read `{}`: {message}", path.display())]
     Open { path: PathBuf, message: String },
+    #[error("reading `{url}` was stopped by its caller")]
+    Stopped { url: String },
     #[error("pushing `{branch}` to `{url}` failed: {message}")]
     Push {
         url: String,
@@ -135,20 +139,68 @@ pub fn read_tree(
     include: &dyn Fn(&str) -> bool,
     max_file_bytes: u64,
 ) -> Result<TreeSnapshot, GitError> {
-    read_tree_with_credentials(cache_dir, url, None, reference, include, max_file_bytes)
+    let fetch = Fetch {
+        credentials: None,
+        keep_going: &|_| true,
+        https: None,
+    };
+    read_tree_bounded(cache_dir, url, reference, include, max_file_bytes, &fetch)
 }
 
-/// [`read_tree`], answering an HTTP remote's challenge with `credentials` (once: a remote
-/// that refuses them fails the fetch).
-pub fn read_tree_with_credentials(
+/// How [`read_tree_bounded`] fetches and how far it may go.
+#[derive(Clone, Copy)]
+pub struct Fetch<'a> {
+    /// Answers an `http://` remote's challenge (once: a remote that refuses them fails the
+    /// fetch).
+    pub credentials: Option<&'a Credentials>,
+    /// Asked before each [`ReadStep`]; the read stops with [`GitError::Stopped`] as soon as
+    /// it answers false.
+    pub keep_going: &'a dyn Fn(ReadStep) -> bool,
+    /// Fetches `https://` URLs (git's smart HTTP protocol, see [`SmartHttp`]) with the
+    /// caller's client, which bounds and authenticates them; without one they fail.
+    pub https: Option<&'a dyn SmartHttp>,
+}
+
+impl std::fmt::Debug for Fetch<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Fetch")
+            .field("credentials", &self.credentials)
+            .field("https", &self.https.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`read_tree_bounded`] is about to do, for its caller to allow or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStep {
+    /// The fetch is transferring data (asked many times while it does).
+    Fetching,
+    /// One tree entry is examined.
+    Entry,
+    /// A blob of this many bytes is read.
+    Blob(u64),
+}
+
+/// [`read_tree`], fetching as `fetch` says: callers bound a read's time, entries and bytes
+/// with its `keep_going`, and give the credentials and the HTTPS client of the remote.
+pub fn read_tree_bounded(
     cache_dir: &Path,
     url: &str,
-    credentials: Option<&Credentials>,
     reference: Option<&str>,
     include: &dyn Fn(&str) -> bool,
     max_file_bytes: u64,
+    fetch: &Fetch<'_>,
 ) -> Result<TreeSnapshot, GitError> {
+    let Fetch {
+        credentials,
+        keep_going,
+        https,
+    } = *fetch;
     let shown_url = redact_url(url);
+    let stopped = || GitError::Stopped {
+        url: shown_url.clone(),
+    };
     let fetch_error = |message: String| GitError::Fetch {
         url: shown_url.clone(),
         message,
@@ -156,7 +208,8 @@ pub fn read_tree_with_credentials(
     // These are checked before the mirror is created, and because libgit2 explains them
     // poorly ("there is no TLS stream available", and "unsupported URL protocol" for a
     // missing path).
-    if url.starts_with("https://") && !git2::Version::get().https() {
+    let smart_http = https.filter(|_| url.starts_with("https://"));
+    if url.starts_with("https://") && smart_http.is_none() && !git2::Version::get().https() {
         return Err(fetch_error(
             "`https://` URLs are not supported: libgit2 is built without TLS".into(),
         ));
@@ -189,8 +242,18 @@ pub fn read_tree_with_credentials(
     }
     .map_err(|err| mirror_error(err.message().to_owned()))?;
 
-    let default_branch = fetch_mirror(&mirror, url, credentials)
-        .map_err(|err| fetch_error(redact_message(err.message(), url)))?;
+    let default_branch = match smart_http {
+        Some(http) => smart_http::fetch(&mirror, url, http),
+        None => fetch_mirror(&mirror, url, credentials, keep_going)
+            .map_err(|err| err.message().to_owned()),
+    }
+    .map_err(|message| {
+        if keep_going(ReadStep::Fetching) {
+            fetch_error(redact_message(&message, url))
+        } else {
+            stopped()
+        }
+    })?;
 
     let commit = match reference {
         None | Some("HEAD") => {
@@ -217,6 +280,9 @@ pub fn read_tree_with_credentials(
     let mut pending = vec![(String::new(), commit.tree().map_err(read_error)?)];
     while let Some((prefix, tree)) = pending.pop() {
         for entry in tree.iter() {
+            if !keep_going(ReadStep::Entry) {
+                return Err(stopped());
+            }
             let name = String::from_utf8_lossy(entry.name_bytes());
             let path = format!("{prefix}{name}");
             let skip = |reason: String| SkippedEntry {
@@ -243,6 +309,9 @@ pub fn read_tree_with_credentials(
                             "file is {size} bytes, over the limit of {max_file_bytes} bytes"
                         )));
                     } else {
+                        if !keep_going(ReadStep::Blob(size as u64)) {
+                            return Err(stopped());
+                        }
                         let blob = mirror.find_blob(entry.id()).map_err(read_error)?;
                         snapshot.files.push(TreeFile {
                             path,
@@ -423,15 +492,21 @@ fn fetch_mirror(
     mirror: &Repository,
     url: &str,
     credentials: Option<&Credentials>,
+    keep_going: &dyn Fn(ReadStep) -> bool,
 ) -> Result<Option<String>, git2::Error> {
     // An anonymous remote keeps `url`, and any credentials in it, out of the mirror's
     // config.
     let mut remote = mirror.remote_anonymous(url)?;
-    let mut options = FetchOptions::new();
+    let mut callbacks = git2::RemoteCallbacks::new();
+    // Returning false aborts the transfer.
+    callbacks.transfer_progress(|_| keep_going(ReadStep::Fetching));
+    callbacks.sideband_progress(|_| keep_going(ReadStep::Fetching));
     if let Some(credentials) = credentials {
-        options.remote_callbacks(answer_once(credentials));
+        answer_once(&mut callbacks, credentials);
     }
+    let mut options = FetchOptions::new();
     options
+        .remote_callbacks(callbacks)
         .prune(FetchPrune::On)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
@@ -447,10 +522,9 @@ fn fetch_mirror(
     }
 }
 
-/// Callbacks that answer one authentication challenge with `credentials`. libgit2 asks
+/// Makes `callbacks` answer one authentication challenge with `credentials`. libgit2 asks
 /// again when a remote refuses them; a second answer would only repeat the refusal.
-fn answer_once(credentials: &Credentials) -> git2::RemoteCallbacks<'_> {
-    let mut callbacks = git2::RemoteCallbacks::new();
+fn answer_once<'a>(callbacks: &mut git2::RemoteCallbacks<'a>, credentials: &'a Credentials) {
     let mut asked = false;
     callbacks.credentials(move |_, _, _| {
         if std::mem::replace(&mut asked, true) {
@@ -460,7 +534,6 @@ fn answer_once(credentials: &Credentials) -> git2::RemoteCallbacks<'_> {
         }
         git2::Cred::userpass_plaintext(&credentials.user, &credentials.password)
     });
-    callbacks
 }
 
 /// Resolves a branch, tag, full ref name or commit id prefix to a commit.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::problem::excerpt;
+
 /// The namespace an entity lives in when its `metadata.namespace` is absent.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
@@ -21,6 +23,10 @@ pub struct EntityRef {
 pub enum EntityRefError {
     #[error("reference `{reference}` is empty")]
     Empty { reference: String },
+    #[error(
+        "reference `{reference}` is not of the form `[kind:][namespace/]name`: no part may be empty"
+    )]
+    Shape { reference: String },
     #[error("reference `{reference}` has no kind, and `{field}` has no default kind")]
     MissingKind { reference: String, field: String },
     #[error("reference `{reference}` has an invalid {part} `{value}`: expected {expected}")]
@@ -30,6 +36,39 @@ pub enum EntityRefError {
         value: String,
         expected: &'static str,
     },
+}
+
+impl EntityRefError {
+    /// The part an [`EntityRefError::InvalidPart`] names; `reference` otherwise.
+    pub fn part(&self) -> &'static str {
+        match self {
+            EntityRefError::InvalidPart { part, .. } => part,
+            _ => "reference",
+        }
+    }
+
+    /// The same error quoting `reference` (bounded) as the user wrote it.
+    fn quoting(self, reference: &str) -> EntityRefError {
+        let reference = excerpt(reference);
+        match self {
+            EntityRefError::Empty { .. } => EntityRefError::Empty { reference },
+            EntityRefError::Shape { .. } => EntityRefError::Shape { reference },
+            EntityRefError::MissingKind { field, .. } => {
+                EntityRefError::MissingKind { reference, field }
+            }
+            EntityRefError::InvalidPart {
+                part,
+                value,
+                expected,
+                ..
+            } => EntityRefError::InvalidPart {
+                reference,
+                part,
+                value,
+                expected,
+            },
+        }
+    }
 }
 
 /// Defaults applied to the parts a reference leaves out.
@@ -48,7 +87,8 @@ impl EntityRef {
         }
     }
 
-    /// Parses `[kind:][namespace/]name`, filling the missing parts from `defaults`.
+    /// Parses `[kind:][namespace/]name`, filling the missing parts from `defaults`, and
+    /// checks every part against Paved's (and Backstage's entity) format rules.
     ///
     /// `field` only names the field in the error when the kind is missing and has no default.
     pub fn parse(
@@ -56,50 +96,76 @@ impl EntityRef {
         defaults: RefDefaults<'_>,
         field: &str,
     ) -> Result<EntityRef, EntityRefError> {
-        let trimmed = reference.trim();
-        if trimmed.is_empty() {
+        let parsed = EntityRef::parse_as_backstage(reference.trim(), defaults, field)
+            .map_err(|error| error.quoting(reference))?;
+        match parsed.format_problem(reference) {
+            Some(error) => Err(error),
+            None => Ok(parsed),
+        }
+    }
+
+    /// Parses a reference exactly as Backstage's `parseEntityRef` does: only the shape
+    /// `[kind:][namespace/]name` is checked (no part may be empty; a `/` before the first
+    /// `:` makes the whole text namespace and name; the name is everything after the first
+    /// `:` and `/`), and the kind must be given or defaulted. The parts are not checked
+    /// against the format rules: see [`EntityRef::format_problem`].
+    pub fn parse_as_backstage(
+        reference: &str,
+        defaults: RefDefaults<'_>,
+        field: &str,
+    ) -> Result<EntityRef, EntityRefError> {
+        if reference.is_empty() {
             return Err(EntityRefError::Empty {
                 reference: reference.to_owned(),
             });
         }
-        let (kind, rest) = match trimmed.split_once(':') {
-            Some((kind, rest)) => (Some(kind), rest),
-            None => (None, trimmed),
-        };
-        let (namespace, name) = match rest.split_once('/') {
-            Some((namespace, name)) => (Some(namespace), name),
-            None => (None, rest),
-        };
-        let kind = match kind.or(defaults.kind) {
-            Some(kind) => kind,
-            None => {
-                return Err(EntityRefError::MissingKind {
-                    reference: reference.to_owned(),
-                    field: field.to_owned(),
-                });
-            }
+        let slash = reference.find('/');
+        let colon = reference
+            .find(':')
+            .filter(|colon| slash.is_none_or(|slash| *colon < slash));
+        let kind = colon.map(|colon| &reference[..colon]);
+        let namespace_start = colon.map_or(0, |colon| colon + 1);
+        let namespace = slash.map(|slash| &reference[namespace_start..slash]);
+        let name_start = namespace_start.max(slash.map_or(0, |slash| slash + 1));
+        let name = &reference[name_start..];
+        if kind == Some("") || namespace == Some("") || name.is_empty() {
+            return Err(EntityRefError::Shape {
+                reference: excerpt(reference),
+            });
+        }
+        let Some(kind) = kind.or(defaults.kind) else {
+            return Err(EntityRefError::MissingKind {
+                reference: excerpt(reference),
+                field: field.to_owned(),
+            });
         };
         let namespace = namespace.unwrap_or(defaults.namespace);
+        Ok(EntityRef::new(kind, namespace, name))
+    }
+
+    /// The first part that breaks the format rules of entity kinds, namespaces and names,
+    /// which Backstage's catalog enforces on entities but not on references.
+    pub fn format_problem(&self, reference: &str) -> Option<EntityRefError> {
         let invalid = |part, value: &str, expected| EntityRefError::InvalidPart {
-            reference: reference.to_owned(),
+            reference: excerpt(reference),
             part,
-            value: value.to_owned(),
+            value: excerpt(value),
             expected,
         };
-        if !crate::validation::is_valid_kind(kind) {
-            return Err(invalid("kind", kind, crate::validation::KIND_RULE));
+        if !crate::validation::is_valid_kind(&self.kind) {
+            return Some(invalid("kind", &self.kind, crate::validation::KIND_RULE));
         }
-        if !crate::validation::is_valid_namespace(namespace) {
-            return Err(invalid(
+        if !crate::validation::is_valid_namespace(&self.namespace) {
+            return Some(invalid(
                 "namespace",
-                namespace,
+                &self.namespace,
                 crate::validation::NAMESPACE_RULE,
             ));
         }
-        if !crate::validation::is_valid_name(name) {
-            return Err(invalid("name", name, crate::validation::NAME_RULE));
+        if !crate::validation::is_valid_name(&self.name) {
+            return Some(invalid("name", &self.name, crate::validation::NAME_RULE));
         }
-        Ok(EntityRef::new(kind, namespace, name))
+        None
     }
 
     /// Parses a full reference such as `component:default/web`, with Backstage's defaults
@@ -138,6 +204,42 @@ impl fmt::Display for EntityRef {
 mod tests {
     use super::*;
 
+    /// Backstage's `parseEntityRef` results for the same inputs (catalog-model 1.10.3, run
+    /// with `defaultKind: Group` and `defaultNamespace: ns`).
+    #[test]
+    fn splits_references_as_backstage_does() {
+        let defaults = RefDefaults {
+            kind: Some("Group"),
+            namespace: "ns",
+        };
+        let cases = [
+            ("john@example.com", "Group ns john@example.com"),
+            ("user:john@example.com", "user ns john@example.com"),
+            ("a/b:c", "Group a b:c"),
+            ("k:n/x/y", "k n x/y"),
+            ("k:a:b", "k ns a:b"),
+            (" team-a", "Group ns  team-a"),
+            ("Bad Kind:x", "Bad Kind ns x"),
+            ("k:", "error"),
+            (":x", "error"),
+            ("k:/x", "error"),
+            ("/x", "error"),
+            ("n/", "error"),
+        ];
+        for (input, expect) in cases {
+            let actual = match EntityRef::parse_as_backstage(input, defaults, "spec.owner") {
+                Ok(reference) => {
+                    format!(
+                        "{} {} {}",
+                        reference.kind, reference.namespace, reference.name
+                    )
+                }
+                Err(_) => "error".to_owned(),
+            };
+            assert_eq!(actual, expect, "{input}");
+        }
+    }
+
     #[track_caller]
     fn check(input: &str, default_kind: Option<&str>, expect: &str) {
         let defaults = RefDefaults {
@@ -167,6 +269,11 @@ mod tests {
             "group:bad name",
             None,
             "reference `group:bad name` has an invalid name `bad name`: expected sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total",
+        );
+        check(
+            "group:/x",
+            None,
+            "reference `group:/x` is not of the form `[kind:][namespace/]name`: no part may be empty",
         );
         check(
             "group:Bad/x",

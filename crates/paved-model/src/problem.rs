@@ -2,6 +2,39 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How serious a problem is. An error keeps the document out of the catalog; a warning
+/// only tells (something Backstage accepts that Paved's own rules would not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn is_error(&self) -> bool {
+        *self == Severity::Error
+    }
+}
+
+/// The most characters of a user's value a problem quotes.
+pub const MAX_EXCERPT_CHARS: usize = 64;
+
+/// A user's value as a problem may quote it: its first line, at most
+/// [`MAX_EXCERPT_CHARS`] characters, with `…` where it was cut.
+///
+/// Problems are shown to anonymous callers (a location's problems), so they quote only
+/// short excerpts, and only of documents that parsed as catalog entities.
+pub fn excerpt(text: &str) -> String {
+    let first_line = text.lines().next().unwrap_or("");
+    let mut shown: String = first_line.chars().take(MAX_EXCERPT_CHARS).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// One problem with one document, precise enough to fix without guessing.
 ///
 /// `field` is a dotted path such as `metadata.tags[0]`; `rule` is a stable identifier
@@ -19,6 +52,8 @@ pub struct Problem {
     pub field: Option<String>,
     pub rule: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Severity::is_error")]
+    pub severity: Severity,
 }
 
 impl Problem {
@@ -30,7 +65,20 @@ impl Problem {
             field: Some(field.into()),
             rule: rule.to_owned(),
             message: message.into(),
+            severity: Severity::Error,
         }
+    }
+
+    /// The same problem as a warning.
+    pub fn warning(self) -> Problem {
+        Problem {
+            severity: Severity::Warning,
+            ..self
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity.is_error()
     }
 
     /// A problem with the document or file as a whole, not one field.
@@ -71,6 +119,22 @@ impl std::fmt::Display for Problem {
         if wrote {
             f.write_str(": ")?;
         }
+        if self.severity == Severity::Warning {
+            f.write_str("warning: ")?;
+        }
         write!(f, "{} (rule `{}`)", self.message, self.rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_short_and_one_line() {
+        assert_eq!(excerpt("team-a"), "team-a");
+        assert_eq!(excerpt("a\nsecond line"), "a…");
+        assert_eq!(excerpt(&"x".repeat(100)), format!("{}…", "x".repeat(64)));
+        assert_eq!(excerpt(""), "");
     }
 }

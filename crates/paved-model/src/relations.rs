@@ -68,6 +68,9 @@ fn relation_fields(kind: Kind) -> &'static [RelationField] {
     }
 }
 
+/// The rule of the warning for a reference whose parts break the entity format rules.
+pub const REFERENCE_FORMAT_RULE: &str = "reference-format";
+
 /// The relations a whole entity emits: its kind and namespace are read from the entity (the
 /// namespace defaults to `default`); an unknown kind emits nothing.
 pub fn entity_relations(entity: &Value) -> (Vec<Relation>, Vec<Problem>) {
@@ -85,8 +88,9 @@ pub fn entity_relations(entity: &Value) -> (Vec<Relation>, Vec<Problem>) {
     }
 }
 
-/// The relations `entity` emits, sorted and without duplicates, and a problem for each
-/// reference that cannot be parsed. `entity` must already be valid (see
+/// The relations `entity` emits, sorted and without duplicates, a problem for each
+/// reference that cannot be parsed (Backstage's shape check), and a warning for each
+/// reference whose parts break the entity format rules (Backstage loads those). `entity` must already be valid (see
 /// [`crate::validation::validate_entity`]); fields of the wrong type are skipped.
 pub fn emitted_relations(
     kind: Kind,
@@ -119,11 +123,28 @@ pub fn emitted_relations(
                 kind: relation_field.default_kind,
                 namespace,
             };
-            match EntityRef::parse(reference, defaults, &field_path) {
-                Ok(target) => relations.push(Relation {
-                    relation_type: relation_field.relation_type.into(),
-                    target_ref: target.key(),
-                }),
+            match EntityRef::parse_as_backstage(reference, defaults, &field_path) {
+                Ok(target) => {
+                    // Backstage loads such references and emits the relation; Paved does
+                    // too, and says which rule the target's own entity could not meet.
+                    if let Some(format_problem) = target.format_problem(reference) {
+                        problems.push(
+                            Problem::new(
+                                field_path,
+                                REFERENCE_FORMAT_RULE,
+                                format!(
+                                    "{format_problem}; Backstage accepts the reference, but no entity can have this {}",
+                                    format_problem.part()
+                                ),
+                            )
+                            .warning(),
+                        );
+                    }
+                    relations.push(Relation {
+                        relation_type: relation_field.relation_type.into(),
+                        target_ref: target.key(),
+                    })
+                }
                 Err(error) => {
                     problems.push(Problem::new(field_path, "reference", error.to_string()))
                 }
@@ -175,5 +196,14 @@ mod tests {
             &["childOf group:ns/org", "hasMember user:ns/jdoe"],
         );
         check(Kind::Location, json!({"targets": ["./a.yaml"]}), &[]);
+        check(
+            Kind::Component,
+            json!({"owner": "john@example.com", "system": "a:/b"}),
+            &[
+                "ownedBy group:ns/john@example.com",
+                "field `spec.owner`: warning: reference `john@example.com` has an invalid name `john@example.com`: expected sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total; Backstage accepts the reference, but no entity can have this name (rule `reference-format`)",
+                "field `spec.system`: reference `a:/b` is not of the form `[kind:][namespace/]name`: no part may be empty (rule `reference`)",
+            ],
+        );
     }
 }

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::entity::{BACKSTAGE_API_VERSIONS, Kind, TEMPLATE_API_VERSIONS};
-use crate::problem::Problem;
+use crate::problem::{Problem, excerpt};
 
 pub const NAME_RULE: &str =
     "sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total";
@@ -88,18 +88,35 @@ fn is_valid_label_value(value: &str) -> bool {
     value.is_empty() || is_valid_name(value)
 }
 
+/// The rule of a document that is not a catalog entity at all.
+pub const NOT_AN_ENTITY_RULE: &str = "not-an-entity";
+
 /// Validates an entity as Backstage's catalog does, returning every problem found.
+///
+/// A document that is not a mapping with `apiVersion` or `kind` is not taken for a catalog
+/// entity: it gets one problem that quotes none of its content, since locations can sweep
+/// up files that are not catalog files (a `.env`, a token) and problems are public.
 pub fn validate_entity(entity: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let Some(root) = entity.as_object() else {
-        problems.push(Problem::whole(
-            "envelope",
-            format!(
-                "expected a mapping with apiVersion, kind, metadata and spec, found {}",
-                type_name(entity)
-            ),
-        ));
-        return problems;
+    let root = match entity.as_object() {
+        Some(root) if root.contains_key("apiVersion") || root.contains_key("kind") => root,
+        _ => {
+            let found = match entity {
+                Value::Object(_) => "a mapping without `apiVersion` or `kind`",
+                Value::Array(_) => "a sequence",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                Value::Null => "null",
+            };
+            problems.push(Problem::whole(
+                NOT_AN_ENTITY_RULE,
+                format!(
+                    "not a catalog entity: expected a mapping with `apiVersion`, `kind`, `metadata` and `spec`, found {found}"
+                ),
+            ));
+            return problems;
+        }
     };
     for key in root.keys() {
         if !ROOT_FIELDS.contains(&key.as_str()) {
@@ -107,7 +124,8 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
                 key.clone(),
                 "unknown-field",
                 format!(
-                    "unknown root field `{key}`: accepted fields are {}",
+                    "unknown root field `{}`: accepted fields are {}",
+                    excerpt(key),
                     ROOT_FIELDS.join(", ")
                 ),
             ));
@@ -121,7 +139,10 @@ pub fn validate_entity(entity: &Value) -> Vec<Problem> {
         problems.push(Problem::new(
             "kind",
             "kind-format",
-            format!("`{kind}` is not a valid kind: expected {KIND_RULE}"),
+            format!(
+                "`{}` is not a valid kind: expected {KIND_RULE}",
+                excerpt(kind)
+            ),
         ));
     }
     match root.get("metadata") {
@@ -156,7 +177,10 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
         problems.push(Problem::new(
             "metadata.name",
             "name-format",
-            format!("`{name}` is not a valid name: expected {NAME_RULE}"),
+            format!(
+                "`{}` is not a valid name: expected {NAME_RULE}",
+                excerpt(name)
+            ),
         ));
     }
     if let Some(namespace) = optional_string(metadata, "metadata.", "namespace", problems)
@@ -165,7 +189,10 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
         problems.push(Problem::new(
             "metadata.namespace",
             "namespace-format",
-            format!("`{namespace}` is not a valid namespace: expected {NAMESPACE_RULE}"),
+            format!(
+                "`{}` is not a valid namespace: expected {NAMESPACE_RULE}",
+                excerpt(namespace)
+            ),
         ));
     }
     optional_string(metadata, "metadata.", "title", problems);
@@ -187,7 +214,8 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
                 field,
                 "label-value-format",
                 format!(
-                    "label value `{text}` is not valid: expected an empty string or {NAME_RULE}"
+                    "label value `{}` is not valid: expected an empty string or {NAME_RULE}",
+                    excerpt(text)
                 ),
             )
         })
@@ -204,7 +232,7 @@ fn validate_metadata(metadata: &Map<String, Value>, problems: &mut Vec<Problem>)
                     Value::String(text) => problems.push(Problem::new(
                         &field,
                         "tag-format",
-                        format!("tag `{text}` is not valid: expected {TAG_RULE}"),
+                        format!("tag `{}` is not valid: expected {TAG_RULE}", excerpt(text)),
                     )),
                     other => problems.push(type_problem(&field, "a string", other)),
                 }
@@ -266,7 +294,10 @@ fn validate_string_map(
                     problems.push(Problem::new(
                         &field,
                         "key-format",
-                        format!("{noun} key `{key}` is not valid: expected {KEY_RULE}"),
+                        format!(
+                            "{noun} key `{}` is not valid: expected {KEY_RULE}",
+                            excerpt(key)
+                        ),
                     ));
                 }
                 match value {
@@ -373,7 +404,9 @@ fn validate_kind(
             "kind",
             "unknown-kind",
             format!(
-                "unsupported kind `{kind_name}` with apiVersion `{api_version}`: accepted are {} with `{}`, and Template with `{}`",
+                "unsupported kind `{}` with apiVersion `{}`: accepted are {} with `{}`, and Template with `{}`",
+                excerpt(kind_name),
+                excerpt(api_version),
                 backstage_kinds.join(", "),
                 BACKSTAGE_API_VERSIONS.join("` or `"),
                 TEMPLATE_API_VERSIONS[0]
@@ -466,7 +499,10 @@ fn validate_kind(
                 problems.push(Problem::new(
                     "spec.presence",
                     "enum",
-                    format!("`{presence}` is not accepted: expected `required` or `optional`"),
+                    format!(
+                        "`{}` is not accepted: expected `required` or `optional`",
+                        excerpt(presence)
+                    ),
                 ));
             }
         }
@@ -585,8 +621,8 @@ fn type_name(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(value) => format!("boolean `{value}`"),
-        Value::Number(number) => format!("number `{number}`"),
-        Value::String(text) => format!("string `{text}`"),
+        Value::Number(number) => format!("number `{}`", excerpt(&number.to_string())),
+        Value::String(text) => format!("string `{}`", excerpt(text)),
         Value::Array(_) => "a sequence".to_owned(),
         Value::Object(_) => "a mapping".to_owned(),
     }

@@ -83,13 +83,25 @@ pub fn parse_documents<'a>(file: &str, text: &'a str) -> ParsedFile<'a> {
                 spanned: OnceCell::new(),
             }),
             Err((line, message)) => {
-                let mut problem = Problem::whole("yaml-syntax", message).in_document(file, index);
+                let mut problem = Problem::whole("yaml-syntax", without_content(&message))
+                    .in_document(file, index);
                 problem.line = Some(line);
                 parsed.problems.push(problem);
             }
         }
     }
     parsed
+}
+
+/// A parser message without the text it quotes: a document that does not parse may not be
+/// a catalog file at all (problems are public), so only the parser's description stays.
+fn without_content(message: &str) -> String {
+    for quoting in ["duplicate mapping key", "unexpected character"] {
+        if let Some(at) = message.find(quoting) {
+            return format!("{}{quoting}", &message[..at]);
+        }
+    }
+    message.to_owned()
 }
 
 struct Chunk<'a> {
@@ -216,10 +228,8 @@ fn error_message(error: &serde_saphyr::Error) -> String {
     }
     let worded = match cause {
         serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
-        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
-            format!("duplicate key `{key}`: a key may appear only once in a mapping")
-        }
-        serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => {
+        // The key is not quoted: in a file that is not a catalog file it may be a secret.
+        serde_saphyr::Error::DuplicateMappingKey { .. } => {
             "duplicate key: a key may appear only once in a mapping".to_owned()
         }
         _ => return parser_text(error),
@@ -523,13 +533,13 @@ mod tests {
         check_problem(
             "a: 1\nb: 2\na: 3\n",
             3,
-            "column 1: duplicate key `a`: a key may appear only once in a mapping",
+            "column 1: duplicate key: a key may appear only once in a mapping",
         );
         assert_eq!(
             parse_value("a: 1\na: 2\n"),
             Err(YamlError {
                 line: 2,
-                message: "column 1: duplicate key `a`: a key may appear only once in a mapping"
+                message: "column 1: duplicate key: a key may appear only once in a mapping"
                     .to_owned()
             })
         );
@@ -539,6 +549,21 @@ mod tests {
             for leak in ["Depth {", "Budget", "Options", "alias"] {
                 assert!(!message.contains(leak), "`{leak}` in {message}");
             }
+        }
+    }
+
+    #[test]
+    fn syntax_problems_quote_no_content() {
+        for (text, expect) in [
+            (
+                "{\"auths\": {\"x\": \"secret\"}, \"auths\": 1}\n",
+                "column 28: duplicate key: a key may appear only once in a mapping",
+            ),
+            ("x: @secret\n", "column 4: unexpected character"),
+            ("key: [unclosed secret\n", "column 6: unclosed bracket '['"),
+        ] {
+            let parsed = parse_documents("f.yaml", text);
+            assert_eq!(parsed.problems[0].message, expect);
         }
     }
 

@@ -40,6 +40,9 @@ async fn run() {
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
             replica: replica(),
+            private_paths: Vec::new(),
+            read_limits: paved_catalog::budget::ReadLimits::default(),
+            url_reader: paved_catalog::url::UrlReader::with_defaults(),
         },
     )
     .await

@@ -117,6 +117,11 @@ impl ApiError {
                     "ConflictError",
                     ErrorCode::ProvidedLocation,
                 ),
+                CatalogError::Stopping { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailableError",
+                    ErrorCode::Stopping,
+                ),
             },
             ApiError::Registry(error) => classify_registry(error),
             ApiError::Scaffolder(error) => match error {

@@ -112,6 +112,9 @@ async fn register_versions() {
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
             replica: paved_model::ids::ReplicaId("replica-bench".to_owned()),
+            private_paths: Vec::new(),
+            read_limits: paved_catalog::budget::ReadLimits::default(),
+            url_reader: paved_catalog::url::UrlReader::with_defaults(),
         },
     )
     .await

@@ -510,6 +510,17 @@ pub fn read_git(
     source: &GitSource,
     limits: &SourceLimits,
 ) -> Result<(String, Vec<BundleFile>), SourceError> {
+    read_git_over(cache_dir, source, limits, None)
+}
+
+/// [`read_git`], fetching `https://` repositories over `https` (git's smart HTTP protocol
+/// on the catalog's HTTPS client: its hosts, credentials and bounds).
+pub fn read_git_over(
+    cache_dir: &Path,
+    source: &GitSource,
+    limits: &SourceLimits,
+    https: Option<&dyn paved_git::SmartHttp>,
+) -> Result<(String, Vec<BundleFile>), SourceError> {
     let prefix = source.path.as_ref().map(|path| format!("{path}/"));
     let included = Cell::new(0_usize);
     let include = |path: &str| {
@@ -522,13 +533,18 @@ pub fn read_git(
         included.set(included.get() + 1);
         included.get() <= limits.max_files
     };
-    let snapshot = paved_git::read_tree_with_credentials(
+    let fetch = paved_git::Fetch {
+        credentials: source.credentials.as_ref(),
+        keep_going: &|_| true,
+        https,
+    };
+    let snapshot = paved_git::read_tree_bounded(
         cache_dir,
         &source.repository,
-        source.credentials.as_ref(),
         source.reference.as_deref(),
         &include,
         limits.max_file_bytes,
+        &fetch,
     )?;
     if included.get() > limits.max_files {
         return Err(SourceError::TooManyFiles {

@@ -110,13 +110,18 @@ impl Registry {
         }
         let git = self.authenticate(GitSource::parse(&target)?);
         let cache = self.config().git_cache.clone();
+        // HTTPS repositories are fetched as the catalog fetches them.
+        let url_reader = self.inner.catalog.url_reader().clone();
+        let budget = self.inner.catalog.read_budget();
+        let runtime = tokio::runtime::Handle::current();
         let read = tokio::task::spawn_blocking(move || {
             let limits = SourceLimits {
                 max_total_bytes: 256 * 1024 * 1024,
                 max_files: 20_000,
                 ..SourceLimits::default()
             };
-            source::read_git(&cache, &git, &limits)
+            let https = url_reader.smart_http(&runtime, &budget);
+            source::read_git_over(&cache, &git, &limits, Some(&https))
         })
         .await
         .map_err(|error| RegistryError::Internal(error.to_string()))?;

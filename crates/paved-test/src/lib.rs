@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod git_http;
+pub mod https;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,6 +28,25 @@ use tokio::sync::watch;
 pub mod backstage {
     use std::path::{Path, PathBuf};
     use std::process::Command;
+
+    /// The `catalog-info.yaml` that Backstage's starter app (`@backstage/create-app`'s
+    /// `default-app` template) generates, with `{{name}}` filled in: its owner
+    /// `john@example.com` is a reference Backstage loads, whose name breaks the entity
+    /// name rules.
+    pub const STARTER_APP_CATALOG_INFO: &str = "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: backstage
+  description: An example of a Backstage application.
+  # Example for optional annotations
+  # annotations:
+  #   github.com/project-slug: backstage/backstage
+  #   backstage.io/techdocs-ref: dir:.
+spec:
+  type: website
+  owner: john@example.com
+  lifecycle: experimental
+";
 
     /// Backstage's verdict on one document of one file.
     #[derive(Debug)]
@@ -277,6 +297,10 @@ pub struct TestData {
     /// How often the local engine wakes with nothing to wake it: 200 ms, so tests that miss
     /// a signal still move quickly (`paved up` uses 1 s).
     pub engine_tick: Duration,
+    /// The bounds of every read of a location (the defaults unless a test lowers them).
+    pub read_limits: paved_catalog::budget::ReadLimits,
+    /// How URLs are read (Backstage's default hosts unless a test configures its own).
+    pub url_reader: paved_catalog::url::UrlReader,
 }
 
 impl TestData {
@@ -292,6 +316,8 @@ impl TestData {
             database,
             builtin_templates: false,
             engine_tick: Duration::from_millis(200),
+            read_limits: paved_catalog::budget::ReadLimits::default(),
+            url_reader: paved_catalog::url::UrlReader::with_defaults(),
         }
     }
 
@@ -355,6 +381,23 @@ impl TestData {
         }
     }
 
+    /// Paved's own files in a test's data directory, which no location may read. Test
+    /// inputs live beside them, under `input/`.
+    pub fn private_paths(&self) -> Vec<PathBuf> {
+        [
+            "admin-token",
+            "paved.db",
+            "paved.db-wal",
+            "paved.db-shm",
+            "git-cache",
+            "repositories",
+            "engine",
+        ]
+        .iter()
+        .map(|name| self.dir.path().join(name))
+        .collect()
+    }
+
     pub fn catalog_config(&self) -> CatalogConfig {
         CatalogConfig {
             git_cache: self.dir.path().join("git-cache"),
@@ -362,6 +405,9 @@ impl TestData {
             refresh_interval: Duration::from_secs(3600),
             orphan_grace: Duration::ZERO,
             replica: test_replica(),
+            private_paths: self.private_paths(),
+            read_limits: self.read_limits,
+            url_reader: self.url_reader.clone(),
         }
     }
 
@@ -463,6 +509,8 @@ impl TestServer {
                 database: None,
                 builtin_templates: false,
                 engine_tick: Duration::from_millis(200),
+                read_limits: paved_catalog::budget::ReadLimits::default(),
+                url_reader: paved_catalog::url::UrlReader::with_defaults(),
             },
         );
         TestServer::start_with(data).await

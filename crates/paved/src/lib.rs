@@ -39,6 +39,9 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(cli));
+    // Blocking work still running (a read being cancelled) must not hold the process:
+    // dropping the runtime would wait for it without bound.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Refused) => ExitCode::from(1),

@@ -693,7 +693,7 @@ async fn bad_documents_are_reported_precisely(backend: Backend) {
         "repos/5-reference/catalog-info.yaml",
         &[
             good("reference-ok"),
-            good("reference-bad").replace("owner: team-a", "owner: \"group:bad name\""),
+            good("reference-bad").replace("owner: team-a", "owner: \"group:/bad\""),
         ]
         .join("---\n"),
     );

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API against a real server, on SQLite and PostgreSQL.
 
 mod backstage_oracle;
+mod bounded_reads;
 mod catalog_smoke;
 mod common;
 mod ecs;
@@ -9,6 +10,8 @@ mod engine_api;
 mod http;
 mod locations;
 mod queries;
+mod references;
 mod services;
 mod system;
 mod templates;
+mod url_locations;

@@ -99,8 +99,8 @@ fn paved_bundle(server: &TestServer, folder: &str, schema: &str, template: &str)
     server.input_dir().join(folder)
 }
 
-const SCHEMA_V1: &str = "type: object\nproperties:\n  port:\n    type: integer\n    default: 80\n    minimum: 1\n    maximum: 65535\n  size:\n    type: string\n    enum: [small, medium, large]\n    default: small\n";
-const TEMPLATE: &str = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ service.name }}-{{ service_instance.inputs.port }}-{{ service_instance.inputs.size }}'\n";
+pub(crate) const SCHEMA_V1: &str = "type: object\nproperties:\n  port:\n    type: integer\n    default: 80\n    minimum: 1\n    maximum: 65535\n  size:\n    type: string\n    enum: [small, medium, large]\n    default: small\n";
+pub(crate) const TEMPLATE: &str = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: '{{ service.name }}-{{ service_instance.inputs.port }}-{{ service_instance.inputs.size }}'\n";
 
 fn files_by_path(response: &Value) -> std::collections::BTreeMap<String, String> {
     response["files"]

@@ -13,7 +13,7 @@ mod terraform;
 
 use std::collections::BTreeMap;
 
-use paved_model::problem::Problem;
+use paved_model::problem::{Problem, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{InputProblem, InputSchema};
@@ -230,6 +230,7 @@ impl Bundle {
                     field: None,
                     rule: problem.rule.to_owned(),
                     message: problem.message,
+                    severity: Severity::Error,
                 },
             ));
         }
@@ -493,6 +494,7 @@ fn render_problem(error: &RenderError) -> Problem {
         field: None,
         rule: error.rule().to_owned(),
         message: error.to_string(),
+        severity: Severity::Error,
     }
 }
 
@@ -560,6 +562,7 @@ fn schema_problems(file: &BundleFile, problems: Vec<crate::schema::SchemaProblem
             field: Some(pointer_to_field(&problem.pointer)),
             rule: problem.rule,
             message: problem.message,
+            severity: Severity::Error,
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use paved_model::problem::Problem;
+use paved_model::problem::{Problem, Severity};
 use serde_json::{Map, Value};
 
 use super::{
@@ -322,6 +322,7 @@ impl<'a> Reader<'a> {
             field: Some(field.to_owned()),
             rule: rule.to_owned(),
             message,
+            severity: Severity::Error,
         });
     }
 

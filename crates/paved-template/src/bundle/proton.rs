@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use paved_model::problem::Problem;
+use paved_model::problem::{Problem, Severity};
 use serde_json::Value;
 
 use super::{
@@ -205,6 +205,7 @@ fn compatible_environments(
                             field: None,
                             rule: "compatible-environment".to_owned(),
                             message,
+                            severity: Severity::Error,
                         });
                     })
                     .ok()
@@ -231,6 +232,7 @@ fn read_registration(file: &BundleFile, problems: &mut Vec<Problem>) -> Vec<Comp
         field: Some(field.to_owned()),
         rule: rule.to_owned(),
         message,
+        severity: Severity::Error,
     };
     let Some(object) = value.as_object() else {
         problems.push(at(
@@ -331,6 +333,7 @@ fn read_manifest(
         field: Some(field.to_owned()),
         rule: rule.to_owned(),
         message,
+        severity: Severity::Error,
     };
     let Some(templates) = value
         .get("infrastructure")

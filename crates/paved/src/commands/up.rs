@@ -56,6 +56,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         refresh_interval: Duration::from_secs(args.refresh_interval.max(1)),
         orphan_grace: Duration::from_secs(args.orphan_grace),
         replica: replica.clone(),
+        private_paths: vec![data_dir.clone()],
+        read_limits: read_limits(&args),
+        url_reader: url_reader(&args)?,
     };
     let registry_config = RegistryConfig {
         git_cache: data_dir.join("git-cache"),
@@ -100,11 +103,25 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .context("reading the listening address")?;
 
     let (stop, stopped) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        let _ = stop.send(true);
-    });
+    let shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    {
+        let catalog = state.catalog.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(grace_s = shutdown_grace.as_secs(), "shutting down");
+            catalog.stop_reads();
+            let _ = stop.send(true);
+            // Whatever is still running when the grace period ends is abandoned: the
+            // store is consistent at every instruction, jobs resume at the next start, and
+            // the local engine kills a previous run's leftover tasks then.
+            tokio::time::sleep(shutdown_grace).await;
+            tracing::warn!(
+                grace_s = shutdown_grace.as_secs(),
+                "the shutdown grace period is over; exiting now"
+            );
+            std::process::exit(0);
+        });
+    }
     let background = state.start(stopped.clone());
     tracing::info!(%address, store = store.backend(), data_dir = %data_dir.display(), "paved is up");
     eprintln!(
@@ -123,6 +140,52 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("paved stopped");
     Ok(())
+}
+
+/// The URL reader of `--integrations` and `--ca-bundle`; tokens in the integrations file
+/// may name environment variables (`${GITHUB_TOKEN}`).
+fn url_reader(args: &UpArgs) -> anyhow::Result<paved_catalog::url::UrlReader> {
+    use paved_catalog::url::{IntegrationsFile, UrlReader};
+    let integrations = match &args.integrations {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the integrations file `{}`", path.display()))?;
+            IntegrationsFile::parse(&path.display().to_string(), &text, &|name| {
+                std::env::var(name).ok()
+            })?
+        }
+        None => IntegrationsFile::default(),
+    };
+    let ca_bundle = match &args.ca_bundle {
+        Some(path) => Some((
+            path.display().to_string(),
+            std::fs::read(path)
+                .with_context(|| format!("reading the CA bundle `{}`", path.display()))?,
+        )),
+        None => None,
+    };
+    Ok(UrlReader::new(
+        &integrations,
+        ca_bundle
+            .as_ref()
+            .map(|(name, pem)| (name.as_str(), pem.as_slice())),
+    )?)
+}
+
+fn read_limits(args: &UpArgs) -> paved_catalog::budget::ReadLimits {
+    let defaults = paved_catalog::budget::ReadLimits::default();
+    paved_catalog::budget::ReadLimits {
+        max_files_visited: args
+            .catalog_max_files_visited
+            .unwrap_or(defaults.max_files_visited),
+        max_bytes_read: args
+            .catalog_max_bytes_read
+            .unwrap_or(defaults.max_bytes_read),
+        max_read_time: args
+            .catalog_max_read_time
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.max_read_time),
+    }
 }
 
 async fn stop_requested(mut stopped: watch::Receiver<bool>) {

@@ -642,7 +642,7 @@ fn template_inputs_files_that_are_not_yaml_are_refused_before_any_call() {
     let cases = [
         (
             "port: 80\nport: 81\n",
-            "line 2: column 1: duplicate key `port`: a key may appear only once in a mapping",
+            "line 2: column 1: duplicate key: a key may appear only once in a mapping",
         ),
         (
             deep.as_str(),

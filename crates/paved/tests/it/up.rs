@@ -176,6 +176,57 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     assert_eq!(status.code(), Some(0), "{status}");
 }
 
+/// SIGTERM stops `paved up` in the middle of a read that would take minutes (a glob over the
+/// whole file system with its limits raised): the read is cancelled at once, and the
+/// process exits well within its grace period, without the grace period's forced exit.
+#[test]
+fn sigterm_stops_a_long_read() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    let server = Up::start_with_env(
+        dir.path(),
+        &data_dir,
+        &[
+            "--catalog-max-files-visited",
+            "1000000000",
+            "--catalog-max-bytes-read",
+            "1000000000000",
+            "--catalog-max-read-time",
+            "3600",
+            "--shutdown-grace",
+            "30",
+        ],
+        &[("PAVED_LOG", "info,paved_catalog=debug")],
+    );
+    // The registration waits for the read; its answer is not awaited.
+    let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("a token");
+    let body = json!({"type": "file", "target": "/**/*"}).to_string();
+    let mut request = TcpStream::connect(&server.address).expect("connect");
+    write!(
+        request,
+        "POST /api/catalog/locations HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        token.trim(),
+        body.len()
+    )
+    .expect("send the registration");
+    server.wait_for_log("reading location", 1);
+    let started = std::time::Instant::now();
+    let log = server.log.clone();
+    let status = server.terminate();
+    let log = log
+        .0
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    assert!(status.success(), "{status}:\n{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped after {:?}:\n{log}",
+        started.elapsed()
+    );
+    assert!(!log.contains("grace period is over"), "{log}");
+}
+
 #[test]
 fn unreachable_server_exits_3_with_a_hint() {
     let port = free_port();
@@ -261,6 +312,19 @@ impl Up {
     #[track_caller]
     pub(crate) fn start(work_dir: &Path, data_dir: &Path, extra: &[&str]) -> Up {
         Up::start_command(paved(), work_dir, data_dir, extra)
+    }
+
+    /// [`Up::start`] with environment variables.
+    #[track_caller]
+    pub(crate) fn start_with_env(
+        work_dir: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Up {
+        let mut paved = paved();
+        paved.envs(env.iter().copied());
+        Up::start_command(paved, work_dir, data_dir, extra)
     }
 
     /// [`Up::start`] with `paved` (`paved()` or `paved_under_umask(...)`) as given.

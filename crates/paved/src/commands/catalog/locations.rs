@@ -9,13 +9,10 @@ use crate::output;
 
 /// The location type a target implies when `--type` is not given.
 fn guess_type(target: &str) -> &'static str {
-    if target.starts_with("https://") || target.starts_with("http://") {
-        if target.contains("/blob/") || target.contains("/tree/") {
-            "url"
-        } else {
-            "git"
-        }
-    } else if target.ends_with(".git") || target.contains(".git#") {
+    let is_repository = target.ends_with(".git") || target.contains(".git#");
+    if (target.starts_with("https://") || target.starts_with("http://")) && !is_repository {
+        "url"
+    } else if is_repository {
         "git"
     } else {
         "file"
@@ -102,4 +99,34 @@ pub async fn remove(server: &ServerArgs, id: &str) -> Result<(), Failure> {
         .await?;
     eprintln!("removed location {id} and its entities");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guess_type;
+
+    #[test]
+    fn guesses_the_type_from_the_target() {
+        for (target, expect) in [
+            ("./catalog-info.yaml", "file"),
+            ("/srv/*/catalog-info.yaml", "file"),
+            ("/srv/git/shop.git#ref=main", "git"),
+            ("https://github.com/acme/shop.git", "git"),
+            (
+                "https://github.com/acme/shop/blob/main/catalog-info.yaml",
+                "url",
+            ),
+            (
+                "https://bitbucket.org/acme/shop/src/main/catalog-info.yaml",
+                "url",
+            ),
+            (
+                "https://dev.azure.com/acme/shop/_git/web?path=/catalog-info.yaml",
+                "url",
+            ),
+            ("https://docs.example.com/catalog-info.yaml", "url"),
+        ] {
+            assert_eq!(guess_type(target), expect, "{target}");
+        }
+    }
 }

@@ -1,10 +1,13 @@
 //! `paved catalog validate FILE...`: offline validation for CI.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use paved_api::ApiProblem;
+use paved_catalog::budget::ReadLimits;
 use paved_catalog::ingest::validate_file;
+use paved_catalog::source::{ReadContext, read_local_file};
 use paved_cli::OutputFormat;
+use paved_model::problem::Problem;
 use serde::Serialize;
 
 use crate::Failure;
@@ -25,27 +28,17 @@ struct Report {
 
 pub fn run(files: &[PathBuf], output: OutputFormat) -> Result<(), Failure> {
     let mut results = Vec::new();
+    // The same bounds as a location's read: only regular files, each through the size cap,
+    // and the limits of one read over all the files.
+    let context = ReadContext::standalone(ReadLimits::default());
     for path in files {
         let name = path.display().to_string();
-        let (entities, problems) = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => {
-                    let report = validate_file(&name, &text);
-                    (report.entity_refs, report.problems)
-                }
-                Err(_) => (
-                    Vec::new(),
-                    vec![file_problem(&name, "encoding", "file is not valid UTF-8")],
-                ),
-            },
-            Err(error) => (
-                Vec::new(),
-                vec![file_problem(
-                    &name,
-                    "unreadable",
-                    &format!("cannot read file: {error}"),
-                )],
-            ),
+        let (entities, problems) = match read_file(path, &context) {
+            Ok(text) => {
+                let report = validate_file(&name, &text, &context);
+                (report.entity_refs, report.problems)
+            }
+            Err(problem) => (Vec::new(), vec![problem]),
         };
         results.push(FileResult {
             file: name,
@@ -53,7 +46,13 @@ pub fn run(files: &[PathBuf], output: OutputFormat) -> Result<(), Failure> {
             problems: problems.into_iter().map(ApiProblem::from).collect(),
         });
     }
-    let valid = results.iter().all(|result| result.problems.is_empty());
+    // Warnings tell, errors refuse.
+    let valid = results.iter().all(|result| {
+        result
+            .problems
+            .iter()
+            .all(|problem| problem.severity.is_some())
+    });
     let report = Report {
         valid,
         files: results,
@@ -72,11 +71,10 @@ pub fn run(files: &[PathBuf], output: OutputFormat) -> Result<(), Failure> {
     if valid { Ok(()) } else { Err(Failure::Refused) }
 }
 
-fn file_problem(file: &str, rule: &str, message: &str) -> paved_model::problem::Problem {
-    paved_model::problem::Problem {
-        file: Some(file.to_owned()),
-        ..paved_model::problem::Problem::whole(rule, message)
-    }
+/// Reads one file as a location would, except that the user's own files may be anywhere
+/// (the root is `/`).
+fn read_file(path: &Path, context: &ReadContext) -> Result<String, Problem> {
+    read_local_file(path, Path::new("/"), context)
 }
 
 /// `file:line: document N: field `x`: message (rule `r`)`, like a compiler.
@@ -99,8 +97,13 @@ fn print_text(report: &Report) {
                 .filter(|field| !field.is_empty())
                 .map(|field| format!(" field `{field}`:"))
                 .unwrap_or_default();
+            let severity = problem
+                .severity
+                .as_deref()
+                .map(|severity| format!(" {severity}:"))
+                .unwrap_or_default();
             crate::output::emit(format_args!(
-                "{location}:{document}{field} {} (rule `{}`)",
+                "{location}:{document}{field}{severity} {} (rule `{}`)",
                 problem.message, problem.rule
             ));
         }

@@ -216,6 +216,7 @@ mod tests {
             field: field.map(str::to_owned),
             rule: "maximum".to_owned(),
             message: "70000 is greater than the maximum 65535".to_owned(),
+            severity: paved_model::problem::Severity::Error,
         };
         let cases = [
             (

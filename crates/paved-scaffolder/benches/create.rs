@@ -70,6 +70,7 @@ async fn run() {
             git_cache: dir.path().join("git-cache"),
             sync_interval: Duration::from_secs(3600),
             builtin_templates: true,
+            cache_bytes: paved_template_registry::DEFAULT_CACHE_BYTES,
         },
     );
     registry

@@ -21,7 +21,7 @@ pub mod version;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use paved_catalog::Catalog;
@@ -54,7 +54,14 @@ pub struct RegistryConfig {
     /// Register the built-in golden paths at start when they are missing. `paved up` always
     /// does; tests of other things may not want them in the catalog.
     pub builtin_templates: bool,
+    /// How many bytes of parsed bundles (and, apart, of parsed schemas) stay in memory. Any
+    /// caller can make the registry parse any stored version (the render endpoint needs no
+    /// token), so the caches are bounded by size; the least recently used go first.
+    pub cache_bytes: u64,
 }
+
+/// [`RegistryConfig::cache_bytes`] by default: 64 MiB each for bundles and for schemas.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A template with its versions.
 #[derive(Debug, Clone)]
@@ -157,9 +164,9 @@ struct Inner {
     catalog: Catalog,
     config: RegistryConfig,
     /// Parsed bundles by template, version and digest; bundles never change once stored.
-    bundles: Mutex<HashMap<(String, Version, String), Arc<Bundle>>>,
+    bundles: SizedCache<Arc<Bundle>>,
     /// Parsed schemas (instance, pipeline) by template, version and digest, for the same reason.
-    schemas: Mutex<HashMap<(String, Version, String), ParsedSchemas>>,
+    schemas: SizedCache<ParsedSchemas>,
     /// One registration at a time in this replica; across replicas the store's primary key
     /// refuses a second version with the same number.
     registering: tokio::sync::Mutex<()>,
@@ -179,14 +186,15 @@ impl Registry {
     /// A registry over `store`, keeping `catalog`'s Template entities in step. Must be called
     /// inside a tokio runtime: it starts the background writer of catalog entities.
     pub fn new(store: Store, catalog: Catalog, config: RegistryConfig) -> Registry {
+        let cache_bytes = config.cache_bytes;
         let (catalog_queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<String>();
         let registry = Registry {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 config,
-                bundles: Mutex::new(HashMap::new()),
-                schemas: Mutex::new(HashMap::new()),
+                bundles: sized_cache(cache_bytes),
+                schemas: sized_cache(cache_bytes),
                 registering: tokio::sync::Mutex::new(()),
                 writing_catalog: tokio::sync::Mutex::new(()),
                 catalog_queue,
@@ -386,21 +394,17 @@ impl Registry {
         .await
         .map_err(|error| RegistryError::Internal(error.to_string()))??;
         let bundle = Arc::new(bundle);
-        self.inner
-            .bundles
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key, bundle.clone());
+        self.inner.bundles.insert(key, bundle.clone());
         Ok(bundle)
     }
 
+    /// How many bytes the caches of parsed bundles and schemas hold now.
+    pub fn cached_bytes(&self) -> u64 {
+        self.inner.bundles.weight() + self.inner.schemas.weight()
+    }
+
     fn cached_bundle(&self, key: &(String, Version, String)) -> Option<Arc<Bundle>> {
-        self.inner
-            .bundles
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(key)
-            .cloned()
+        self.inner.bundles.get(key)
     }
 
     /// Registers a version from a bundle's files: parses and checks the bundle, numbers the
@@ -603,8 +607,6 @@ impl Registry {
         mutation.commit(tx).await?;
         self.inner
             .bundles
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert((name, version, row.digest.clone()), Arc::new(bundle));
         drop(_registering);
         // The catalog's view follows in the background (milliseconds): registration is done
@@ -865,6 +867,41 @@ fn enum_text<T: serde::Serialize>(value: &T) -> String {
 /// A version's instance and pipeline schemas, parsed.
 type ParsedSchemas = (Arc<Value>, Option<Arc<Value>>);
 
+/// A version's key in the caches: template, version and digest.
+type VersionKey = (String, Version, String);
+
+/// A cache of parsed versions bounded by their estimated size in memory.
+type SizedCache<V> = quick_cache::sync::Cache<VersionKey, V, BySize>;
+
+fn sized_cache<V: Clone>(bytes: u64) -> SizedCache<V>
+where
+    BySize: quick_cache::Weighter<VersionKey, V>,
+{
+    // The estimated item count only sizes the cache's tables; the weight bounds it.
+    let estimated_items = usize::try_from(bytes / 4096).unwrap_or(usize::MAX).max(16);
+    quick_cache::sync::Cache::with_weighter(estimated_items, bytes, BySize)
+}
+
+/// Weighs a cached version by the bytes it holds.
+#[derive(Debug, Clone, Copy)]
+struct BySize;
+
+impl quick_cache::Weighter<VersionKey, Arc<Bundle>> for BySize {
+    fn weight(&self, key: &VersionKey, bundle: &Arc<Bundle>) -> u64 {
+        let bytes = key.0.len() + key.2.len() + bundle.size_bytes();
+        u64::try_from(bytes).unwrap_or(u64::MAX)
+    }
+}
+
+impl quick_cache::Weighter<VersionKey, ParsedSchemas> for BySize {
+    fn weight(&self, key: &VersionKey, (schema, pipeline): &ParsedSchemas) -> u64 {
+        // The JSON text's length stands in for the parsed value's footprint.
+        let text = |value: &Value| value.to_string().len();
+        let bytes = key.0.len() + key.2.len() + text(schema) + pipeline.as_deref().map_or(0, text);
+        u64::try_from(bytes).unwrap_or(u64::MAX)
+    }
+}
+
 impl Registry {
     /// A stored version row with its state and schemas parsed (schemas from the cache).
     fn version_info(&self, row: &TemplateVersionRow) -> Result<VersionInfo, RegistryError> {
@@ -882,13 +919,7 @@ impl Registry {
             Version::new(row.major, row.minor),
             row.digest.clone(),
         );
-        let cached = self
-            .inner
-            .schemas
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&key)
-            .cloned();
+        let cached = self.inner.schemas.get(&key);
         let (schema, pipeline_schema) = match cached {
             Some(parsed) => parsed,
             None => {
@@ -901,11 +932,7 @@ impl Registry {
                     .transpose()
                     .map_err(|error| corrupt("pipeline schema", error.to_string()))?;
                 let parsed = (Arc::new(schema), pipeline_schema.map(Arc::new));
-                self.inner
-                    .schemas
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(key, parsed.clone());
+                self.inner.schemas.insert(key, parsed.clone());
                 parsed
             }
         };

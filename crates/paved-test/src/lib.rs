@@ -334,6 +334,7 @@ impl TestData {
             git_cache: self.dir.path().join("git-cache"),
             sync_interval: Duration::from_secs(3600),
             builtin_templates: self.builtin_templates,
+            cache_bytes: paved_template_registry::DEFAULT_CACHE_BYTES,
         }
     }
 

@@ -11,6 +11,7 @@ mod http;
 mod locations;
 mod queries;
 mod references;
+mod registry;
 mod services;
 mod system;
 mod templates;

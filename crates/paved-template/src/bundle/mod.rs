@@ -256,6 +256,14 @@ impl Bundle {
         &self.files
     }
 
+    /// The bytes of the bundle's files with their paths (what it holds in memory, roughly).
+    pub fn size_bytes(&self) -> usize {
+        self.files
+            .iter()
+            .map(|file| file.path.len() + file.bytes.len())
+            .sum()
+    }
+
     /// The file at `path`, if the bundle has it.
     pub fn file(&self, path: &str) -> Option<&BundleFile> {
         self.files

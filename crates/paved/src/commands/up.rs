@@ -64,6 +64,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         git_cache: data_dir.join("git-cache"),
         sync_interval: Duration::from_secs(args.refresh_interval.max(1)),
         builtin_templates: true,
+        cache_bytes: paved_template_registry::DEFAULT_CACHE_BYTES,
     };
     let engine_config =
         paved_engine::LocalEngineConfig::new(data_dir.join("engine"), replica.clone());

@@ -28,6 +28,9 @@ macro_rules! error_codes {
 error_codes! {
     /// The server failed; the log has the cause.
     Internal = "internal",
+    /// The call's audit record could not be written, so the call did not count (a change in
+    /// the store was not made; one outside it, such as an image build, may have been).
+    AuditUnavailable = "audit_unavailable",
     /// No credential was sent for a call that needs one.
     Unauthenticated = "unauthenticated",
     /// The credential sent is not valid.

@@ -40,10 +40,11 @@ impl JobHandler for Steps {
                 &format!("{step} by {}", self.replica),
             )
             .await?;
-            self.runs
-                .lock()
-                .unwrap()
-                .push((self.replica.clone(), job.id().clone(), step));
+            self.runs.lock().expect("the store answers").push((
+                self.replica.clone(),
+                job.id().clone(),
+                step,
+            ));
             // Let the other replica's runner interleave its claims with this one's steps.
             tokio::task::yield_now().await;
         }
@@ -66,7 +67,7 @@ fn runner(store: &Store, name: &str, ttl: Duration, clock: Clock) -> JobRunner {
 }
 
 async fn submit(store: &Store, runner: &JobRunner, kind: &'static str, subject: &str) -> JobId {
-    let mut tx = store.begin().await.unwrap();
+    let mut tx = store.begin().await.expect("the store answers");
     let id = runner
         .submit(
             &mut tx,
@@ -79,14 +80,16 @@ async fn submit(store: &Store, runner: &JobRunner, kind: &'static str, subject: 
             },
         )
         .await
-        .unwrap();
-    tx.commit().await.unwrap();
+        .expect("the store answers");
+    tx.commit().await.expect("the store answers");
     id
 }
 
 async fn two_replicas_race_and_exactly_one_runs_each_step(backend: Backend) {
     let data = TestData::new(backend).await;
-    let store = Store::open(&data.store_config()).await.unwrap();
+    let store = Store::open(&data.store_config())
+        .await
+        .expect("the store answers");
     let runs = Runs::default();
     let replicas: Vec<JobRunner> = ["replica-a", "replica-b"]
         .into_iter()
@@ -115,9 +118,13 @@ async fn two_replicas_race_and_exactly_one_runs_each_step(backend: Backend) {
     // Both replicas claim at the same moment, each until it finds nothing left.
     tokio::join!(replicas[0].run_until_idle(), replicas[1].run_until_idle());
 
-    let runs = runs.lock().unwrap().clone();
+    let runs = runs.lock().expect("the runs lock").clone();
     for id in &jobs {
-        let job = store.job(id).await.unwrap().unwrap();
+        let job = store
+            .job(id)
+            .await
+            .expect("the store answers")
+            .expect("the store answers");
         assert_eq!(job.state, JobState::Succeeded, "job {id}: {job:?}");
         assert_eq!(job.attempts, 1, "job {id} was claimed more than once");
         let ran: Vec<&(String, JobId, &str)> = runs.iter().filter(|run| &run.1 == id).collect();
@@ -130,7 +137,7 @@ async fn two_replicas_race_and_exactly_one_runs_each_step(backend: Backend) {
             ran.iter().all(|run| run.0 == ran[0].0),
             "job {id} ran on two replicas: {ran:?}"
         );
-        let events = store.job_events(id, 0).await.unwrap();
+        let events = store.job_events(id, 0).await.expect("the store answers");
         let steps: Vec<&str> = events.iter().map(|event| event.step.as_str()).collect();
         assert_eq!(steps, ["accepted", "render", "repository", "catalog"]);
     }
@@ -171,7 +178,7 @@ impl JobHandler for Stalls {
         if let Err(JobFailure::LeaseLost) = job.ensure_held().await {
             refused.push("ensure_held".to_owned());
         }
-        self.late_writes.send(refused).unwrap();
+        self.late_writes.send(refused).expect("the test listens");
         // The undo path: its failure write must be refused as well.
         Err(JobFailure::failed("repository", "replica-a gave up"))
     }
@@ -179,7 +186,9 @@ impl JobHandler for Stalls {
 
 async fn a_replica_whose_lease_expired_mid_step_writes_nothing(backend: Backend) {
     let data = TestData::new(backend).await;
-    let store = Store::open(&data.store_config()).await.unwrap();
+    let store = Store::open(&data.store_config())
+        .await
+        .expect("the store answers");
     let ttl = Duration::from_secs(60);
     // A's lease is long enough that its heartbeat does not run during the test; B's clock is
     // moved past it, so B sees A's lease as expired, as it would after A stalled for a minute.
@@ -209,20 +218,31 @@ async fn a_replica_whose_lease_expired_mid_step_writes_nothing(backend: Backend)
 
     // While A holds the lease, B cannot take the job.
     replica_b.run_until_idle().await;
-    assert!(runs.lock().unwrap().is_empty(), "B ran a job A holds");
+    assert!(
+        runs.lock().expect("the runs lock").is_empty(),
+        "B ran a job A holds"
+    );
 
     clock_b.advance(ttl + Duration::from_secs(1));
     replica_b.run_until_idle().await;
-    let after_b = store.job(&id).await.unwrap().unwrap();
+    let after_b = store
+        .job(&id)
+        .await
+        .expect("the store answers")
+        .expect("the store answers");
     assert_eq!(after_b.state, JobState::Succeeded, "{after_b:?}");
     assert_eq!(after_b.attempts, 2);
 
     release.notify_one();
-    let refused = refused.recv().await.unwrap();
+    let refused = refused.recv().await.expect("replica A reports");
     assert_eq!(refused, ["event", "progress", "transaction", "ensure_held"]);
-    a_running.await.unwrap();
+    a_running.await.expect("replica A's runner ends");
 
-    let job = store.job(&id).await.unwrap().unwrap();
+    let job = store
+        .job(&id)
+        .await
+        .expect("the store answers")
+        .expect("the store answers");
     assert_eq!(
         job.state,
         JobState::Succeeded,
@@ -234,7 +254,7 @@ async fn a_replica_whose_lease_expired_mid_step_writes_nothing(backend: Backend)
     let messages: Vec<String> = store
         .job_events(&id, 0)
         .await
-        .unwrap()
+        .expect("the store answers")
         .into_iter()
         .map(|event| event.message)
         .collect();
@@ -253,10 +273,12 @@ async fn a_replica_whose_lease_expired_mid_step_writes_nothing(backend: Backend)
 
 async fn a_job_of_an_unknown_kind_is_left_untouched(backend: Backend) {
     let data = TestData::new(backend).await;
-    let store = Store::open(&data.store_config()).await.unwrap();
+    let store = Store::open(&data.store_config())
+        .await
+        .expect("the store answers");
     // A job a newer replica accepted, of a kind this one has no handler for.
     let id = JobId("job-from-the-future".to_owned());
-    let mut tx = store.begin().await.unwrap();
+    let mut tx = store.begin().await.expect("the store answers");
     tx.insert_job(&NewJob {
         id: id.clone(),
         kind: "fleet.upgrade".to_owned(),
@@ -267,9 +289,13 @@ async fn a_job_of_an_unknown_kind_is_left_untouched(backend: Backend) {
         created_at: now_millis(),
     })
     .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let before = store.job(&id).await.unwrap().unwrap();
+    .expect("the store answers");
+    tx.commit().await.expect("the store answers");
+    let before = store
+        .job(&id)
+        .await
+        .expect("the store answers")
+        .expect("the store answers");
 
     let old = runner(
         &store,
@@ -285,15 +311,30 @@ async fn a_job_of_an_unknown_kind_is_left_untouched(backend: Backend) {
     old.run_until_idle().await;
 
     assert_eq!(
-        store.job(&known).await.unwrap().unwrap().state,
+        store
+            .job(&known)
+            .await
+            .expect("the store answers")
+            .expect("the store answers")
+            .state,
         JobState::Succeeded
     );
-    let after = store.job(&id).await.unwrap().unwrap();
+    let after = store
+        .job(&id)
+        .await
+        .expect("the store answers")
+        .expect("the store answers");
     assert_eq!(after.state, JobState::Queued);
     assert_eq!(after.attempts, 0);
     assert_eq!(after.updated_at, before.updated_at);
     assert_eq!(after.plan, before.plan);
-    assert!(store.job_events(&id, 0).await.unwrap().is_empty());
+    assert!(
+        store
+            .job_events(&id, 0)
+            .await
+            .expect("the store answers")
+            .is_empty()
+    );
 
     // A replica that knows the kind runs it.
     struct Upgrade;
@@ -316,7 +357,12 @@ async fn a_job_of_an_unknown_kind_is_left_untouched(backend: Backend) {
     new.register(Arc::new(Upgrade));
     new.run_until_idle().await;
     assert_eq!(
-        store.job(&id).await.unwrap().unwrap().state,
+        store
+            .job(&id)
+            .await
+            .expect("the store answers")
+            .expect("the store answers")
+            .state,
         JobState::Succeeded
     );
 }
@@ -324,7 +370,9 @@ async fn a_job_of_an_unknown_kind_is_left_untouched(backend: Backend) {
 /// Sixteen replicas claim one job at the same moment: exactly one gets its lease.
 async fn exactly_one_of_many_concurrent_claims_wins(backend: Backend) {
     let data = TestData::new(backend).await;
-    let store = Store::open(&data.store_config()).await.unwrap();
+    let store = Store::open(&data.store_config())
+        .await
+        .expect("the store answers");
     let submitter = runner(
         &store,
         "replica-0",
@@ -350,7 +398,7 @@ async fn exactly_one_of_many_concurrent_claims_wins(backend: Backend) {
     }
     let mut winners = Vec::new();
     while let Some(claim) = claims.join_next().await {
-        let (holder, claim) = claim.unwrap();
+        let (holder, claim) = claim.expect("a claim task ends");
         // A claim that lost the race is `None`; on SQLite it may also find the database busy,
         // which the runner treats the same way (it tries again at its next poll).
         match claim {
@@ -363,7 +411,11 @@ async fn exactly_one_of_many_concurrent_claims_wins(backend: Backend) {
         }
     }
     assert_eq!(winners.len(), 1, "claims won: {winners:?}");
-    let job = store.job(&id).await.unwrap().unwrap();
+    let job = store
+        .job(&id)
+        .await
+        .expect("the store answers")
+        .expect("the store answers");
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.attempts, 1);
 }

@@ -93,18 +93,27 @@ impl PolicyPoint {
     }
 
     /// Writes the record of an allowed call unless its transaction already did: a failure
-    /// (`Err(why)`, its code and message), or a success that wrote nothing to the store.
-    pub async fn settle(&self, record: &AuditRecord, result: Result<(), String>) {
+    /// (`Err(why)`, its code and message), or a success that wrote nothing to the store (a
+    /// change outside it). When the record cannot be written the caller must not report the
+    /// call as done: every call leaves a record, or it fails.
+    pub async fn settle(
+        &self,
+        record: &AuditRecord,
+        result: Result<(), String>,
+    ) -> Result<(), StoreError> {
         if record.is_recorded() {
-            return;
+            return Ok(());
         }
         let outcome = match result {
             Ok(()) => Outcome::Succeeded,
             Err(why) => Outcome::Failed(why),
         };
-        if let Err(error) = self.store.record_audit(record, &outcome).await {
-            tracing::error!(%error, action = %record.action, "cannot write the audit log");
-        }
+        self.store
+            .record_audit(record, &outcome)
+            .await
+            .inspect_err(|error| {
+                tracing::error!(%error, action = %record.action, "cannot write the audit log");
+            })
     }
 
     /// Records a background loop's change that has no transaction of its own.

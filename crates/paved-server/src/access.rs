@@ -209,6 +209,7 @@ pub async fn mutation<T>(
                 .map(|_| ())
                 .map_err(|error| format!("{}: {error}", error.code())),
         )
-        .await;
+        .await
+        .map_err(ApiError::AuditUnavailable)?;
     result
 }

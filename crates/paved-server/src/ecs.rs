@@ -144,7 +144,12 @@ async fn call(
             .as_ref()
             .map(|_| ())
             .map_err(|error| format!("{}: {}", error.kind.as_str(), error.message));
-        state.policy.settle(record, outcome).await;
+        if let Err(error) = state.policy.settle(record, outcome).await {
+            return error_response(&EcsError::new(
+                ErrorType::ServerException,
+                format!("The audit log cannot be written, so the call was not done: {error}"),
+            ));
+        }
     }
     match result {
         Ok(response) => respond(StatusCode::OK, response),

@@ -34,6 +34,9 @@ pub enum ApiError {
     Forbidden(#[from] paved_policy::Denied),
     #[error("{message}")]
     BadRequest { code: ErrorCode, message: String },
+    /// The call's audit record could not be written (see `access::mutation`).
+    #[error("the audit log cannot be written, so the call was not done: {0}")]
+    AuditUnavailable(paved_store::StoreError),
     #[error("{0}")]
     EntityNotFound(String),
     #[error("authentication required: send `Authorization: Bearer <token>`")]
@@ -179,6 +182,11 @@ impl ApiError {
                 ErrorCode::InvalidCursor,
             ),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, "InputError", *code),
+            ApiError::AuditUnavailable(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                ErrorCode::AuditUnavailable,
+            ),
             ApiError::EntityNotFound(_) => (
                 StatusCode::NOT_FOUND,
                 "NotFoundError",

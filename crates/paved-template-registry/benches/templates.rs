@@ -133,6 +133,7 @@ async fn register_versions() {
             git_cache: dir.path().join("git-cache"),
             sync_interval: Duration::from_secs(3600),
             builtin_templates: false,
+            cache_bytes: paved_template_registry::DEFAULT_CACHE_BYTES,
         },
     );
     let base = builtin::files("web-service").expect("a built-in");

@@ -170,6 +170,8 @@ struct Inner {
     /// One registration at a time in this replica; across replicas the store's primary key
     /// refuses a second version with the same number.
     registering: tokio::sync::Mutex<()>,
+    /// Held by a template sync run (see `Registry::run_sync`).
+    syncing: tokio::sync::Mutex<()>,
     /// One catalog write at a time, each reading the template's state inside the lock, so
     /// the last write is always of the latest state.
     writing_catalog: tokio::sync::Mutex<()>,
@@ -196,6 +198,7 @@ impl Registry {
                 bundles: sized_cache(cache_bytes),
                 schemas: sized_cache(cache_bytes),
                 registering: tokio::sync::Mutex::new(()),
+                syncing: tokio::sync::Mutex::new(()),
                 writing_catalog: tokio::sync::Mutex::new(()),
                 catalog_queue,
                 catalog_asked: std::sync::atomic::AtomicU64::new(0),
@@ -599,6 +602,7 @@ impl Registry {
             Err(error) => return Err(error.into()),
         }
         mutation.audit.set_details(serde_json::json!({
+            "template": name,
             "version": version.to_string(),
             "status": row.status,
             "digest": row.digest,
@@ -731,6 +735,7 @@ impl Registry {
         )
         .await?;
         mutation.audit.set_details(serde_json::json!({
+            "template": name,
             "version": version.to_string(),
             "before": current.status.as_str(),
             "after": to.as_str(),

@@ -99,6 +99,9 @@ impl Registry {
         id: &str,
         mutation: Option<&Mutation<'_>>,
     ) -> Result<SyncOutcome, RegistryError> {
+        // One run at a time in this process, so two runs of one source never split its
+        // registrations between their answers.
+        let _running = self.inner.syncing.lock().await;
         let row = self
             .store()
             .template_sync(id)
@@ -221,9 +224,11 @@ impl Registry {
 
     /// Syncs every source every interval until `shutdown` resolves. Each round also rewrites
     /// every template's catalog entity, so a replica's view catches up with writes another
-    /// replica raced with.
+    /// replica raced with. The first round comes one interval after start, not at once: a
+    /// sync added just after start runs on its own call, and its answer tells what it did.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
-        let mut ticker = tokio::time::interval(self.config().sync_interval);
+        let interval = self.config().sync_interval;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         loop {

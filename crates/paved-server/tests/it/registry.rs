@@ -123,7 +123,7 @@ async fn template_version_numbers_are_unique_across_replicas(backend: Backend) {
         .map(|version| version.minor)
         .collect();
     minors.sort_unstable();
-    let expected: Vec<u32> = (0..u32::try_from(minors.len()).unwrap()).collect();
+    let expected: Vec<u32> = (0..u32::try_from(minors.len()).expect("a few versions")).collect();
     assert_eq!(minors, expected, "version numbers without gaps or repeats");
     // Each replica registers one at a time, so at least one of each pair of racing calls wins.
     assert!(

@@ -703,7 +703,83 @@ async fn the_schedule_refreshes_due_locations(backend: Backend) {
     replica.store().close().await;
 }
 
+/// The refresh loop's own change, deleting an orphan, is audited as the loop's principal, in
+/// the deletion's transaction.
+async fn orphan_deletion_is_audited_as_the_refresh_loop(backend: Backend) {
+    let data = paved_test::TestData::new(backend).await;
+    let store = Store::open(&data.store_config())
+        .await
+        .expect("open the store");
+    let config = paved_catalog::CatalogConfig {
+        // Always due, no grace: each `refresh_due` is one scheduled round.
+        refresh_interval: std::time::Duration::ZERO,
+        orphan_grace: std::time::Duration::ZERO,
+        ..data.catalog_config()
+    };
+    let catalog = Catalog::open(store.clone(), config)
+        .await
+        .expect("open the catalog");
+    let file = data.path("catalog-info.yaml");
+    std::fs::create_dir_all(file.parent().expect("a parent")).expect("input directory");
+    let later = "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n";
+    std::fs::write(&file, format!("{CATALOG}{later}")).expect("write the file");
+    catalog
+        .add_location(
+            "file",
+            &file.display().to_string(),
+            false,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::CreateLocation,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
+        .await
+        .expect("registered");
+    assert!(catalog.entity_by_ref("component:default/later").is_some());
+
+    std::fs::write(&file, CATALOG).expect("rewrite the file");
+    catalog
+        .refresh_due()
+        .await
+        .expect("a round that flags the orphan");
+    assert!(catalog.entity_by_ref("component:default/later").is_some());
+    catalog
+        .refresh_due()
+        .await
+        .expect("a round that deletes it");
+    assert!(catalog.entity_by_ref("component:default/later").is_none());
+
+    let deletions = store
+        .audit_events(&paved_store::AuditFilter {
+            action: Some("catalog.delete-orphans".to_owned()),
+            limit: 10,
+            ..paved_store::AuditFilter::default()
+        })
+        .await
+        .expect("read the audit log");
+    assert_eq!(deletions.len(), 1, "{deletions:#?}");
+    assert_eq!(deletions[0].principal, "system:catalog-refresh");
+    assert_eq!(deletions[0].outcome, "ok");
+    assert!(
+        deletions[0].details.contains("component:default/later"),
+        "{}",
+        deletions[0].details
+    );
+    // The rounds that only read or flagged wrote no audit event of their own.
+    let all = store
+        .audit_events(&paved_store::AuditFilter {
+            limit: 100,
+            ..paved_store::AuditFilter::default()
+        })
+        .await
+        .expect("read the audit log");
+    assert_eq!(all.len(), 2, "the registration and the deletion: {all:#?}");
+    store.close().await;
+}
+
 both_backends!(
+    orphan_deletion_is_audited_as_the_refresh_loop,
     the_schedule_refreshes_due_locations,
     health_is_reported,
     metrics_are_exposed,

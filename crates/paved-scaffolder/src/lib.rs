@@ -228,6 +228,18 @@ impl Scaffolder {
             repository_url,
         } = self.render(&request, None).await?;
         request.repository_url = repository_url;
+        if let Some(url) = &request.repository_url
+            && carries_credentials(url)
+        {
+            // Refused, not stripped: the job's plan, the service and the catalog would keep
+            // the URL, and a push with the credentials removed would fail later anyway.
+            return Err(ScaffolderError::InvalidRequest(format!(
+                "the repository URL `{}` carries credentials, which Paved does not store: give \
+                 them to `paved up` (`PAVED_GIT_USERNAME` and `PAVED_GIT_PASSWORD`) and use the \
+                 URL without them",
+                paved_git::redact_url(url)
+            )));
+        }
         let clone_url = self.clone_url(&request);
         if dry_run {
             return Ok(Created::DryRun {
@@ -710,4 +722,11 @@ struct Rendered {
 struct Undo {
     repository: Option<PathBuf>,
     location: Option<paved_model::ids::LocationId>,
+}
+
+/// Whether a repository URL holds a secret: a password, or any user part of an HTTP(S) URL
+/// (`https://TOKEN@host/...`). `ssh://git@host/...` names a user, not a secret.
+fn carries_credentials(url: &str) -> bool {
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    paved_git::url_credentials(url).is_some() || (web && paved_git::has_userinfo(url))
 }

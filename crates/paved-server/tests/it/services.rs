@@ -286,10 +286,38 @@ async fn bad_requests_are_refused_before_any_job(backend: Backend) {
         .post_anonymous("/api/services", request("billing"))
         .await;
     assert_eq!(anonymous.status, 401);
+    // A repository URL with credentials is refused without storing or echoing them.
+    for url in [
+        "https://alice:s3cret-pass@git.example.com/shop/billing.git",
+        "https://s3cret-pass@git.example.com/shop/billing.git",
+    ] {
+        let mut body = request("billing");
+        body["repositoryUrl"] = json!(url);
+        let refused = server.post("/api/services", body).await;
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(refused.body["error"]["code"], "invalid_request");
+        assert!(!refused.text.contains("s3cret"), "{}", refused.text);
+        assert!(
+            refused
+                .text
+                .contains("https://git.example.com/shop/billing.git"),
+            "{}",
+            refused.text
+        );
+    }
+    let audit = server.audit_log().await;
+    assert!(
+        audit
+            .iter()
+            .all(|event| !format!("{event:?}").contains("s3cret")),
+        "a credential reached the audit log"
+    );
     // Nothing was created by any of them.
     assert!(!server.data.dir.path().join("repositories").exists());
     let services = server.get("/api/services").await;
     assert_eq!(services.body["items"], json!([]));
+    let jobs = server.get("/api/jobs").await;
+    assert_eq!(jobs.body["items"], json!([]), "{}", jobs.text);
 }
 
 async fn a_failed_step_leaves_nothing_behind(backend: Backend) {

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::ecs::{
-    ACTIVE, Cluster, DEFAULT_CLUSTER, EcsError, ErrorType, Failure, INACTIVE,
+    ACTIVE, Cluster, ClusterStatus, DEFAULT_CLUSTER, EcsError, ErrorType, Failure, INACTIVE,
     RegisterTaskDefinitionRequest, Tag, TaskDefinition, cluster_arn, parse_arn,
     task_definition_arn,
 };
@@ -586,7 +586,8 @@ fn cluster_from(row: &EcsClusterRow, with_tags: bool) -> Cluster {
     Cluster {
         cluster_arn: row.arn.clone(),
         cluster_name: row.name.clone(),
-        status: row.status.clone(),
+        // A status this version does not know reads as INACTIVE (not usable).
+        status: ClusterStatus::parse(&row.status).unwrap_or(ClusterStatus::Inactive),
         registered_container_instances_count: 0,
         running_tasks_count: 0,
         pending_tasks_count: 0,

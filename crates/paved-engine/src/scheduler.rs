@@ -24,7 +24,7 @@ use paved_balancer::{
 use paved_model::ids::ReplicaId;
 use paved_runtime::{
     Condition, ContainerSpec, ContainerStatus, Dependency, Health, HealthCheckSpec, ProcessRecord,
-    Runtime, StopCode, TaskSpec, TaskState, TaskStatus,
+    Runtime, StopCode as RuntimeStopCode, TaskSpec, TaskState, TaskStatus,
 };
 use paved_store::{
     EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow, Lease,
@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::ecs::{
-    COMPLETED, ContainerDefinition, DEPROVISIONING, DRAINING, EcsError, FAILED, IN_PROGRESS,
-    INACTIVE, NetworkBinding, PENDING, PROVISIONING, RUNNING, STOPPED, TaskDefinition,
+    ContainerDefinition, DeploymentStatus, EcsError, NetworkBinding, RolloutState, ServiceStatus,
+    StopCode, TaskDefinition, TaskStatus as EcsTaskStatus,
 };
 use crate::engine::{Engine, definition_from, seconds};
 use crate::rollout::{self, Bounds, Phase, StopWhy, TaskView};
@@ -48,7 +48,7 @@ const LEASE: &str = "engine:local";
 /// Why the scheduler stops a task that fails its container health checks.
 const UNHEALTHY_REASON: &str = "Task failed container health checks";
 /// Stop code for tasks whose processes were lost with a replica.
-const LOST_CODE: &str = "TerminationNotice";
+const LOST_CODE: StopCode = StopCode::TerminationNotice;
 /// How long ECS keeps a stopped task visible.
 const STOPPED_RETENTION_MS: i64 = 60 * 60 * 1000;
 /// Deregistration delay of a target group the load balancer configuration does not declare.
@@ -233,8 +233,11 @@ impl LocalEngine {
     async fn stop_all(&self, reason: &str) {
         let ids = self.runtime.task_ids();
         for id in &ids {
-            self.runtime
-                .stop(id, StopCode::ServiceSchedulerInitiated, reason.to_owned());
+            self.runtime.stop(
+                id,
+                RuntimeStopCode::ServiceSchedulerInitiated,
+                reason.to_owned(),
+            );
         }
         for id in ids {
             if let Some(mut watch) = self.runtime.watch(&id) {
@@ -439,24 +442,24 @@ impl LocalEngine {
             .stop_request
             .as_deref()
             .and_then(|text| serde_json::from_str(text).ok());
-        let stop_now = |record: &mut TaskRecord, code: &str, reason: &str| {
-            record.task.last_status = STOPPED.to_owned();
-            record.task.desired_status = STOPPED.to_owned();
-            record.task.stop_code = Some(code.to_owned());
+        let stop_now = |record: &mut TaskRecord, code: StopCode, reason: &str| {
+            record.task.last_status = EcsTaskStatus::Stopped;
+            record.task.desired_status = EcsTaskStatus::Stopped;
+            record.task.stop_code = Some(code);
             record.task.stopped_reason = Some(reason.to_owned());
             record.task.stopping_at.get_or_insert(seconds(now));
             record.task.stopped_at = Some(seconds(now));
             for container in &mut record.task.containers {
-                container.last_status = STOPPED.to_owned();
+                container.last_status = EcsTaskStatus::Stopped;
             }
         };
         match row.host.as_deref() {
-            None if row.desired_status == STOPPED => {
+            None if row.desired_status == EcsTaskStatus::Stopped.as_str() => {
                 let request = requested.unwrap_or(StopRequest {
-                    stop_code: "UserInitiated".to_owned(),
+                    stop_code: StopCode::UserInitiated,
                     reason: "Task stopped by user".to_owned(),
                 });
-                stop_now(&mut record, &request.stop_code, &request.reason);
+                stop_now(&mut record, request.stop_code, &request.reason);
                 self.write_task(&row, &record, "[]", Some(now)).await?;
                 return Ok((self.seen(row, record, None, true), true));
             }
@@ -478,7 +481,9 @@ impl LocalEngine {
             Some(_) => {}
         }
         let Some(state) = self.runtime.state(&row.id) else {
-            if row.last_status == PROVISIONING && row.desired_status == RUNNING {
+            if row.last_status == EcsTaskStatus::Provisioning.as_str()
+                && row.desired_status == EcsTaskStatus::Running.as_str()
+            {
                 self.start(&row, &mut record).await?;
                 return Ok((self.seen(row, record, None, false), true));
             }
@@ -491,12 +496,12 @@ impl LocalEngine {
             return Ok((self.seen(row, record, None, true), true));
         };
         let mut changed = false;
-        if row.desired_status == STOPPED
+        if row.desired_status == EcsTaskStatus::Stopped.as_str()
             && state.status != TaskStatus::Stopped
             && self.memory().stopping.insert(row.id.clone())
         {
             let request = requested.clone().unwrap_or(StopRequest {
-                stop_code: "UserInitiated".to_owned(),
+                stop_code: StopCode::UserInitiated,
                 reason: "Task stopped by user".to_owned(),
             });
             self.begin_stop(&row.id, request);
@@ -505,12 +510,13 @@ impl LocalEngine {
         let previous = self.memory().recorded.get(&row.id).cloned();
         let stopped = state.status == TaskStatus::Stopped;
         if previous.as_ref() != Some(&state)
-            || (row.desired_status == STOPPED && record.task.stopping_at.is_none())
+            || (row.desired_status == EcsTaskStatus::Stopped.as_str()
+                && record.task.stopping_at.is_none())
         {
             apply_state(
                 &mut record,
                 &state,
-                row.desired_status == STOPPED,
+                row.desired_status == EcsTaskStatus::Stopped.as_str(),
                 &requested,
             );
             let processes: Vec<ProcessRecord> = state
@@ -544,7 +550,7 @@ impl LocalEngine {
         state: Option<TaskState>,
         just_stopped: bool,
     ) -> SeenTask {
-        row.last_status = record.task.last_status.clone();
+        row.last_status = record.task.last_status.as_str().to_owned();
         SeenTask {
             row,
             record,
@@ -565,7 +571,7 @@ impl LocalEngine {
             .record_ecs_task(
                 &row.id,
                 &EcsTaskProgress {
-                    last_status: &record.task.last_status,
+                    last_status: record.task.last_status.as_str(),
                     body: &record.to_json(),
                     processes,
                     stopped_at,
@@ -583,27 +589,27 @@ impl LocalEngine {
         match self.task_spec(&row.id, &definition, record).await {
             Ok(spec) => {
                 self.runtime.start(spec);
-                record.task.last_status = PENDING.to_owned();
+                record.task.last_status = EcsTaskStatus::Pending;
                 for container in &mut record.task.containers {
-                    container.last_status = PENDING.to_owned();
+                    container.last_status = EcsTaskStatus::Pending;
                 }
                 self.write_task(row, record, "[]", None).await
             }
             Err(reason) => {
                 let now = paved_store::now_millis();
-                record.task.last_status = STOPPED.to_owned();
-                record.task.desired_status = STOPPED.to_owned();
-                record.task.stop_code = Some("TaskFailedToStart".to_owned());
+                record.task.last_status = EcsTaskStatus::Stopped;
+                record.task.desired_status = EcsTaskStatus::Stopped;
+                record.task.stop_code = Some(StopCode::TaskFailedToStart);
                 record.task.stopped_reason = Some(reason);
                 record.task.stopped_at = Some(seconds(now));
                 for container in &mut record.task.containers {
-                    container.last_status = STOPPED.to_owned();
+                    container.last_status = EcsTaskStatus::Stopped;
                 }
                 self.engine
                     .store
                     .request_ecs_task_stop(
                         &row.id,
-                        &stop_request("TaskFailedToStart", "Task failed to start"),
+                        &stop_request(StopCode::TaskFailedToStart, "Task failed to start"),
                         now,
                     )
                     .await?;
@@ -683,11 +689,13 @@ impl LocalEngine {
         let balancer = self.balancer.clone();
         let runtime = self.runtime.clone();
         let task_id = task_id.to_owned();
-        let code = match request.stop_code.as_str() {
-            "ServiceSchedulerInitiated" => StopCode::ServiceSchedulerInitiated,
-            "TaskFailedToStart" => StopCode::TaskFailedToStart,
-            "EssentialContainerExited" => StopCode::EssentialContainerExited,
-            _ => StopCode::UserInitiated,
+        let code = match request.stop_code {
+            StopCode::ServiceSchedulerInitiated => RuntimeStopCode::ServiceSchedulerInitiated,
+            StopCode::TaskFailedToStart => RuntimeStopCode::TaskFailedToStart,
+            StopCode::EssentialContainerExited => RuntimeStopCode::EssentialContainerExited,
+            StopCode::UserInitiated | StopCode::SpotInterruption | StopCode::TerminationNotice => {
+                RuntimeStopCode::UserInitiated
+            }
         };
         tokio::spawn(async move {
             let drains: Vec<_> = groups
@@ -728,68 +736,69 @@ impl LocalEngine {
         let mut views = Vec::new();
         let mut unhealthy_targets: HashMap<String, String> = HashMap::new();
         for task in &tasks {
-            if task.just_stopped || task.row.last_status == STOPPED {
+            if task.just_stopped || task.row.last_status == EcsTaskStatus::Stopped.as_str() {
                 continue;
             }
             let deployment = task.record.deployment.clone().unwrap_or_default();
-            let phase =
-                if task.row.desired_status == STOPPED || task.row.last_status == DEPROVISIONING {
-                    Phase::Stopping
-                } else {
-                    match &task.state {
-                        None => Phase::Starting,
-                        Some(state) => {
-                            let definition = self
-                                .definition(&task.record.task.task_definition_arn)
-                                .await?;
-                            let checked = has_health_checks(&definition);
-                            let running = state.status == TaskStatus::Running;
-                            let container_ok = running
-                                && if checked {
-                                    state.health == Health::Healthy
-                                } else {
-                                    state.health != Health::Unhealthy
-                                };
-                            let mut balancer_ok = true;
-                            let mut balancer_failed = None;
-                            if container_ok {
-                                for balancer in &record.service.load_balancers {
-                                    let Some(group) = &balancer.target_group_arn else {
-                                        continue;
-                                    };
-                                    self.register(group, &task.row.id, state, balancer);
-                                    match self.balancer.target_health(group, &task.row.id) {
-                                        Some(TargetHealth::Healthy) => {}
-                                        Some(TargetHealth::Unhealthy) => {
-                                            balancer_ok = false;
-                                            balancer_failed = Some(group.clone());
-                                        }
-                                        _ => balancer_ok = false,
-                                    }
-                                }
-                            }
-                            let started_ms = task
-                                .record
-                                .task
-                                .started_at
-                                .map(|at| (at * 1000.0) as i64)
-                                .unwrap_or(now);
-                            let in_grace = now < started_ms.saturating_add(grace_ms);
-                            if container_ok && balancer_ok {
-                                Phase::Healthy
-                            } else if !in_grace
-                                && (state.health == Health::Unhealthy || balancer_failed.is_some())
-                            {
-                                if let Some(group) = balancer_failed {
-                                    unhealthy_targets.insert(task.row.id.clone(), group);
-                                }
-                                Phase::Unhealthy
+            let phase = if task.row.desired_status == EcsTaskStatus::Stopped.as_str()
+                || task.row.last_status == EcsTaskStatus::Deprovisioning.as_str()
+            {
+                Phase::Stopping
+            } else {
+                match &task.state {
+                    None => Phase::Starting,
+                    Some(state) => {
+                        let definition = self
+                            .definition(&task.record.task.task_definition_arn)
+                            .await?;
+                        let checked = has_health_checks(&definition);
+                        let running = state.status == TaskStatus::Running;
+                        let container_ok = running
+                            && if checked {
+                                state.health == Health::Healthy
                             } else {
-                                Phase::Starting
+                                state.health != Health::Unhealthy
+                            };
+                        let mut balancer_ok = true;
+                        let mut balancer_failed = None;
+                        if container_ok {
+                            for balancer in &record.service.load_balancers {
+                                let Some(group) = &balancer.target_group_arn else {
+                                    continue;
+                                };
+                                self.register(group, &task.row.id, state, balancer);
+                                match self.balancer.target_health(group, &task.row.id) {
+                                    Some(TargetHealth::Healthy) => {}
+                                    Some(TargetHealth::Unhealthy) => {
+                                        balancer_ok = false;
+                                        balancer_failed = Some(group.clone());
+                                    }
+                                    _ => balancer_ok = false,
+                                }
                             }
                         }
+                        let started_ms = task
+                            .record
+                            .task
+                            .started_at
+                            .map(|at| (at * 1000.0) as i64)
+                            .unwrap_or(now);
+                        let in_grace = now < started_ms.saturating_add(grace_ms);
+                        if container_ok && balancer_ok {
+                            Phase::Healthy
+                        } else if !in_grace
+                            && (state.health == Health::Unhealthy || balancer_failed.is_some())
+                        {
+                            if let Some(group) = balancer_failed {
+                                unhealthy_targets.insert(task.row.id.clone(), group);
+                            }
+                            Phase::Unhealthy
+                        } else {
+                            Phase::Starting
+                        }
                     }
-                };
+                }
+            };
             if phase == Phase::Healthy && !task.record.became_healthy {
                 let mut updated = task.record.clone();
                 updated.became_healthy = true;
@@ -810,11 +819,14 @@ impl LocalEngine {
                 continue;
             }
             let reason = task.record.task.stopped_reason.clone().unwrap_or_default();
-            let code = task.record.task.stop_code.clone().unwrap_or_default();
-            let scheduler_replaced = code == "ServiceSchedulerInitiated"
+            let code = task.record.task.stop_code;
+            let scheduler_replaced = code == Some(StopCode::ServiceSchedulerInitiated)
                 && reason != UNHEALTHY_REASON
                 && !reason.starts_with("Task failed ELB health checks");
-            if code == LOST_CODE || code == "UserInitiated" || scheduler_replaced {
+            if code == Some(LOST_CODE)
+                || code == Some(StopCode::UserInitiated)
+                || scheduler_replaced
+            {
                 continue;
             }
             if let Some(deployment) = record
@@ -847,12 +859,12 @@ impl LocalEngine {
         let live_primary = record.primary().cloned();
         if let Some(primary) = &live_primary
             && breaker.enable
-            && primary.rollout_state == IN_PROGRESS
+            && primary.rollout_state == RolloutState::InProgress
             && primary.failed_tasks >= i64::from(rollout::failure_threshold(desired))
         {
             let reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
             if let Some(deployment) = record.primary_mut() {
-                deployment.rollout_state = FAILED.to_owned();
+                deployment.rollout_state = RolloutState::Failed;
                 deployment.rollout_state_reason = reason.clone();
                 deployment.updated_at = seconds(now);
             }
@@ -879,9 +891,14 @@ impl LocalEngine {
                 u32::try_from(min).unwrap_or(0),
                 u32::try_from(max).unwrap_or(0),
             );
-            let accepting = primary.rollout_state != FAILED && row.status != DRAINING;
+            let accepting = primary.rollout_state != RolloutState::Failed
+                && row.status != ServiceStatus::Draining.as_str();
             let plan = rollout::plan(
-                if row.status == DRAINING { 0 } else { desired },
+                if row.status == ServiceStatus::Draining.as_str() {
+                    0
+                } else {
+                    desired
+                },
                 bounds,
                 &primary.id,
                 accepting,
@@ -911,7 +928,7 @@ impl LocalEngine {
                 store
                     .request_ecs_task_stop(
                         id,
-                        &stop_request("ServiceSchedulerInitiated", &reason),
+                        &stop_request(StopCode::ServiceSchedulerInitiated, &reason),
                         now,
                     )
                     .await?;
@@ -922,7 +939,7 @@ impl LocalEngine {
                     self.begin_stop(
                         id,
                         StopRequest {
-                            stop_code: "ServiceSchedulerInitiated".to_owned(),
+                            stop_code: StopCode::ServiceSchedulerInitiated,
                             reason: reason.clone(),
                         },
                     );
@@ -982,11 +999,11 @@ impl LocalEngine {
                 .iter()
                 .filter(|task| {
                     !task.just_stopped
-                        && task.row.desired_status == RUNNING
+                        && task.row.desired_status == EcsTaskStatus::Running.as_str()
                         && task.record.deployment.as_deref() == Some(&deployment.id)
                 })
                 .fold((0, 0), |(running, pending), task| {
-                    if task.record.task.last_status == RUNNING {
+                    if task.record.task.last_status == EcsTaskStatus::Running {
                         (running + 1, pending)
                     } else {
                         (running, pending + 1)
@@ -1012,14 +1029,14 @@ impl LocalEngine {
                 .iter()
                 .filter(|deployment| deployment.id != primary.id)
                 .any(|deployment| any_live_of(&deployment.id));
-            if primary.rollout_state == IN_PROGRESS
-                && row.status != DRAINING
+            if primary.rollout_state == RolloutState::InProgress
+                && row.status != ServiceStatus::Draining.as_str()
                 && healthy == desired as usize
                 && live_of(&primary.id) == desired as usize
                 && !others_live
             {
                 if let Some(deployment) = record.primary_mut() {
-                    deployment.rollout_state = COMPLETED.to_owned();
+                    deployment.rollout_state = RolloutState::Completed;
                     deployment.rollout_state_reason = completed_reason(&primary.id);
                     deployment.updated_at = seconds(now);
                 }
@@ -1034,17 +1051,17 @@ impl LocalEngine {
         let (drained, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut record.service.deployments)
             .into_iter()
             .partition(|deployment| {
-                deployment.status != crate::ecs::PRIMARY && !any_live_of(&deployment.id)
+                deployment.status != DeploymentStatus::Primary && !any_live_of(&deployment.id)
             });
         record.service.deployments = kept;
         for mut deployment in drained {
-            deployment.status = INACTIVE.to_owned();
+            deployment.status = DeploymentStatus::Inactive;
             record.retire(deployment);
         }
         let mut status = row.status.clone();
-        if row.status == DRAINING && views.is_empty() {
-            status = INACTIVE.to_owned();
-            record.service.status = INACTIVE.to_owned();
+        if row.status == ServiceStatus::Draining.as_str() && views.is_empty() {
+            status = ServiceStatus::Inactive.as_str().to_owned();
+            record.service.status = ServiceStatus::Inactive;
         }
 
         let mut written = true;
@@ -1120,13 +1137,12 @@ fn apply_state(
 ) {
     let task = &mut record.task;
     task.last_status = match state.status {
-        TaskStatus::Pending => PENDING,
-        TaskStatus::Running if stop_requested => DEPROVISIONING,
-        TaskStatus::Running => RUNNING,
-        TaskStatus::Stopping => DEPROVISIONING,
-        TaskStatus::Stopped => STOPPED,
-    }
-    .to_owned();
+        TaskStatus::Pending => EcsTaskStatus::Pending,
+        TaskStatus::Running if stop_requested => EcsTaskStatus::Deprovisioning,
+        TaskStatus::Running => EcsTaskStatus::Running,
+        TaskStatus::Stopping => EcsTaskStatus::Deprovisioning,
+        TaskStatus::Stopped => EcsTaskStatus::Stopped,
+    };
     task.health_status = state.health.as_str().to_owned();
     task.started_at = state.started_at.map(timestamp);
     if stop_requested || state.stopping_at.is_some() {
@@ -1138,14 +1154,14 @@ fn apply_state(
     }
     task.stopped_at = state.stopped_at.map(timestamp);
     if let Some(stop) = &state.stop {
-        task.stop_code = Some(stop.code.as_str().to_owned());
+        task.stop_code = StopCode::parse(stop.code.as_str());
         task.stopped_reason = Some(stop.reason.clone());
     } else if let Some(request) = requested {
-        task.stop_code = Some(request.stop_code.clone());
+        task.stop_code = Some(request.stop_code);
         task.stopped_reason = Some(request.reason.clone());
     }
     if state.status == TaskStatus::Stopped {
-        task.desired_status = STOPPED.to_owned();
+        task.desired_status = EcsTaskStatus::Stopped;
     }
     for container in &mut task.containers {
         let Some(seen) = state
@@ -1156,11 +1172,10 @@ fn apply_state(
             continue;
         };
         container.last_status = match seen.status {
-            ContainerStatus::Pending => PENDING,
-            ContainerStatus::Running => RUNNING,
-            ContainerStatus::Stopped => STOPPED,
-        }
-        .to_owned();
+            ContainerStatus::Pending => EcsTaskStatus::Pending,
+            ContainerStatus::Running => EcsTaskStatus::Running,
+            ContainerStatus::Stopped => EcsTaskStatus::Stopped,
+        };
         container.exit_code = seen.exit_code.map(i64::from);
         container.reason = seen.reason.clone();
         container.health_status = seen.health.as_str().to_owned();

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow};
 
 use crate::ecs::{
-    ACTIVE, Container, DRAINING, Deployment, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentController, EcsError, ErrorType, Failure, IN_PROGRESS, INACTIVE, LoadBalancer,
-    PRIMARY, PROVISIONING, RUNNING, STOPPED, Service, ServiceEvent, Tag, Task, TaskDefinition,
-    container_arn, parse_arn, service_arn, task_arn,
+    ACTIVE, Container, Deployment, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentController, DeploymentStatus, EcsError, ErrorType, Failure, INACTIVE, LoadBalancer,
+    RolloutState, Service, ServiceEvent, ServiceStatus, StopCode, Tag, Task, TaskDefinition,
+    TaskStatus, container_arn, parse_arn, service_arn, task_arn,
 };
 use crate::engine::{
     Engine, check_tags, corrupt, definition_from, field, optional_string, required_string, seconds,
@@ -67,7 +67,7 @@ pub struct ContainerOverride {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StopRequest {
-    pub stop_code: String,
+    pub stop_code: StopCode,
     pub reason: String,
 }
 
@@ -84,22 +84,22 @@ impl ServiceRecord {
         self.service
             .deployments
             .iter()
-            .find(|deployment| deployment.status == PRIMARY)
+            .find(|deployment| deployment.status == DeploymentStatus::Primary)
     }
 
     pub fn primary_mut(&mut self) -> Option<&mut Deployment> {
         self.service
             .deployments
             .iter_mut()
-            .find(|deployment| deployment.status == PRIMARY)
+            .find(|deployment| deployment.status == DeploymentStatus::Primary)
     }
 
     /// Makes a new primary deployment of `task_definition`; the previous primary becomes
     /// `ACTIVE` (its tasks drain as the new one rolls out).
     pub fn deploy(&mut self, task_definition: &str, now: i64) -> String {
         for deployment in &mut self.service.deployments {
-            if deployment.status == PRIMARY {
-                deployment.status = ACTIVE.to_owned();
+            if deployment.status == DeploymentStatus::Primary {
+                deployment.status = DeploymentStatus::Active;
                 deployment.updated_at = seconds(now);
             }
         }
@@ -108,7 +108,7 @@ impl ServiceRecord {
             0,
             Deployment {
                 id: id.clone(),
-                status: PRIMARY.to_owned(),
+                status: DeploymentStatus::Primary,
                 task_definition: task_definition.to_owned(),
                 desired_count: self.service.desired_count,
                 pending_count: 0,
@@ -117,7 +117,7 @@ impl ServiceRecord {
                 created_at: seconds(now),
                 updated_at: seconds(now),
                 launch_type: self.service.launch_type.clone(),
-                rollout_state: IN_PROGRESS.to_owned(),
+                rollout_state: RolloutState::InProgress,
                 rollout_state_reason: format!("ECS deployment {id} in progress."),
             },
         );
@@ -168,7 +168,8 @@ impl TaskRecord {
     /// changed it since the runner last wrote the body).
     pub fn api_task(&self, row: &EcsTaskRow) -> Task {
         let mut task = self.task.clone();
-        task.desired_status = row.desired_status.clone();
+        // The row's desired status is the one in force (StopTask writes only the row).
+        task.desired_status = TaskStatus::parse(&row.desired_status).unwrap_or(task.desired_status);
         task
     }
 }
@@ -225,7 +226,7 @@ pub fn new_task_row(
                 task_arn: arn.clone(),
                 name,
                 image: container.image.clone(),
-                last_status: PROVISIONING.to_owned(),
+                last_status: TaskStatus::Provisioning,
                 exit_code: None,
                 reason: None,
                 health_status: "UNKNOWN".to_owned(),
@@ -239,8 +240,8 @@ pub fn new_task_row(
             task_arn: arn,
             cluster_arn: crate::ecs::cluster_arn(cluster),
             task_definition_arn: definition.task_definition_arn.clone(),
-            last_status: PROVISIONING.to_owned(),
-            desired_status: RUNNING.to_owned(),
+            last_status: TaskStatus::Provisioning,
+            desired_status: TaskStatus::Running,
             containers,
             created_at: seconds(now),
             started_at: None,
@@ -277,9 +278,9 @@ pub fn new_task_row(
         id,
         cluster: cluster.to_owned(),
         service,
-        desired_status: RUNNING.to_owned(),
+        desired_status: TaskStatus::Running.as_str().to_owned(),
         stop_request: None,
-        last_status: PROVISIONING.to_owned(),
+        last_status: TaskStatus::Provisioning.as_str().to_owned(),
         host: None,
         body: record.to_json(),
         processes: "[]".to_owned(),
@@ -290,9 +291,9 @@ pub fn new_task_row(
 }
 
 /// `{"stopCode", "reason"}` as stored with a stop request.
-pub fn stop_request(code: &str, reason: &str) -> String {
+pub fn stop_request(code: StopCode, reason: &str) -> String {
     serde_json::to_string(&StopRequest {
-        stop_code: code.to_owned(),
+        stop_code: code,
         reason: reason.to_owned(),
     })
     .expect("stop requests serialise")
@@ -432,7 +433,7 @@ impl Engine {
                 service_name: request.service_name.clone(),
                 cluster_arn: crate::ecs::cluster_arn(&cluster),
                 load_balancers,
-                status: ACTIVE.to_owned(),
+                status: ServiceStatus::Active,
                 desired_count,
                 running_count: 0,
                 pending_count: 0,
@@ -586,7 +587,7 @@ impl Engine {
             .unwrap_or(false);
         for _ in 0..WRITE_ATTEMPTS {
             let (row, mut record) = self.find_service(&cluster, reference, false).await?;
-            if row.status == DRAINING {
+            if row.status == ServiceStatus::Draining.as_str() {
                 return Ok(
                     json!({"service": self.service_for_api(&cluster, record.service, false).await?}),
                 );
@@ -596,12 +597,15 @@ impl Engine {
                     "The service cannot be stopped while it is scaled above 0: set desiredCount to 0 first, or use force.",
                 ));
             }
-            record.service.status = DRAINING.to_owned();
+            record.service.status = ServiceStatus::Draining;
             record.service.desired_count = 0;
             for deployment in &mut record.service.deployments {
                 deployment.desired_count = 0;
             }
-            if let Some(response) = self.write_service(&cluster, &row, DRAINING, record).await? {
+            if let Some(response) = self
+                .write_service(&cluster, &row, ServiceStatus::Draining.as_str(), record)
+                .await?
+            {
                 return Ok(response);
             }
         }
@@ -751,11 +755,11 @@ impl Engine {
             .await?
             .filter(|row| row.cluster == cluster)
             .ok_or_else(missing)?;
-        if row.desired_status != STOPPED {
+        if row.desired_status != TaskStatus::Stopped.as_str() {
             self.store
                 .request_ecs_task_stop(
                     &id,
-                    &stop_request("UserInitiated", reason),
+                    &stop_request(StopCode::UserInitiated, reason),
                     paved_store::now_millis(),
                 )
                 .await?;
@@ -779,7 +783,7 @@ impl Engine {
             .transpose()?;
         let family = optional_string(request, "family")?;
         let started_by = optional_string(request, "startedBy")?;
-        let desired = optional_string(request, "desiredStatus")?.unwrap_or(RUNNING);
+        let desired = optional_string(request, "desiredStatus")?.unwrap_or("RUNNING");
         if !matches!(desired, "RUNNING" | "PENDING" | "STOPPED") {
             return Err(EcsError::invalid_parameter(format!(
                 "desiredStatus `{desired}` is invalid: use RUNNING, PENDING or STOPPED."
@@ -787,9 +791,9 @@ impl Engine {
         }
         // ECS lists PENDING tasks under desiredStatus RUNNING; PENDING selects none.
         let desired_status = if desired == "STOPPED" {
-            STOPPED
+            TaskStatus::Stopped.as_str()
         } else {
-            RUNNING
+            TaskStatus::Running.as_str()
         };
         let rows = self
             .store

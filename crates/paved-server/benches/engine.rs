@@ -147,7 +147,8 @@ impl Bench for TestServer {
             || async {
                 let record = self.service(name).await;
                 let primary = record.primary()?;
-                (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                (primary.task_definition == task_definition
+                    && primary.rollout_state == paved_engine::ecs::RolloutState::Completed)
                     .then_some(record)
             },
         )
@@ -442,7 +443,8 @@ async fn idle(settings: &Settings) {
                     ServiceRecord::parse(row).is_ok_and(|record| {
                         record.primary().is_some_and(|primary| {
                             primary.task_definition == definition
-                                && primary.rollout_state == "COMPLETED"
+                                && primary.rollout_state
+                                    == paved_engine::ecs::RolloutState::Completed
                         })
                     })
                 })

@@ -439,13 +439,13 @@ fn seconds_text(seconds: f64) -> String {
 fn deployment_view(deployment: &paved_engine::ecs::Deployment) -> EngineDeployment {
     EngineDeployment {
         id: deployment.id.clone(),
-        status: deployment.status.clone(),
+        status: deployment.status.as_str().to_owned(),
         task_definition: deployment.task_definition.clone(),
         desired_count: deployment.desired_count,
         running_count: deployment.running_count,
         pending_count: deployment.pending_count,
         failed_tasks: deployment.failed_tasks,
-        rollout_state: deployment.rollout_state.clone(),
+        rollout_state: deployment.rollout_state.as_str().to_owned(),
         rollout_state_reason: deployment.rollout_state_reason.clone(),
         created_at: seconds_text(deployment.created_at),
         updated_at: seconds_text(deployment.updated_at),
@@ -482,22 +482,22 @@ fn task_view(record: &paved_engine::TaskRecord) -> EngineTask {
             .next()
             .unwrap_or(&task.task_arn)
             .to_owned(),
-        last_status: task.last_status.clone(),
-        desired_status: task.desired_status.clone(),
+        last_status: task.last_status.as_str().to_owned(),
+        desired_status: task.desired_status.as_str().to_owned(),
         health_status: task.health_status.clone(),
         task_definition: task.task_definition_arn.clone(),
         deployment: record.deployment.clone(),
         created_at: seconds_text(task.created_at),
         started_at: task.started_at.map(seconds_text),
         stopped_at: task.stopped_at.map(seconds_text),
-        stop_code: task.stop_code.clone(),
+        stop_code: task.stop_code.map(|code| code.as_str().to_owned()),
         stopped_reason: task.stopped_reason.clone(),
         containers: task
             .containers
             .iter()
             .map(|container| EngineContainer {
                 name: container.name.clone(),
-                last_status: container.last_status.clone(),
+                last_status: container.last_status.as_str().to_owned(),
                 health_status: container.health_status.clone(),
                 exit_code: container.exit_code,
                 reason: container.reason.clone(),

@@ -45,7 +45,8 @@ async fn until_completed(server: &TestServer, name: &str, task_definition: &str)
             || async {
                 let record = service(server, name).await;
                 let primary = record.primary()?;
-                (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                (primary.task_definition == task_definition
+                    && primary.rollout_state == paved_engine::ecs::RolloutState::Completed)
                     .then_some(record)
             },
         )
@@ -244,7 +245,7 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
             let record = service(&server, "web").await;
             let primary = record.primary()?;
             (primary.task_definition == good
-                && primary.rollout_state == "COMPLETED"
+                && primary.rollout_state == paved_engine::ecs::RolloutState::Completed
                 && record
                     .history
                     .iter()
@@ -262,7 +263,10 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
         .iter()
         .find(|deployment| deployment.task_definition == bad)
         .expect("the failed deployment is kept");
-    assert_eq!(failed.rollout_state, "FAILED");
+    assert_eq!(
+        failed.rollout_state,
+        paved_engine::ecs::RolloutState::Failed
+    );
     assert!(
         failed.rollout_state_reason.contains("circuit breaker"),
         "{failed:?}"

@@ -215,30 +215,6 @@ pub struct TaskDefinition {
     pub extra: Map<String, Value>,
 }
 
-/// RegisterTaskDefinition's request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterTaskDefinitionRequest {
-    pub family: String,
-    pub container_definitions: Vec<ContainerDefinition>,
-    #[serde(default)]
-    pub cpu: Option<String>,
-    #[serde(default)]
-    pub memory: Option<String>,
-    #[serde(default)]
-    pub network_mode: Option<String>,
-    #[serde(default)]
-    pub requires_compatibilities: Option<Vec<String>>,
-    #[serde(default)]
-    pub execution_role_arn: Option<String>,
-    #[serde(default)]
-    pub task_role_arn: Option<String>,
-    #[serde(default)]
-    pub tags: Option<Vec<Tag>>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 /// `arn:aws:ecs:us-east-1:000000000000:service/CLUSTER/NAME`.
 pub fn service_arn(cluster: &str, name: &str) -> String {
     format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{name}")

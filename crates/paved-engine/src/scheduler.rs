@@ -32,11 +32,11 @@ use paved_store::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::control::{ControlPlane, definition_from, seconds};
 use crate::ecs::{
     ContainerDefinition, DeploymentStatus, EcsError, NetworkBinding, RolloutState, ServiceStatus,
     StopCode, TaskDefinition, TaskStatus as EcsTaskStatus,
 };
-use crate::engine::{Engine, definition_from, seconds};
 use crate::rollout::{self, Bounds, Phase, StopWhy, TaskView};
 use crate::services::{
     ServiceRecord, StopRequest, TaskOrigin, TaskRecord, completed_reason, new_task_row,
@@ -95,7 +95,7 @@ pub struct LoadBalancerConfig {
 /// The local engine: scheduler, runtime and load balancer of one replica; cheap to clone.
 #[derive(Clone)]
 pub struct LocalEngine {
-    engine: Engine,
+    engine: ControlPlane,
     runtime: Runtime,
     balancer: Balancer,
     config: LocalEngineConfig,
@@ -144,7 +144,7 @@ impl LocalEngine {
     /// The local engine over `engine`'s store, with its runtime under `config.root`. Nothing
     /// runs until [`LocalEngine::run`].
     pub fn new(
-        engine: Engine,
+        engine: ControlPlane,
         config: LocalEngineConfig,
     ) -> Result<LocalEngine, paved_runtime::RuntimeError> {
         let runtime = Runtime::new(paved_runtime::RuntimeConfig::new(config.root.clone()))?;
@@ -157,7 +157,7 @@ impl LocalEngine {
     }
 
     pub fn with_parts(
-        engine: Engine,
+        engine: ControlPlane,
         runtime: Runtime,
         balancer: Balancer,
         config: LocalEngineConfig,
@@ -180,7 +180,7 @@ impl LocalEngine {
         &self.balancer
     }
 
-    pub fn engine(&self) -> &Engine {
+    pub fn engine(&self) -> &ControlPlane {
         &self.engine
     }
 

@@ -5,18 +5,23 @@
 //! lease acts on it. So any replica answers any call, and a call returns at once, as in ECS.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow};
 
+use crate::api::{
+    ContainerOverride, CreateServiceRequest, DeleteServiceRequest, DescribeServicesRequest,
+    DescribeServicesResponse, DescribeTasksRequest, ListServicesRequest, ListServicesResponse,
+    ListTasksRequest, ListTasksResponse, PageRequest, RunTaskRequest, ServiceResponse,
+    StopTaskRequest, StopTaskResponse, TasksResponse, UpdateServiceRequest,
+};
+use crate::control::{
+    ControlPlane, check_tags, corrupt, definition_from, includes_tags, required, seconds,
+};
 use crate::ecs::{
     ACTIVE, Container, Deployment, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentController, DeploymentStatus, EcsError, ErrorType, Failure, INACTIVE, LoadBalancer,
     RolloutState, Service, ServiceEvent, ServiceStatus, StopCode, Tag, Task, TaskDefinition,
     TaskStatus, container_arn, parse_arn, service_arn, task_arn,
-};
-use crate::engine::{
-    Engine, check_tags, corrupt, definition_from, field, optional_string, required_string, seconds,
 };
 use crate::validate;
 
@@ -51,16 +56,6 @@ pub struct TaskRecord {
     /// RunTask's `overrides.containerOverrides`.
     #[serde(default)]
     pub overrides: Vec<ContainerOverride>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerOverride {
-    pub name: String,
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
-    #[serde(default)]
-    pub environment: Option<Vec<crate::ecs::KeyValuePair>>,
 }
 
 /// What a stop request carries (`ecs_tasks.stop_request`).
@@ -299,58 +294,10 @@ pub fn stop_request(code: StopCode, reason: &str) -> String {
     .expect("stop requests serialise")
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateServiceRequest {
-    service_name: String,
-    #[serde(default)]
-    cluster: Option<String>,
-    #[serde(default)]
-    task_definition: Option<String>,
-    #[serde(default)]
-    desired_count: Option<i64>,
-    #[serde(default)]
-    load_balancers: Option<Vec<LoadBalancer>>,
-    #[serde(default)]
-    deployment_configuration: Option<DeploymentConfiguration>,
-    #[serde(default)]
-    health_check_grace_period_seconds: Option<i64>,
-    #[serde(default)]
-    launch_type: Option<String>,
-    #[serde(default)]
-    scheduling_strategy: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<Tag>>,
-    #[serde(default)]
-    client_token: Option<String>,
-    #[serde(flatten)]
-    extra: serde_json::Map<String, Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdateServiceRequest {
-    service: String,
-    #[serde(default)]
-    cluster: Option<String>,
-    #[serde(default)]
-    desired_count: Option<i64>,
-    #[serde(default)]
-    task_definition: Option<String>,
-    #[serde(default)]
-    deployment_configuration: Option<DeploymentConfiguration>,
-    #[serde(default)]
-    force_new_deployment: Option<bool>,
-    #[serde(default)]
-    health_check_grace_period_seconds: Option<i64>,
-    #[serde(default)]
-    load_balancers: Option<Vec<LoadBalancer>>,
-}
-
 /// How many times a service write retries after another writer came first.
 const WRITE_ATTEMPTS: usize = 16;
 
-impl Engine {
+impl ControlPlane {
     /// The active task definition a call names, as ECS resolves it for services and tasks.
     async fn active_definition(&self, reference: &str) -> Result<TaskDefinition, EcsError> {
         let row = self
@@ -391,10 +338,10 @@ impl Engine {
         Ok((row, record))
     }
 
-    pub(crate) async fn create_service(&self, request: Value) -> Result<Value, EcsError> {
-        let request: CreateServiceRequest = serde_json::from_value(request)
-            .map_err(|error| EcsError::client(format!("The request is invalid: {error}")))?;
-        let _ = request.client_token;
+    pub(crate) async fn create_service(
+        &self,
+        request: CreateServiceRequest,
+    ) -> Result<ServiceResponse, EcsError> {
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
             .await?
@@ -470,12 +417,18 @@ impl Engine {
             ));
         }
         self.wake();
-        Ok(json!({"service": self.service_for_api(&row.cluster, record.service, false).await?}))
+        Ok(ServiceResponse {
+            service: self
+                .service_for_api(&row.cluster, record.service, false)
+                .await?,
+        })
     }
 
-    pub(crate) async fn update_service(&self, request: Value) -> Result<Value, EcsError> {
-        let request: UpdateServiceRequest = serde_json::from_value(request)
-            .map_err(|error| EcsError::client(format!("The request is invalid: {error}")))?;
+    pub(crate) async fn update_service(
+        &self,
+        request: UpdateServiceRequest,
+    ) -> Result<ServiceResponse, EcsError> {
+        let reference = required(&request.service, "service")?;
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
             .await?
@@ -492,7 +445,7 @@ impl Engine {
         }
         check_grace_period(request.health_check_grace_period_seconds)?;
         for _ in 0..WRITE_ATTEMPTS {
-            let (row, mut record) = self.find_service(&cluster, &request.service, true).await?;
+            let (row, mut record) = self.find_service(&cluster, reference, true).await?;
             let current = match &definition {
                 Some(definition) => definition.clone(),
                 None => {
@@ -550,7 +503,7 @@ impl Engine {
         row: &EcsServiceRow,
         status: &str,
         record: ServiceRecord,
-    ) -> Result<Option<Value>, EcsError> {
+    ) -> Result<Option<ServiceResponse>, EcsError> {
         let written = self
             .store
             .update_ecs_service(
@@ -567,7 +520,7 @@ impl Engine {
         }
         self.wake();
         let service = self.service_for_api(cluster, record.service, false).await?;
-        Ok(Some(json!({ "service": service })))
+        Ok(Some(ServiceResponse { service }))
     }
 
     /// A task definition by ARN whatever its status (a service keeps running an INACTIVE one).
@@ -575,22 +528,24 @@ impl Engine {
         definition_from(&self.find_task_definition(arn).await?)
     }
 
-    pub(crate) async fn delete_service(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn delete_service(
+        &self,
+        request: DeleteServiceRequest,
+    ) -> Result<ServiceResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let reference = required_string(request, "service")?;
-        let force = request
-            .get("force")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let reference = required(&request.service, "service")?;
+        let force = request.force.unwrap_or(false);
         for _ in 0..WRITE_ATTEMPTS {
             let (row, mut record) = self.find_service(&cluster, reference, false).await?;
             if row.status == ServiceStatus::Draining.as_str() {
-                return Ok(
-                    json!({"service": self.service_for_api(&cluster, record.service, false).await?}),
-                );
+                return Ok(ServiceResponse {
+                    service: self
+                        .service_for_api(&cluster, record.service, false)
+                        .await?,
+                });
             }
             if record.service.desired_count > 0 && !force {
                 return Err(EcsError::invalid_parameter(
@@ -636,12 +591,16 @@ impl Engine {
         Ok(service)
     }
 
-    pub(crate) async fn describe_services(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn describe_services(
+        &self,
+        request: DescribeServicesRequest,
+    ) -> Result<DescribeServicesResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let (references, with_tags) = describe_request(request, "services", 10)?;
+        let references = describe_list(request.services, "services", 10)?;
+        let with_tags = includes_tags(request.include.as_deref());
         let mut services = Vec::new();
         let mut failures = Vec::new();
         for reference in references {
@@ -668,12 +627,15 @@ impl Engine {
                 }),
             }
         }
-        Ok(json!({"services": services, "failures": failures}))
+        Ok(DescribeServicesResponse { services, failures })
     }
 
-    pub(crate) async fn list_services(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn list_services(
+        &self,
+        request: ListServicesRequest,
+    ) -> Result<ListServicesResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
         let arns: Vec<String> = self
@@ -683,28 +645,35 @@ impl Engine {
             .into_iter()
             .map(|row| service_arn(&row.cluster, &row.name))
             .collect();
-        let (page, next) = paginate(arns, request, 10, 100)?;
-        Ok(with_next(json!({"serviceArns": page}), next))
+        let (service_arns, next_token) = paginate(arns, &request.page, 10, 100)?;
+        Ok(ListServicesResponse {
+            service_arns,
+            next_token,
+        })
     }
 
-    pub(crate) async fn run_task(&self, request: &Value) -> Result<Value, EcsError> {
-        validate::run_task(request)?;
+    pub(crate) async fn run_task(
+        &self,
+        request: RunTaskRequest,
+    ) -> Result<TasksResponse, EcsError> {
+        // ECS's limits are on the request as its JSON carries it (overrides: in characters).
+        validate::run_task(&serde_json::to_value(&request).expect("requests serialise"))?;
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
         let definition = self
-            .active_definition(required_string(request, "taskDefinition")?)
+            .active_definition(required(&request.task_definition, "taskDefinition")?)
             .await?;
-        let count: i64 = field(request, "count")?.unwrap_or(1);
-        let started_by = optional_string(request, "startedBy")?.map(str::to_owned);
-        let group = optional_string(request, "group")?
-            .map(str::to_owned)
+        let count = request.count.unwrap_or(1);
+        let started_by = request.started_by;
+        let group = request
+            .group
             .unwrap_or_else(|| format!("family:{}", definition.family));
-        let overrides: Vec<ContainerOverride> = match request.get("overrides") {
-            Some(overrides) => field(overrides, "containerOverrides")?.unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let overrides: Vec<ContainerOverride> = request
+            .overrides
+            .and_then(|overrides| overrides.container_overrides)
+            .unwrap_or_default();
         for item in &overrides {
             if !definition
                 .container_definitions
@@ -717,7 +686,7 @@ impl Engine {
                 )));
             }
         }
-        let tags: Vec<Tag> = field(request, "tags")?.unwrap_or_default();
+        let tags: Vec<Tag> = request.tags.unwrap_or_default();
         check_tags(&tags)?;
         let now = paved_store::now_millis();
         let mut tasks = Vec::new();
@@ -738,16 +707,22 @@ impl Engine {
             tasks.push(TaskRecord::parse(&row)?.api_task(&row));
         }
         self.wake();
-        Ok(json!({"tasks": tasks, "failures": []}))
+        Ok(TasksResponse {
+            tasks,
+            failures: Vec::new(),
+        })
     }
 
-    pub(crate) async fn stop_task(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn stop_task(
+        &self,
+        request: StopTaskRequest,
+    ) -> Result<StopTaskResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let id = task_id(required_string(request, "task")?);
-        let reason = optional_string(request, "reason")?.unwrap_or("Task stopped by user");
+        let id = task_id(required(&request.task, "task")?);
+        let reason = request.reason.as_deref().unwrap_or("Task stopped by user");
         let missing = || EcsError::invalid_parameter("The referenced task was not found.");
         let row = self
             .store
@@ -770,20 +745,25 @@ impl Engine {
         if task.stopped_reason.is_none() {
             task.stopped_reason = Some(reason.to_owned());
         }
-        Ok(json!({"task": task}))
+        Ok(StopTaskResponse { task })
     }
 
-    pub(crate) async fn list_tasks(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn list_tasks(
+        &self,
+        request: ListTasksRequest,
+    ) -> Result<ListTasksResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let service = optional_string(request, "serviceName")?
+        let service = request
+            .service_name
+            .as_deref()
             .map(service_name)
             .transpose()?;
-        let family = optional_string(request, "family")?;
-        let started_by = optional_string(request, "startedBy")?;
-        let desired = optional_string(request, "desiredStatus")?.unwrap_or("RUNNING");
+        let family = request.family.as_deref();
+        let started_by = request.started_by.as_deref();
+        let desired = request.desired_status.as_deref().unwrap_or("RUNNING");
         if !matches!(desired, "RUNNING" | "PENDING" | "STOPPED") {
             return Err(EcsError::invalid_parameter(format!(
                 "desiredStatus `{desired}` is invalid: use RUNNING, PENDING or STOPPED."
@@ -824,16 +804,23 @@ impl Engine {
             }
             arns.push(record.task.task_arn);
         }
-        let (page, next) = paginate(arns, request, 100, 100)?;
-        Ok(with_next(json!({"taskArns": page}), next))
+        let (task_arns, next_token) = paginate(arns, &request.page, 100, 100)?;
+        Ok(ListTasksResponse {
+            task_arns,
+            next_token,
+        })
     }
 
-    pub(crate) async fn describe_tasks(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn describe_tasks(
+        &self,
+        request: DescribeTasksRequest,
+    ) -> Result<TasksResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let (references, with_tags) = describe_request(request, "tasks", 100)?;
+        let references = describe_list(request.tasks, "tasks", 100)?;
+        let with_tags = includes_tags(request.include.as_deref());
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
         for reference in references {
@@ -862,7 +849,7 @@ impl Engine {
                 }),
             }
         }
-        Ok(json!({"tasks": tasks, "failures": failures}))
+        Ok(TasksResponse { tasks, failures })
     }
 }
 
@@ -874,22 +861,20 @@ fn too_busy(doing: &str) -> EcsError {
     )
 }
 
-/// A Describe call's list of names or ARNs in `list` (1 to `most`), and whether it asks for
-/// tags (`include: ["TAGS"]`).
-fn describe_request(
-    request: &Value,
+/// A Describe call's list of names or ARNs, `list` (1 to `most`).
+fn describe_list(
+    references: Option<Vec<String>>,
     list: &str,
     most: usize,
-) -> Result<(Vec<String>, bool), EcsError> {
-    let references: Vec<String> = field(request, list)?
+) -> Result<Vec<String>, EcsError> {
+    let references = references
         .ok_or_else(|| EcsError::invalid_parameter(format!("{list} must be specified.")))?;
     if references.is_empty() || references.len() > most {
         return Err(EcsError::invalid_parameter(format!(
             "{list} must name between 1 and {most} {list}."
         )));
     }
-    let include: Vec<String> = field(request, "include")?.unwrap_or_default();
-    Ok((references, include.iter().any(|item| item == "TAGS")))
+    Ok(references)
 }
 
 /// A service name from a name or a service ARN (`…:service/CLUSTER/NAME` or `…:service/NAME`).
@@ -999,12 +984,11 @@ fn check_load_balancers(
 /// (`default` when absent, at most `limit`).
 pub(crate) fn paginate<T>(
     items: Vec<T>,
-    request: &Value,
+    request: &PageRequest,
     default: usize,
     limit: usize,
 ) -> Result<(Vec<T>, Option<String>), EcsError> {
-    let size: Option<i64> = field(request, "maxResults")?;
-    let size = match size {
+    let size = match request.max_results {
         None => default,
         Some(size) if (1..=limit as i64).contains(&size) => size as usize,
         Some(size) => {
@@ -1013,7 +997,7 @@ pub(crate) fn paginate<T>(
             )));
         }
     };
-    let start = match optional_string(request, "nextToken")? {
+    let start = match request.next_token.as_deref() {
         None => 0,
         Some(token) => token
             .parse::<usize>()
@@ -1023,13 +1007,6 @@ pub(crate) fn paginate<T>(
     let page: Vec<T> = items.into_iter().skip(start).take(size).collect();
     let end = start + page.len();
     Ok((page, (end < total).then(|| end.to_string())))
-}
-
-pub(crate) fn with_next(mut response: Value, next: Option<String>) -> Value {
-    if let Some(next) = next {
-        response["nextToken"] = Value::String(next);
-    }
-    response
 }
 
 /// The state a rollout ends in, for events and the history.
@@ -1058,19 +1035,18 @@ mod tests {
     #[test]
     fn pages() {
         let items: Vec<u32> = (0..25).collect();
+        let page_of = |max_results, next_token: Option<&str>| PageRequest {
+            max_results,
+            next_token: next_token.map(str::to_owned),
+        };
         let (page, next) =
-            paginate(items.clone(), &json!({"maxResults": 10}), 100, 100).expect("valid");
+            paginate(items.clone(), &page_of(Some(10), None), 100, 100).expect("valid");
         assert_eq!(page.len(), 10);
         assert_eq!(next.as_deref(), Some("10"));
-        let (page, next) = paginate(
-            items.clone(),
-            &json!({"maxResults": 10, "nextToken": "20"}),
-            100,
-            100,
-        )
-        .expect("valid");
+        let (page, next) =
+            paginate(items.clone(), &page_of(Some(10), Some("20")), 100, 100).expect("valid");
         assert_eq!(page, (20..25).collect::<Vec<_>>());
         assert_eq!(next, None);
-        assert!(paginate(items, &json!({"maxResults": 0}), 100, 100).is_err());
+        assert!(paginate(items, &page_of(Some(0), None), 100, 100).is_err());
     }
 }

@@ -5,7 +5,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paved_engine::Operation;
+use paved_engine::{EcsError, Operation};
+use paved_model::access::{CallOrigin, Principal};
 use serde_json::Value;
 
 use crate::TestServer;
@@ -73,13 +74,23 @@ impl TestServer {
             .to_string()
     }
 
-    /// Runs one ECS operation in-process and returns its response; panics on an error.
+    /// Runs one ECS operation in-process, as the admin, through the `/ecs` adapter (decode,
+    /// authorise, engine, encode) without HTTP; panics on an error.
     pub async fn ecs(&self, operation: Operation, request: Value) -> Value {
-        self.local
-            .engine()
-            .handle(operation, request.clone())
+        self.try_ecs(operation, request.clone())
             .await
             .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
+    }
+
+    /// [`TestServer::ecs`], returning ECS's error.
+    pub async fn try_ecs(&self, operation: Operation, request: Value) -> Result<Value, EcsError> {
+        let policy = paved_policy::PolicyPoint::new(self.store.clone());
+        let caller = paved_server::ecs::EcsCaller {
+            policy: &policy,
+            principal: &Principal::Admin,
+            origin: &CallOrigin::default(),
+        };
+        paved_server::ecs::call(self.local.engine(), &caller, operation, request).await
     }
 
     /// Registers a revision of `family`: one essential container `app` running `image`, port

@@ -299,9 +299,7 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
     );
     assert_eq!(described["services"][0]["taskDefinition"], good);
     let refused = server
-        .local
-        .engine()
-        .handle(Operation::DeleteCluster, json!({"cluster": "default"}))
+        .try_ecs(Operation::DeleteCluster, json!({"cluster": "default"}))
         .await
         .expect_err("the cluster has a service");
     assert_eq!(refused.kind.as_str(), "ClusterContainsServicesException");
@@ -618,25 +616,24 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
     assert_eq!(exited["containers"][0]["exitCode"], 3);
 
     // ECS's errors for calls that name what does not exist.
-    let engine = server.local.engine();
-    let missing = engine
-        .handle(
+    let missing = server
+        .try_ecs(
             Operation::UpdateService,
             json!({"service": "nope", "desiredCount": 1}),
         )
         .await
         .expect_err("no such service");
     assert_eq!(missing.kind.as_str(), "ServiceNotFoundException");
-    let missing = engine
-        .handle(
+    let missing = server
+        .try_ecs(
             Operation::RunTask,
             json!({"cluster": "nope", "taskDefinition": "exits"}),
         )
         .await
         .expect_err("no such cluster");
     assert_eq!(missing.kind.as_str(), "ClusterNotFoundException");
-    let refused = engine
-        .handle(
+    let refused = server
+        .try_ecs(
             Operation::CreateService,
             json!({"serviceName": "web", "taskDefinition": "exits", "desiredCount": 1,
                    "deploymentConfiguration": {"maximumPercent": 250}}),
@@ -645,8 +642,8 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
         .expect_err("a bad maximum");
     assert_eq!(refused.kind.as_str(), "InvalidParameterException");
     assert!(refused.message.contains("maximumPercent 250"), "{refused}");
-    let refused = engine
-        .handle(
+    let refused = server
+        .try_ecs(
             Operation::CreateService,
             json!({"serviceName": "web", "taskDefinition": "exits",
                    "loadBalancers": [{"targetGroupArn": "tg", "containerName": "main", "containerPort": 80}]}),

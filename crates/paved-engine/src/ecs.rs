@@ -577,13 +577,6 @@ impl EcsError {
     }
 }
 
-impl From<paved_store::StoreError> for EcsError {
-    fn from(error: paved_store::StoreError) -> EcsError {
-        tracing::error!(%error, "engine store error");
-        EcsError::new(ErrorType::ServerException, "Server error.")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

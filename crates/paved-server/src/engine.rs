@@ -1,7 +1,7 @@
 //! `/api/engine`: the local engine's images (built from service repositories), secrets, load
 //! balancers, services and their logs, as JSON or as server-sent events.
 //!
-//! Handlers extract, authorise and audit mutations, call [`paved_engine::LocalEngine`] and map
+//! Handlers extract, authorise and audit mutations, call [`paved_engine_local::LocalEngine`] and map
 //! the result to `paved-api`'s wire types. A secret's value is never logged, audited or
 //! returned.
 
@@ -20,7 +20,7 @@ use paved_api::{
     ListenerRule, LoadBalancer, LoadBalancerList, LoadBalancerSpec, LogLine, LogLineList,
     PutSecretBody, Secret, SecretList, Target, TargetGroupSpec, TargetGroupStatus,
 };
-use paved_engine::{
+use paved_engine_local::{
     DEFAULT_REFERENCE, FieldProblem, FollowEvent, HttpHealthCheck, LoadBalancerConfig,
     LoadBalancerStatus, LocalError, LogQuery, Rule, ServiceOverview, TargetGroupConfig,
 };
@@ -59,7 +59,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn image_view(image: paved_engine::ImageRef) -> Image {
+fn image_view(image: paved_engine_local::ImageRef) -> Image {
     Image {
         image: image.reference(),
         name: image.name,
@@ -473,7 +473,7 @@ fn service_view(overview: &ServiceOverview) -> EngineService {
     }
 }
 
-fn task_view(record: &paved_engine::TaskRecord) -> EngineTask {
+fn task_view(record: &paved_engine_local::TaskRecord) -> EngineTask {
     let task = &record.task;
     EngineTask {
         id: task
@@ -567,7 +567,7 @@ fn unknown_parameter(name: &str, accepted: &str) -> ApiError {
     )
 }
 
-fn log_line_view(line: paved_engine::LogLine) -> LogLine {
+fn log_line_view(line: paved_engine_local::LogLine) -> LogLine {
     LogLine {
         timestamp: format!("{:.3}", line.timestamp),
         task_id: line.task_id,
@@ -609,7 +609,7 @@ pub async fn service_logs(
                         ErrorCode::InvalidParameter,
                         format!(
                             "`limit={value}`: give a number of lines from 1 to {}",
-                            paved_engine::MAX_LOG_LINES
+                            paved_engine_local::MAX_LOG_LINES
                         ),
                     )
                 })?;
@@ -669,7 +669,7 @@ pub async fn service_logs(
         .into_response())
 }
 
-fn log_event(line: paved_engine::LogLine) -> Event {
+fn log_event(line: paved_engine_local::LogLine) -> Event {
     let json = serde_json::to_string(&log_line_view(line)).unwrap_or_default();
     Event::default().event("log").data(json)
 }

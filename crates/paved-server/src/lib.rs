@@ -59,8 +59,8 @@ pub struct AppState {
     pub engine: Arc<dyn paved_engine::Engine>,
     /// The local engine (scheduler, runtime, load balancer), and what it offers beyond ECS's
     /// operations (images, secrets, logs, load balancers); its loop runs where
-    /// [`paved_engine::LocalEngine::run`] is called.
-    pub local: paved_engine::LocalEngine,
+    /// [`paved_engine_local::LocalEngine::run`] is called.
+    pub local: paved_engine_local::LocalEngine,
     /// Becomes true when [`serve`] begins to shut down, so that endless streams (followed
     /// logs) end instead of holding up the graceful shutdown.
     pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
@@ -72,7 +72,7 @@ pub struct AppConfig {
     pub catalog: paved_catalog::CatalogConfig,
     pub registry: RegistryConfig,
     pub scaffolder: ScaffolderConfig,
-    pub engine: paved_engine::LocalEngineConfig,
+    pub engine: paved_engine_local::LocalEngineConfig,
     pub jobs: JobRunnerConfig,
 }
 
@@ -102,8 +102,8 @@ impl AppState {
             jobs.clone(),
             config.scaffolder,
         );
-        let control = paved_engine::ControlPlane::new(store.clone());
-        let local = paved_engine::LocalEngine::new(control.clone(), config.engine)
+        let control = paved_engine_local::ControlPlane::new(store.clone());
+        let local = paved_engine_local::LocalEngine::new(control.clone(), config.engine)
             .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
         let state = AppState {
             engine: Arc::new(control),

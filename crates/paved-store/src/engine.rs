@@ -1,6 +1,6 @@
 //! The engine's tables: ECS clusters and task definitions (`family:revision`).
 //!
-//! Bodies and tags are JSON text written and read by `paved-engine`; this module only stores
+//! Bodies and tags are JSON text written and read by `paved-engine-local`; this module only stores
 //! them. Revisions are numbered by the insert itself, so two replicas registering the same
 //! family at once cannot both take a number (the primary key refuses the second, which retries).
 

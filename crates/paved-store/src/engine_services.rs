@@ -1,6 +1,6 @@
 //! The engine's services (with their events), tasks, local secrets and local load balancers.
 //!
-//! Bodies are JSON text written and read by `paved-engine`. A service write names the
+//! Bodies are JSON text written and read by `paved-engine-local`. A service write names the
 //! `version` it read and fails (returns false) when another writer came first, so an API call
 //! and the scheduler never overwrite each other's changes. A task's columns are split by
 //! writer: API calls and scheduling decisions write `desired_status` and `stop_request`; only

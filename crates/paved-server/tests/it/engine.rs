@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use paved_engine::{LoadBalancerConfig, Operation, ServiceRecord};
+use paved_engine::Operation;
+use paved_engine_local::{LoadBalancerConfig, ServiceRecord};
 use paved_test::{Backend, TestServer, both_backends};
 use serde_json::{Value, json};
 

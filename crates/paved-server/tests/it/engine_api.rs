@@ -398,9 +398,9 @@ async fn images_are_built_from_a_service_repository(backend: Backend) {
 
 /// Waits for a line of `task` containing `text` on the runtime's log broadcast.
 async fn until_line(
-    lines: &mut tokio::sync::broadcast::Receiver<paved_engine::LogLine>,
+    lines: &mut tokio::sync::broadcast::Receiver<paved_engine_local::LogLine>,
     text: &str,
-) -> paved_engine::LogLine {
+) -> paved_engine_local::LogLine {
     tokio::time::timeout(PATIENCE, async {
         loop {
             let line = lines.recv().await.expect("the log broadcast runs");

@@ -11,7 +11,8 @@ use tokio::sync::Notify;
 
 use paved_store::{EcsClusterRow, EcsTaskDefinitionRow, Store};
 
-use crate::api::{
+use crate::services::paginate;
+use paved_engine::api::{
     CreateClusterRequest, CreateClusterResponse, DeleteClusterRequest, DeleteClusterResponse,
     DeregisterTaskDefinitionRequest, DeregisterTaskDefinitionResponse, DescribeClustersRequest,
     DescribeClustersResponse, DescribeTaskDefinitionRequest, DescribeTaskDefinitionResponse,
@@ -20,12 +21,11 @@ use crate::api::{
     ListTaskDefinitionsRequest, ListTaskDefinitionsResponse, RegisterTaskDefinitionRequest,
     RegisterTaskDefinitionResponse, TagsChanged,
 };
-use crate::ecs::{
+use paved_engine::ecs::{
     ACTIVE, Cluster, ClusterStatus, DEFAULT_CLUSTER, EcsError, ErrorType, Failure, INACTIVE, Tag,
     TaskDefinition, cluster_arn, parse_arn, task_definition_arn,
 };
-use crate::services::paginate;
-use crate::validate;
+use paved_engine::validate;
 
 /// The local engine's control plane; cheap to clone.
 #[derive(Debug, Clone)]
@@ -79,12 +79,13 @@ impl ControlPlane {
                 let row = self
                     .store
                     .ensure_ecs_cluster(&new_cluster(DEFAULT_CLUSTER, &[]))
-                    .await?;
+                    .await
+                    .map_err(store_failed)?;
                 Ok(cluster_from(&row, false))
             }
             Some(reference) => {
                 let name = cluster_name(reference)?;
-                match self.store.ecs_cluster(&name).await? {
+                match self.store.ecs_cluster(&name).await.map_err(store_failed)? {
                     Some(row) if row.status == ACTIVE => Ok(cluster_from(&row, false)),
                     _ => Err(EcsError::cluster_not_found()),
                 }
@@ -107,7 +108,8 @@ impl ControlPlane {
         let row = self
             .store
             .ensure_ecs_cluster(&new_cluster(name, &tags))
-            .await?;
+            .await
+            .map_err(store_failed)?;
         Ok(CreateClusterResponse {
             cluster: cluster_from(&row, true),
         })
@@ -125,7 +127,7 @@ impl ControlPlane {
         let mut failures = Vec::new();
         for reference in references {
             let row = match cluster_name(&reference) {
-                Ok(name) => self.store.ecs_cluster(&name).await?,
+                Ok(name) => self.store.ecs_cluster(&name).await.map_err(store_failed)?,
                 Err(_) => None,
             };
             match row {
@@ -151,7 +153,8 @@ impl ControlPlane {
         let arns: Vec<String> = self
             .store
             .ecs_clusters(Some(ACTIVE))
-            .await?
+            .await
+            .map_err(store_failed)?
             .into_iter()
             .map(|row| row.arn)
             .collect();
@@ -167,9 +170,15 @@ impl ControlPlane {
         request: DeleteClusterRequest,
     ) -> Result<DeleteClusterResponse, EcsError> {
         let name = cluster_name(required(&request.cluster, "cluster")?)?;
-        match self.store.ecs_cluster(&name).await? {
+        match self.store.ecs_cluster(&name).await.map_err(store_failed)? {
             Some(row) if row.status == ACTIVE => {
-                if !self.store.live_ecs_services(Some(&name)).await?.is_empty() {
+                if !self
+                    .store
+                    .live_ecs_services(Some(&name))
+                    .await
+                    .map_err(store_failed)?
+                    .is_empty()
+                {
                     return Err(EcsError::new(
                         ErrorType::ClusterContainsServicesException,
                         "The Cluster cannot be deleted while Services are active.",
@@ -182,14 +191,18 @@ impl ControlPlane {
                         live: true,
                         ..paved_store::EcsTaskFilter::default()
                     })
-                    .await?;
+                    .await
+                    .map_err(store_failed)?;
                 if !running.is_empty() {
                     return Err(EcsError::new(
                         ErrorType::ClusterContainsTasksException,
                         "The Cluster cannot be deleted while Tasks are active.",
                     ));
                 }
-                self.store.set_ecs_cluster_status(&name, INACTIVE).await?;
+                self.store
+                    .set_ecs_cluster_status(&name, INACTIVE)
+                    .await
+                    .map_err(store_failed)?;
                 let row = EcsClusterRow {
                     status: INACTIVE.to_owned(),
                     ..row
@@ -237,7 +250,8 @@ impl ControlPlane {
                 };
                 serde_json::to_string(&definition).expect("task definitions serialise")
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         Ok(RegisterTaskDefinitionResponse {
             task_definition: definition_from(&row)?,
             tags,
@@ -263,9 +277,16 @@ impl ControlPlane {
                         "Invalid revision number `{revision}` in `{reference}`: use FAMILY:REVISION."
                     ))
                 })?;
-                self.store.ecs_task_definition(family, revision).await?
+                self.store
+                    .ecs_task_definition(family, revision)
+                    .await
+                    .map_err(store_failed)?
             }
-            None => self.store.latest_active_ecs_task_definition(key).await?,
+            None => self
+                .store
+                .latest_active_ecs_task_definition(key)
+                .await
+                .map_err(store_failed)?,
         };
         row.ok_or_else(missing)
     }
@@ -309,7 +330,8 @@ impl ControlPlane {
             let body = serde_json::to_string(&definition).expect("task definitions serialise");
             self.store
                 .deregister_ecs_task_definition(&row.family, row.revision, at, &body)
-                .await?;
+                .await
+                .map_err(store_failed)?;
         }
         Ok(DeregisterTaskDefinitionResponse {
             task_definition: definition,
@@ -334,7 +356,8 @@ impl ControlPlane {
         let mut arns: Vec<String> = self
             .store
             .ecs_task_definition_keys(request.family_prefix.as_deref(), Some(status))
-            .await?
+            .await
+            .map_err(store_failed)?
             .into_iter()
             .map(|(family, revision, _)| task_definition_arn(&family, revision))
             .collect();
@@ -357,7 +380,8 @@ impl ControlPlane {
         let keys = self
             .store
             .ecs_task_definition_keys(request.family_prefix.as_deref(), None)
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let active: BTreeSet<&str> = keys
             .iter()
             .filter(|(_, _, row_status)| row_status == ACTIVE)
@@ -389,7 +413,7 @@ impl ControlPlane {
         };
         match parse_arn(arn) {
             Some(("cluster", name)) => {
-                let row = self.store.ecs_cluster(name).await?;
+                let row = self.store.ecs_cluster(name).await.map_err(store_failed)?;
                 match row {
                     Some(row) if row.status == ACTIVE => Ok((
                         Tagged::Cluster(row.name),
@@ -406,7 +430,8 @@ impl ControlPlane {
                 let row = self
                     .store
                     .ecs_task_definition(family, revision)
-                    .await?
+                    .await
+                    .map_err(store_failed)?
                     .ok_or_else(not_found)?;
                 Ok((
                     Tagged::TaskDefinition(row.family, row.revision),
@@ -446,12 +471,16 @@ impl ControlPlane {
         }
         let text = serde_json::to_string(&tags).expect("tags serialise");
         match resource {
-            Tagged::Cluster(name) => self.store.set_ecs_cluster_tags(&name, &text).await?,
-            Tagged::TaskDefinition(family, revision) => {
-                self.store
-                    .set_ecs_task_definition_tags(&family, revision, &text)
-                    .await?
-            }
+            Tagged::Cluster(name) => self
+                .store
+                .set_ecs_cluster_tags(&name, &text)
+                .await
+                .map_err(store_failed)?,
+            Tagged::TaskDefinition(family, revision) => self
+                .store
+                .set_ecs_task_definition_tags(&family, revision, &text)
+                .await
+                .map_err(store_failed)?,
         };
         Ok(TagsChanged {})
     }
@@ -492,6 +521,12 @@ fn cluster_from(row: &EcsClusterRow, with_tags: bool) -> Cluster {
 
 pub(crate) fn definition_from(row: &EcsTaskDefinitionRow) -> Result<TaskDefinition, EcsError> {
     serde_json::from_str(&row.body).map_err(corrupt)
+}
+
+/// A store failure, as ECS reports a fault of its own (the detail goes to the log).
+pub(crate) fn store_failed(error: paved_store::StoreError) -> EcsError {
+    tracing::error!(%error, "engine store error");
+    EcsError::new(ErrorType::ServerException, "Server error.")
 }
 
 pub(crate) fn corrupt(error: serde_json::Error) -> EcsError {

@@ -32,16 +32,16 @@ use paved_store::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::control::{ControlPlane, definition_from, seconds};
-use crate::ecs::{
-    ContainerDefinition, DeploymentStatus, EcsError, NetworkBinding, RolloutState, ServiceStatus,
-    StopCode, TaskDefinition, TaskStatus as EcsTaskStatus,
-};
-use crate::rollout::{self, Bounds, Phase, StopWhy, TaskView};
+use crate::control::{ControlPlane, definition_from, seconds, store_failed};
 use crate::services::{
     ServiceRecord, StopRequest, TaskOrigin, TaskRecord, completed_reason, new_task_row,
     stop_request,
 };
+use paved_engine::ecs::{
+    ContainerDefinition, DeploymentStatus, EcsError, NetworkBinding, RolloutState, ServiceStatus,
+    StopCode, TaskDefinition, TaskStatus as EcsTaskStatus,
+};
+use paved_engine::rollout::{self, Bounds, Phase, StopWhy, TaskView};
 
 /// The lease that makes one replica the local engine's runner.
 const LEASE: &str = "engine:local";
@@ -254,7 +254,9 @@ impl LocalEngine {
         let now = paved_store::now_millis();
         let held = self.memory().lease.clone();
         let lease = match held {
-            Some(lease) if store.renew_lease(&lease, now).await? => Some(lease),
+            Some(lease) if store.renew_lease(&lease, now).await.map_err(store_failed)? => {
+                Some(lease)
+            }
             Some(_) => {
                 self.memory().lease = None;
                 tracing::warn!("lost the local engine's lease: stopping local tasks");
@@ -268,7 +270,8 @@ impl LocalEngine {
         if lease.is_none() {
             let Some(lease) = store
                 .acquire_lease(LEASE, &self.config.replica, self.config.lease_ttl, now)
-                .await?
+                .await
+                .map_err(store_failed)?
             else {
                 return Ok(false);
             };
@@ -281,7 +284,8 @@ impl LocalEngine {
                 live: true,
                 ..EcsTaskFilter::default()
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let mut seen = Vec::with_capacity(rows.len());
         for row in rows {
             let (task, task_changed) = self.sync_task(row).await?;
@@ -297,7 +301,7 @@ impl LocalEngine {
                     .push(task);
             }
         }
-        for row in store.live_ecs_services(None).await? {
+        for row in store.live_ecs_services(None).await.map_err(store_failed)? {
             let tasks = by_service
                 .remove(&(row.cluster.clone(), row.name.clone()))
                 .unwrap_or_default();
@@ -305,7 +309,10 @@ impl LocalEngine {
         }
         if now - self.memory().pruned_at > 60_000 {
             self.memory().pruned_at = now;
-            store.prune_ecs_tasks(now - STOPPED_RETENTION_MS).await?;
+            store
+                .prune_ecs_tasks(now - STOPPED_RETENTION_MS)
+                .await
+                .map_err(store_failed)?;
         }
         Ok(changed)
     }
@@ -326,7 +333,8 @@ impl LocalEngine {
                 live: true,
                 ..EcsTaskFilter::default()
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let mut leftovers = Vec::new();
         for row in &rows {
             if self.runtime.state(&row.id).is_some() {
@@ -355,7 +363,7 @@ impl LocalEngine {
             listeners: Vec::new(),
             target_groups: Vec::new(),
         };
-        for (cluster, body) in store.engine_load_balancers().await? {
+        for (cluster, body) in store.engine_load_balancers().await.map_err(store_failed)? {
             let balancer: LoadBalancerConfig = match serde_json::from_str(&body) {
                 Ok(balancer) => balancer,
                 Err(error) => {
@@ -383,7 +391,7 @@ impl LocalEngine {
                     .chain(listener.default_target_group.clone())
             })
             .collect();
-        for row in store.live_ecs_services(None).await? {
+        for row in store.live_ecs_services(None).await.map_err(store_failed)? {
             let record = ServiceRecord::parse(&row)?;
             named.extend(
                 record
@@ -464,7 +472,11 @@ impl LocalEngine {
                 return Ok((self.seen(row, record, None, true), true));
             }
             None => {
-                if !store.take_ecs_task(&row.id, me, now).await? {
+                if !store
+                    .take_ecs_task(&row.id, me, now)
+                    .await
+                    .map_err(store_failed)?
+                {
                     return Ok((self.seen(row, record, None, false), false));
                 }
                 self.start(&row, &mut record).await?;
@@ -578,7 +590,8 @@ impl LocalEngine {
                 },
                 paved_store::now_millis(),
             )
-            .await?;
+            .await
+            .map_err(store_failed)?;
         Ok(())
     }
 
@@ -612,7 +625,8 @@ impl LocalEngine {
                         &stop_request(StopCode::TaskFailedToStart, "Task failed to start"),
                         now,
                     )
-                    .await?;
+                    .await
+                    .map_err(store_failed)?;
                 self.write_task(row, record, "[]", Some(now)).await
             }
         }
@@ -931,7 +945,8 @@ impl LocalEngine {
                         &stop_request(StopCode::ServiceSchedulerInitiated, &reason),
                         now,
                     )
-                    .await?;
+                    .await
+                    .map_err(store_failed)?;
                 let running_here = tasks
                     .iter()
                     .any(|task| &task.row.id == id && task.state.is_some());
@@ -965,7 +980,10 @@ impl LocalEngine {
                         now,
                     );
                     task_row.host = Some(self.config.replica.to_string());
-                    store.insert_ecs_task(&task_row).await?;
+                    store
+                        .insert_ecs_task(&task_row)
+                        .await
+                        .map_err(store_failed)?;
                     let mut task_record = TaskRecord::parse(&task_row)?;
                     self.start(&task_row, &mut task_record).await?;
                     views.push(TaskView {
@@ -1075,7 +1093,8 @@ impl LocalEngine {
                     &record.to_json(),
                     now,
                 )
-                .await?;
+                .await
+                .map_err(store_failed)?;
             if !written {
                 // An API call changed the service meanwhile; the next pass starts from it.
                 self.engine.wake();
@@ -1097,7 +1116,8 @@ impl LocalEngine {
                         message: message.clone(),
                     },
                 )
-                .await?;
+                .await
+                .map_err(store_failed)?;
         }
         Ok(changed || !events.is_empty())
     }
@@ -1108,7 +1128,7 @@ impl LocalEngine {
         group: &str,
         task_id: &str,
         state: &TaskState,
-        balancer: &crate::ecs::LoadBalancer,
+        balancer: &paved_engine::ecs::LoadBalancer,
     ) {
         let key = (group.to_owned(), task_id.to_owned());
         if self.memory().registered.contains(&key) {

@@ -8,22 +8,23 @@ use serde::{Deserialize, Serialize};
 
 use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow};
 
-use crate::api::{
+use crate::control::{
+    ControlPlane, check_tags, corrupt, definition_from, includes_tags, required, seconds,
+    store_failed,
+};
+use paved_engine::api::{
     ContainerOverride, CreateServiceRequest, DeleteServiceRequest, DescribeServicesRequest,
     DescribeServicesResponse, DescribeTasksRequest, ListServicesRequest, ListServicesResponse,
     ListTasksRequest, ListTasksResponse, PageRequest, RunTaskRequest, ServiceResponse,
     StopTaskRequest, StopTaskResponse, TasksResponse, UpdateServiceRequest,
 };
-use crate::control::{
-    ControlPlane, check_tags, corrupt, definition_from, includes_tags, required, seconds,
-};
-use crate::ecs::{
+use paved_engine::ecs::{
     ACTIVE, Container, Deployment, DeploymentCircuitBreaker, DeploymentConfiguration,
     DeploymentController, DeploymentStatus, EcsError, ErrorType, Failure, INACTIVE, LoadBalancer,
     RolloutState, Service, ServiceEvent, ServiceStatus, StopCode, Tag, Task, TaskDefinition,
     TaskStatus, container_arn, parse_arn, service_arn, task_arn,
 };
-use crate::validate;
+use paved_engine::validate;
 
 /// ECS's defaults for a rolling update.
 pub const DEFAULT_MAXIMUM_PERCENT: i64 = 200;
@@ -233,7 +234,7 @@ pub fn new_task_row(
     let record = TaskRecord {
         task: Task {
             task_arn: arn,
-            cluster_arn: crate::ecs::cluster_arn(cluster),
+            cluster_arn: paved_engine::ecs::cluster_arn(cluster),
             task_definition_arn: definition.task_definition_arn.clone(),
             last_status: TaskStatus::Provisioning,
             desired_status: TaskStatus::Running,
@@ -325,7 +326,8 @@ impl ControlPlane {
         let row = self
             .store
             .ecs_service(cluster, &name)
-            .await?
+            .await
+            .map_err(store_failed)?
             .filter(|row| row.status != INACTIVE)
             .ok_or_else(EcsError::service_not_found)?;
         if active_only && row.status != ACTIVE {
@@ -378,7 +380,7 @@ impl ControlPlane {
             service: Service {
                 service_arn: service_arn(&cluster, &request.service_name),
                 service_name: request.service_name.clone(),
-                cluster_arn: crate::ecs::cluster_arn(&cluster),
+                cluster_arn: paved_engine::ecs::cluster_arn(&cluster),
                 load_balancers,
                 status: ServiceStatus::Active,
                 desired_count,
@@ -411,7 +413,12 @@ impl ControlPlane {
             created_at: now,
             updated_at: now,
         };
-        if !self.store.insert_ecs_service(&row).await? {
+        if !self
+            .store
+            .insert_ecs_service(&row)
+            .await
+            .map_err(store_failed)?
+        {
             return Err(EcsError::invalid_parameter(
                 "Creation of service was not idempotent.",
             ));
@@ -514,7 +521,8 @@ impl ControlPlane {
                 &record.to_json(),
                 paved_store::now_millis(),
             )
-            .await?;
+            .await
+            .map_err(store_failed)?;
         if !written {
             return Ok(None);
         }
@@ -577,7 +585,8 @@ impl ControlPlane {
         service.events = self
             .store
             .ecs_service_events(cluster, &service.service_name, EVENTS)
-            .await?
+            .await
+            .map_err(store_failed)?
             .into_iter()
             .map(|event| ServiceEvent {
                 id: event.event_id,
@@ -605,7 +614,11 @@ impl ControlPlane {
         let mut failures = Vec::new();
         for reference in references {
             let row = match service_name(&reference) {
-                Ok(name) => self.store.ecs_service(&cluster, &name).await?,
+                Ok(name) => self
+                    .store
+                    .ecs_service(&cluster, &name)
+                    .await
+                    .map_err(store_failed)?,
                 Err(_) => None,
             };
             match row {
@@ -641,7 +654,8 @@ impl ControlPlane {
         let arns: Vec<String> = self
             .store
             .live_ecs_services(Some(&cluster))
-            .await?
+            .await
+            .map_err(store_failed)?
             .into_iter()
             .map(|row| service_arn(&row.cluster, &row.name))
             .collect();
@@ -703,7 +717,10 @@ impl ControlPlane {
                 },
                 now,
             );
-            self.store.insert_ecs_task(&row).await?;
+            self.store
+                .insert_ecs_task(&row)
+                .await
+                .map_err(store_failed)?;
             tasks.push(TaskRecord::parse(&row)?.api_task(&row));
         }
         self.wake();
@@ -727,7 +744,8 @@ impl ControlPlane {
         let row = self
             .store
             .ecs_task(&id)
-            .await?
+            .await
+            .map_err(store_failed)?
             .filter(|row| row.cluster == cluster)
             .ok_or_else(missing)?;
         if row.desired_status != TaskStatus::Stopped.as_str() {
@@ -737,10 +755,16 @@ impl ControlPlane {
                     &stop_request(StopCode::UserInitiated, reason),
                     paved_store::now_millis(),
                 )
-                .await?;
+                .await
+                .map_err(store_failed)?;
             self.wake();
         }
-        let row = self.store.ecs_task(&id).await?.ok_or_else(missing)?;
+        let row = self
+            .store
+            .ecs_task(&id)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(missing)?;
         let mut task = TaskRecord::parse(&row)?.api_task(&row);
         if task.stopped_reason.is_none() {
             task.stopped_reason = Some(reason.to_owned());
@@ -783,7 +807,8 @@ impl ControlPlane {
                 desired_status: Some(desired_status),
                 live: false,
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let mut arns = Vec::new();
         for row in rows {
             let record = TaskRecord::parse(&row)?;
@@ -828,7 +853,8 @@ impl ControlPlane {
             match self
                 .store
                 .ecs_task(&id)
-                .await?
+                .await
+                .map_err(store_failed)?
                 .filter(|row| row.cluster == cluster)
             {
                 Some(row) => {

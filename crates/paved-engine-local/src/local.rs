@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use paved_model::access::AuditRecord;
 
-use crate::api::*;
 use crate::control::{ControlPlane, TagChange};
-use crate::ecs::EcsError;
-use crate::engine::Engine;
+use paved_engine::Engine;
+use paved_engine::api::*;
+use paved_engine::ecs::EcsError;
 
 #[async_trait]
 impl Engine for ControlPlane {

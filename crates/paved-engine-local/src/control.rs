@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use paved_store::{EcsClusterRow, EcsTaskDefinitionRow, Store};
+use paved_model::access::AuditRecord;
+use paved_store::{EcsClusterRow, EcsTaskDefinitionRow, Mutation, Store, StoreError, Tx};
 
 use crate::services::paginate;
 use paved_engine::api::{
@@ -60,6 +61,20 @@ impl ControlPlane {
         &self.store
     }
 
+    /// Runs `change` in one transaction that also writes `audit` (succeeded): the change and
+    /// its audit record commit together or not at all.
+    pub(crate) async fn audited<T>(
+        &self,
+        audit: &AuditRecord,
+        change: impl AsyncFnOnce(&mut Tx) -> Result<T, StoreError>,
+    ) -> Result<T, EcsError> {
+        let mutation = Mutation::new(audit);
+        let mut tx = mutation.begin(&self.store).await.map_err(store_failed)?;
+        let value = change(&mut tx).await.map_err(store_failed)?;
+        mutation.commit(tx).await.map_err(store_failed)?;
+        Ok(value)
+    }
+
     /// Tells the scheduler that desired state changed.
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
@@ -96,6 +111,7 @@ impl ControlPlane {
     pub(crate) async fn create_cluster(
         &self,
         request: CreateClusterRequest,
+        audit: &AuditRecord,
     ) -> Result<CreateClusterResponse, EcsError> {
         let name = request.cluster_name.as_deref().unwrap_or(DEFAULT_CLUSTER);
         if !valid_cluster_name(name) {
@@ -105,11 +121,10 @@ impl ControlPlane {
         }
         let tags = request.tags.unwrap_or_default();
         check_tags(&tags)?;
+        let cluster = new_cluster(name, &tags);
         let row = self
-            .store
-            .ensure_ecs_cluster(&new_cluster(name, &tags))
-            .await
-            .map_err(store_failed)?;
+            .audited(audit, async |tx| tx.ensure_ecs_cluster(&cluster).await)
+            .await?;
         Ok(CreateClusterResponse {
             cluster: cluster_from(&row, true),
         })
@@ -168,6 +183,7 @@ impl ControlPlane {
     pub(crate) async fn delete_cluster(
         &self,
         request: DeleteClusterRequest,
+        audit: &AuditRecord,
     ) -> Result<DeleteClusterResponse, EcsError> {
         let name = cluster_name(required(&request.cluster, "cluster")?)?;
         match self.store.ecs_cluster(&name).await.map_err(store_failed)? {
@@ -199,10 +215,10 @@ impl ControlPlane {
                         "The Cluster cannot be deleted while Tasks are active.",
                     ));
                 }
-                self.store
-                    .set_ecs_cluster_status(&name, INACTIVE)
-                    .await
-                    .map_err(store_failed)?;
+                self.audited(audit, async |tx| {
+                    tx.set_ecs_cluster_status(&name, INACTIVE).await
+                })
+                .await?;
                 let row = EcsClusterRow {
                     status: INACTIVE.to_owned(),
                     ..row
@@ -218,6 +234,7 @@ impl ControlPlane {
     pub(crate) async fn register_task_definition(
         &self,
         request: RegisterTaskDefinitionRequest,
+        audit: &AuditRecord,
     ) -> Result<RegisterTaskDefinitionResponse, EcsError> {
         // ECS's checks run on the request as ECS's JSON carries it (its quotas are in bytes).
         validate::register_task_definition(
@@ -230,26 +247,32 @@ impl ControlPlane {
         let compatibilities = compatibilities(&request);
         let row = self
             .store
-            .insert_ecs_task_definition(&request.family, &tags_text, registered_at, |revision| {
-                let definition = TaskDefinition {
-                    task_definition_arn: task_definition_arn(&request.family, revision),
-                    family: request.family.clone(),
-                    revision,
-                    status: ACTIVE.to_owned(),
-                    container_definitions: request.container_definitions.clone(),
-                    cpu: request.cpu.clone(),
-                    memory: request.memory.clone(),
-                    network_mode: request.network_mode.clone(),
-                    requires_compatibilities: request.requires_compatibilities.clone(),
-                    compatibilities: Some(compatibilities.clone()),
-                    execution_role_arn: request.execution_role_arn.clone(),
-                    task_role_arn: request.task_role_arn.clone(),
-                    registered_at: seconds(registered_at),
-                    deregistered_at: None,
-                    extra: request.extra.clone(),
-                };
-                serde_json::to_string(&definition).expect("task definitions serialise")
-            })
+            .insert_ecs_task_definition(
+                &Mutation::new(audit),
+                &request.family,
+                &tags_text,
+                registered_at,
+                |revision| {
+                    let definition = TaskDefinition {
+                        task_definition_arn: task_definition_arn(&request.family, revision),
+                        family: request.family.clone(),
+                        revision,
+                        status: ACTIVE.to_owned(),
+                        container_definitions: request.container_definitions.clone(),
+                        cpu: request.cpu.clone(),
+                        memory: request.memory.clone(),
+                        network_mode: request.network_mode.clone(),
+                        requires_compatibilities: request.requires_compatibilities.clone(),
+                        compatibilities: Some(compatibilities.clone()),
+                        execution_role_arn: request.execution_role_arn.clone(),
+                        task_role_arn: request.task_role_arn.clone(),
+                        registered_at: seconds(registered_at),
+                        deregistered_at: None,
+                        extra: request.extra.clone(),
+                    };
+                    serde_json::to_string(&definition).expect("task definitions serialise")
+                },
+            )
             .await
             .map_err(store_failed)?;
         Ok(RegisterTaskDefinitionResponse {
@@ -312,6 +335,7 @@ impl ControlPlane {
     pub(crate) async fn deregister_task_definition(
         &self,
         request: DeregisterTaskDefinitionRequest,
+        audit: &AuditRecord,
     ) -> Result<DeregisterTaskDefinitionResponse, EcsError> {
         let reference = required(&request.task_definition, "taskDefinition")?;
         // ECS needs the revision: a bare family is refused.
@@ -328,10 +352,11 @@ impl ControlPlane {
             definition.status = INACTIVE.to_owned();
             definition.deregistered_at = Some(seconds(at));
             let body = serde_json::to_string(&definition).expect("task definitions serialise");
-            self.store
-                .deregister_ecs_task_definition(&row.family, row.revision, at, &body)
-                .await
-                .map_err(store_failed)?;
+            self.audited(audit, async |tx| {
+                tx.deregister_ecs_task_definition(&row.family, row.revision, at, &body)
+                    .await
+            })
+            .await?;
         }
         Ok(DeregisterTaskDefinitionResponse {
             task_definition: definition,
@@ -450,6 +475,7 @@ impl ControlPlane {
         &self,
         arn: &str,
         change: TagChange,
+        audit: &AuditRecord,
     ) -> Result<TagsChanged, EcsError> {
         let (resource, mut tags) = self.tagged(arn).await?;
         match change {
@@ -470,18 +496,14 @@ impl ControlPlane {
             }
         }
         let text = serde_json::to_string(&tags).expect("tags serialise");
-        match resource {
-            Tagged::Cluster(name) => self
-                .store
-                .set_ecs_cluster_tags(&name, &text)
-                .await
-                .map_err(store_failed)?,
-            Tagged::TaskDefinition(family, revision) => self
-                .store
-                .set_ecs_task_definition_tags(&family, revision, &text)
-                .await
-                .map_err(store_failed)?,
-        };
+        self.audited(audit, async |tx| match resource {
+            Tagged::Cluster(name) => tx.set_ecs_cluster_tags(&name, &text).await,
+            Tagged::TaskDefinition(family, revision) => {
+                tx.set_ecs_task_definition_tags(&family, revision, &text)
+                    .await
+            }
+        })
+        .await?;
         Ok(TagsChanged {})
     }
 

@@ -18,6 +18,7 @@ mod local;
 mod operations;
 mod scheduler;
 mod services;
+mod settings;
 
 pub use crate::control::ControlPlane;
 pub use crate::operations::{
@@ -27,6 +28,7 @@ pub use crate::operations::{
 };
 pub use crate::scheduler::{LoadBalancerConfig, LocalEngine, LocalEngineConfig, secret_name};
 pub use crate::services::{ServiceRecord, TaskRecord};
+pub use crate::settings::{HealthCheckSettings, LoadBalancerSettings, TargetGroupSettings};
 // The types of the load balancer configuration, images and log lines the API takes and gives.
 pub use paved_balancer::{HttpHealthCheck, Rule, TargetGroupConfig, TargetHealth, TargetInfo};
 pub use paved_runtime::{ImageRef, LogLine, Stream};

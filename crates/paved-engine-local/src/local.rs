@@ -14,9 +14,9 @@ impl Engine for ControlPlane {
     async fn create_cluster(
         &self,
         request: CreateClusterRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<CreateClusterResponse, EcsError> {
-        ControlPlane::create_cluster(self, request).await
+        ControlPlane::create_cluster(self, request, audit).await
     }
 
     async fn describe_clusters(
@@ -36,17 +36,17 @@ impl Engine for ControlPlane {
     async fn delete_cluster(
         &self,
         request: DeleteClusterRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<DeleteClusterResponse, EcsError> {
-        ControlPlane::delete_cluster(self, request).await
+        ControlPlane::delete_cluster(self, request, audit).await
     }
 
     async fn register_task_definition(
         &self,
         request: RegisterTaskDefinitionRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<RegisterTaskDefinitionResponse, EcsError> {
-        ControlPlane::register_task_definition(self, request).await
+        ControlPlane::register_task_definition(self, request, audit).await
     }
 
     async fn describe_task_definition(
@@ -59,9 +59,9 @@ impl Engine for ControlPlane {
     async fn deregister_task_definition(
         &self,
         request: DeregisterTaskDefinitionRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<DeregisterTaskDefinitionResponse, EcsError> {
-        ControlPlane::deregister_task_definition(self, request).await
+        ControlPlane::deregister_task_definition(self, request, audit).await
     }
 
     async fn list_task_definitions(
@@ -81,19 +81,23 @@ impl Engine for ControlPlane {
     async fn tag_resource(
         &self,
         request: TagResourceRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<TagsChanged, EcsError> {
-        self.change_tags(&request.resource_arn, TagChange::Add(request.tags))
+        self.change_tags(&request.resource_arn, TagChange::Add(request.tags), audit)
             .await
     }
 
     async fn untag_resource(
         &self,
         request: UntagResourceRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<TagsChanged, EcsError> {
-        self.change_tags(&request.resource_arn, TagChange::Remove(request.tag_keys))
-            .await
+        self.change_tags(
+            &request.resource_arn,
+            TagChange::Remove(request.tag_keys),
+            audit,
+        )
+        .await
     }
 
     async fn list_tags_for_resource(
@@ -106,25 +110,25 @@ impl Engine for ControlPlane {
     async fn create_service(
         &self,
         request: CreateServiceRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<ServiceResponse, EcsError> {
-        ControlPlane::create_service(self, request).await
+        ControlPlane::create_service(self, request, audit).await
     }
 
     async fn update_service(
         &self,
         request: UpdateServiceRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<ServiceResponse, EcsError> {
-        ControlPlane::update_service(self, request).await
+        ControlPlane::update_service(self, request, audit).await
     }
 
     async fn delete_service(
         &self,
         request: DeleteServiceRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<ServiceResponse, EcsError> {
-        ControlPlane::delete_service(self, request).await
+        ControlPlane::delete_service(self, request, audit).await
     }
 
     async fn describe_services(
@@ -144,17 +148,17 @@ impl Engine for ControlPlane {
     async fn run_task(
         &self,
         request: RunTaskRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<TasksResponse, EcsError> {
-        ControlPlane::run_task(self, request).await
+        ControlPlane::run_task(self, request, audit).await
     }
 
     async fn stop_task(
         &self,
         request: StopTaskRequest,
-        _audit: &AuditRecord,
+        audit: &AuditRecord,
     ) -> Result<StopTaskResponse, EcsError> {
-        ControlPlane::stop_task(self, request).await
+        ControlPlane::stop_task(self, request, audit).await
     }
 
     async fn list_tasks(&self, request: ListTasksRequest) -> Result<ListTasksResponse, EcsError> {

@@ -21,13 +21,14 @@ use paved_balancer::{
     Balancer, BalancerConfig, HttpHealthCheck, ListenerConfig, Rule, TargetGroupConfig,
     TargetHealth,
 };
+use paved_model::access::{Action, AuditRecord, Resource, ResourceKind, SystemLoop};
 use paved_model::ids::ReplicaId;
 use paved_runtime::{
     Condition, ContainerSpec, ContainerStatus, Dependency, Health, HealthCheckSpec, ProcessRecord,
     Runtime, StopCode as RuntimeStopCode, TaskSpec, TaskState, TaskStatus,
 };
 use paved_store::{
-    EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow, Lease,
+    EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow, Lease, Mutation,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -867,6 +868,10 @@ impl LocalEngine {
             }
         }
 
+        // What the scheduler decided on its own that the audit log records: a rollback, or the
+        // end of a deleted service. (Counts and rollout progress are not audited.)
+        let mut decided: Option<(Action, serde_json::Value)> = None;
+
         // The circuit breaker, and the rollback it may start.
         let breaker = record.circuit_breaker();
         let desired = u32::try_from(record.service.desired_count).unwrap_or(0);
@@ -890,6 +895,13 @@ impl LocalEngine {
                 && let Some(target) = record.last_completed.clone()
             {
                 let id = record.deploy(&target, now);
+                decided = Some((
+                    Action::RollBackEngineService,
+                    serde_json::json!({
+                        "rollback": {"from": primary.task_definition, "to": target, "deployment": id},
+                        "reason": reason,
+                    }),
+                ));
                 decisions.push(format!(
                     "(service {name}) rolling back to {target} (deployment {id})."
                 ));
@@ -939,14 +951,19 @@ impl LocalEngine {
                     }
                     StopWhy::ScaleIn => "Service scaled in".to_owned(),
                 };
-                store
-                    .request_ecs_task_stop(
-                        id,
-                        &stop_request(StopCode::ServiceSchedulerInitiated, &reason),
-                        now,
-                    )
-                    .await
-                    .map_err(store_failed)?;
+                // The scheduler's own decision, audited as `system:engine` with the change.
+                let audit = AuditRecord::system(
+                    SystemLoop::Engine,
+                    Action::EcsStopTask,
+                    Resource::new(ResourceKind::EcsTask, format!("{}/{id}", row.cluster)),
+                );
+                audit.set_details(serde_json::json!({"service": name, "reason": reason}));
+                let stop = stop_request(StopCode::ServiceSchedulerInitiated, &reason);
+                self.engine
+                    .audited(&audit, async |tx| {
+                        tx.request_ecs_task_stop(id, &stop, now).await
+                    })
+                    .await?;
                 let running_here = tasks
                     .iter()
                     .any(|task| &task.row.id == id && task.state.is_some());
@@ -1080,11 +1097,25 @@ impl LocalEngine {
         if row.status == ServiceStatus::Draining.as_str() && views.is_empty() {
             status = ServiceStatus::Inactive.as_str().to_owned();
             record.service.status = ServiceStatus::Inactive;
+            decided = Some((
+                Action::EcsUpdateService,
+                serde_json::json!({"status": {"from": row.status, "to": status}}),
+            ));
         }
 
         let mut written = true;
         if record != before || status != row.status {
-            written = store
+            let audit = decided.map(|(action, details)| {
+                let audit = AuditRecord::system(
+                    SystemLoop::Engine,
+                    action,
+                    Resource::new(ResourceKind::EcsService, format!("{}/{name}", row.cluster)),
+                );
+                audit.set_details(details);
+                audit
+            });
+            let mut tx = store.begin().await.map_err(store_failed)?;
+            written = tx
                 .update_ecs_service(
                     &row.cluster,
                     &name,
@@ -1095,7 +1126,13 @@ impl LocalEngine {
                 )
                 .await
                 .map_err(store_failed)?;
-            if !written {
+            if written {
+                match &audit {
+                    Some(audit) => Mutation::new(audit).commit(tx).await,
+                    None => tx.commit().await,
+                }
+                .map_err(store_failed)?;
+            } else {
                 // An API call changed the service meanwhile; the next pass starts from it.
                 self.engine.wake();
             }

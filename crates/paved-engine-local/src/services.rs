@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow};
+use paved_model::access::AuditRecord;
+use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow, Mutation};
 
 use crate::control::{
     ControlPlane, check_tags, corrupt, definition_from, includes_tags, required, seconds,
@@ -343,6 +344,7 @@ impl ControlPlane {
     pub(crate) async fn create_service(
         &self,
         request: CreateServiceRequest,
+        audit: &AuditRecord,
     ) -> Result<ServiceResponse, EcsError> {
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
@@ -414,10 +416,8 @@ impl ControlPlane {
             updated_at: now,
         };
         if !self
-            .store
-            .insert_ecs_service(&row)
-            .await
-            .map_err(store_failed)?
+            .audited(audit, async |tx| tx.insert_ecs_service(&row).await)
+            .await?
         {
             return Err(EcsError::invalid_parameter(
                 "Creation of service was not idempotent.",
@@ -434,6 +434,7 @@ impl ControlPlane {
     pub(crate) async fn update_service(
         &self,
         request: UpdateServiceRequest,
+        audit: &AuditRecord,
     ) -> Result<ServiceResponse, EcsError> {
         let reference = required(&request.service, "service")?;
         let cluster = self
@@ -495,7 +496,10 @@ impl ControlPlane {
             if new_deployment {
                 record.deploy(&current.task_definition_arn, paved_store::now_millis());
             }
-            if let Some(response) = self.write_service(&cluster, &row, ACTIVE, record).await? {
+            if let Some(response) = self
+                .write_service(&cluster, &row, ACTIVE, record, audit)
+                .await?
+            {
                 return Ok(response);
             }
         }
@@ -510,9 +514,11 @@ impl ControlPlane {
         row: &EcsServiceRow,
         status: &str,
         record: ServiceRecord,
+        audit: &AuditRecord,
     ) -> Result<Option<ServiceResponse>, EcsError> {
-        let written = self
-            .store
+        let mutation = Mutation::new(audit);
+        let mut tx = mutation.begin(&self.store).await.map_err(store_failed)?;
+        let written = tx
             .update_ecs_service(
                 cluster,
                 &row.name,
@@ -524,8 +530,10 @@ impl ControlPlane {
             .await
             .map_err(store_failed)?;
         if !written {
+            // Another writer came first: nothing to record yet (dropping `tx` rolls back).
             return Ok(None);
         }
+        mutation.commit(tx).await.map_err(store_failed)?;
         self.wake();
         let service = self.service_for_api(cluster, record.service, false).await?;
         Ok(Some(ServiceResponse { service }))
@@ -539,6 +547,7 @@ impl ControlPlane {
     pub(crate) async fn delete_service(
         &self,
         request: DeleteServiceRequest,
+        audit: &AuditRecord,
     ) -> Result<ServiceResponse, EcsError> {
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
@@ -566,7 +575,13 @@ impl ControlPlane {
                 deployment.desired_count = 0;
             }
             if let Some(response) = self
-                .write_service(&cluster, &row, ServiceStatus::Draining.as_str(), record)
+                .write_service(
+                    &cluster,
+                    &row,
+                    ServiceStatus::Draining.as_str(),
+                    record,
+                    audit,
+                )
                 .await?
             {
                 return Ok(response);
@@ -669,6 +684,7 @@ impl ControlPlane {
     pub(crate) async fn run_task(
         &self,
         request: RunTaskRequest,
+        audit: &AuditRecord,
     ) -> Result<TasksResponse, EcsError> {
         // ECS's limits are on the request as its JSON carries it (overrides: in characters).
         validate::run_task(&serde_json::to_value(&request).expect("requests serialise"))?;
@@ -703,9 +719,9 @@ impl ControlPlane {
         let tags: Vec<Tag> = request.tags.unwrap_or_default();
         check_tags(&tags)?;
         let now = paved_store::now_millis();
-        let mut tasks = Vec::new();
+        let mut rows = Vec::new();
         for _ in 0..count {
-            let row = new_task_row(
+            rows.push(new_task_row(
                 &cluster,
                 &definition,
                 TaskOrigin {
@@ -716,12 +732,18 @@ impl ControlPlane {
                     tags: Some(tags.clone()),
                 },
                 now,
-            );
-            self.store
-                .insert_ecs_task(&row)
-                .await
-                .map_err(store_failed)?;
-            tasks.push(TaskRecord::parse(&row)?.api_task(&row));
+            ));
+        }
+        self.audited(audit, async |tx| {
+            for row in &rows {
+                tx.insert_ecs_task(row).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        let mut tasks = Vec::new();
+        for row in &rows {
+            tasks.push(TaskRecord::parse(row)?.api_task(row));
         }
         self.wake();
         Ok(TasksResponse {
@@ -733,6 +755,7 @@ impl ControlPlane {
     pub(crate) async fn stop_task(
         &self,
         request: StopTaskRequest,
+        audit: &AuditRecord,
     ) -> Result<StopTaskResponse, EcsError> {
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
@@ -749,14 +772,12 @@ impl ControlPlane {
             .filter(|row| row.cluster == cluster)
             .ok_or_else(missing)?;
         if row.desired_status != TaskStatus::Stopped.as_str() {
-            self.store
-                .request_ecs_task_stop(
-                    &id,
-                    &stop_request(StopCode::UserInitiated, reason),
-                    paved_store::now_millis(),
-                )
-                .await
-                .map_err(store_failed)?;
+            let stop = stop_request(StopCode::UserInitiated, reason);
+            self.audited(audit, async |tx| {
+                tx.request_ecs_task_stop(&id, &stop, paved_store::now_millis())
+                    .await
+            })
+            .await?;
             self.wake();
         }
         let row = self

@@ -151,3 +151,53 @@ impl TestServer {
         }
     }
 }
+
+/// Makes every insert into the audit log fail (a trigger raising an error) until dropped, so
+/// a test can show that a change and its audit record commit together or not at all.
+pub struct AuditTrap {
+    store: paved_store::Store,
+}
+
+impl AuditTrap {
+    pub async fn install(store: &paved_store::Store) -> AuditTrap {
+        let statements: &[&str] = match store {
+            paved_store::Store::Sqlite(_) => {
+                &["CREATE TRIGGER audit_trap BEFORE INSERT ON audit_events \
+                 BEGIN SELECT RAISE(ABORT, 'the audit log refuses writes'); END"]
+            }
+            paved_store::Store::Postgres(_) => &[
+                "CREATE FUNCTION audit_trap() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'the audit log refuses writes'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER audit_trap BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION audit_trap()",
+            ],
+        };
+        run_sql(store, statements).await;
+        AuditTrap {
+            store: store.clone(),
+        }
+    }
+
+    /// Drops the trigger: audit writes succeed again.
+    pub async fn remove(self) {
+        let statements: &[&str] = match &self.store {
+            paved_store::Store::Sqlite(_) => &["DROP TRIGGER audit_trap"],
+            paved_store::Store::Postgres(_) => &[
+                "DROP TRIGGER audit_trap ON audit_events",
+                "DROP FUNCTION audit_trap()",
+            ],
+        };
+        run_sql(&self.store, statements).await;
+    }
+}
+
+async fn run_sql(store: &paved_store::Store, statements: &[&str]) {
+    for statement in statements {
+        let safe = sqlx::AssertSqlSafe(*statement);
+        match store {
+            paved_store::Store::Sqlite(pool) => sqlx::query(safe).execute(pool).await.map(|_| ()),
+            paved_store::Store::Postgres(pool) => sqlx::query(safe).execute(pool).await.map(|_| ()),
+        }
+        .unwrap_or_else(|error| panic!("`{statement}` failed: {error}"));
+    }
+}

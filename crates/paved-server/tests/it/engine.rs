@@ -273,6 +273,24 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
         "{failed:?}"
     );
     assert!(failed.failed_tasks >= 3, "{failed:?}");
+    // The scheduler's rollback is audited as its own, with what it rolled back to.
+    let rollbacks = server
+        .store
+        .audit_events(&paved_store::AuditFilter {
+            action: Some("engine.roll-back".to_owned()),
+            limit: 10,
+            ..paved_store::AuditFilter::default()
+        })
+        .await
+        .expect("the audit log reads");
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    assert_eq!(rollbacks[0].principal, "system:engine");
+    assert_eq!(rollbacks[0].resource_kind, "ecs-service");
+    assert_eq!(rollbacks[0].resource_name, "default/web");
+    assert_eq!(rollbacks[0].outcome, "ok");
+    let details: Value = serde_json::from_str(&rollbacks[0].details).expect("JSON details");
+    assert_eq!(details["rollback"]["to"], good.as_str(), "{details}");
+    assert_eq!(details["rollback"]["from"], bad.as_str(), "{details}");
     let described = server
         .ecs(Operation::DescribeServices, json!({"services": ["web"]}))
         .await;

@@ -262,8 +262,8 @@ async fn load_balancer_configurations_are_checked_field_by_field(backend: Backen
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["cluster"], "shop");
     assert_eq!(
-        body["spec"]["targetGroups"][1]["deregistrationDelaySeconds"],
-        30
+        body["spec"]["targetGroups"][1]["deregistrationDelaySeconds"], 300,
+        "ALB's default, the one the engine applies"
     );
     let names: Vec<&str> = body["targetGroups"]
         .as_array()

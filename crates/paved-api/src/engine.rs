@@ -103,7 +103,8 @@ pub struct TargetGroupSpec {
     /// Without one, a registered target is healthy at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckSpec>,
-    /// The longest a deregistered target keeps serving in-flight requests; default 30.
+    /// The longest a deregistered target keeps serving in-flight requests, in seconds; default
+    /// 300 (ALB's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deregistration_delay_seconds: Option<u64>,
 }

@@ -33,7 +33,7 @@
 //!   creates it with no health check and ALB's 300-second deregistration delay, until `apply`
 //!   names it. `apply` removes groups it doesn't name, with their targets.
 //!
-//! Not part of this crate: ECS, the scheduler (`paved-engine` registers and deregisters targets),
+//! Not part of this crate: ECS, the scheduler (`paved-engine-local` registers and deregisters targets),
 //! or any AWS API shape.
 
 mod config;

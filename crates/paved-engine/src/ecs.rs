@@ -65,7 +65,7 @@ pub struct ClusterSetting {
 pub struct Cluster {
     pub cluster_arn: String,
     pub cluster_name: String,
-    pub status: String,
+    pub status: ClusterStatus,
     pub registered_container_instances_count: i64,
     pub running_tasks_count: i64,
     pub pending_tasks_count: i64,
@@ -215,30 +215,6 @@ pub struct TaskDefinition {
     pub extra: Map<String, Value>,
 }
 
-/// RegisterTaskDefinition's request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterTaskDefinitionRequest {
-    pub family: String,
-    pub container_definitions: Vec<ContainerDefinition>,
-    #[serde(default)]
-    pub cpu: Option<String>,
-    #[serde(default)]
-    pub memory: Option<String>,
-    #[serde(default)]
-    pub network_mode: Option<String>,
-    #[serde(default)]
-    pub requires_compatibilities: Option<Vec<String>>,
-    #[serde(default)]
-    pub execution_role_arn: Option<String>,
-    #[serde(default)]
-    pub task_role_arn: Option<String>,
-    #[serde(default)]
-    pub tags: Option<Vec<Tag>>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 /// `arn:aws:ecs:us-east-1:000000000000:service/CLUSTER/NAME`.
 pub fn service_arn(cluster: &str, name: &str) -> String {
     format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{name}")
@@ -254,16 +230,105 @@ pub fn container_arn(cluster: &str, task: &str, name: &str) -> String {
     format!("arn:aws:ecs:{REGION}:{ACCOUNT}:container/{cluster}/{task}/{name}")
 }
 
-pub const DRAINING: &str = "DRAINING";
-pub const PRIMARY: &str = "PRIMARY";
-pub const RUNNING: &str = "RUNNING";
-pub const STOPPED: &str = "STOPPED";
-pub const PROVISIONING: &str = "PROVISIONING";
-pub const PENDING: &str = "PENDING";
-pub const DEPROVISIONING: &str = "DEPROVISIONING";
-pub const IN_PROGRESS: &str = "IN_PROGRESS";
-pub const COMPLETED: &str = "COMPLETED";
-pub const FAILED: &str = "FAILED";
+/// An enum of ECS strings: serde, `as_str` and `parse` all use ECS's spelling.
+macro_rules! ecs_strings {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The value ECS spells `text`.
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+ecs_strings! {
+    /// A cluster's `status`.
+    ClusterStatus {
+        Active = "ACTIVE",
+        Provisioning = "PROVISIONING",
+        Deprovisioning = "DEPROVISIONING",
+        Failed = "FAILED",
+        Inactive = "INACTIVE",
+    }
+}
+
+ecs_strings! {
+    /// A service's `status`: `DRAINING` after DeleteService while its tasks stop.
+    ServiceStatus {
+        Active = "ACTIVE",
+        Draining = "DRAINING",
+        Inactive = "INACTIVE",
+    }
+}
+
+ecs_strings! {
+    /// A task's `lastStatus` and `desiredStatus` (a task's life cycle, in order).
+    TaskStatus {
+        Provisioning = "PROVISIONING",
+        Pending = "PENDING",
+        Activating = "ACTIVATING",
+        Running = "RUNNING",
+        Deactivating = "DEACTIVATING",
+        Stopping = "STOPPING",
+        Deprovisioning = "DEPROVISIONING",
+        Stopped = "STOPPED",
+    }
+}
+
+ecs_strings! {
+    /// Why a task stopped (`stopCode`).
+    StopCode {
+        TaskFailedToStart = "TaskFailedToStart",
+        EssentialContainerExited = "EssentialContainerExited",
+        UserInitiated = "UserInitiated",
+        ServiceSchedulerInitiated = "ServiceSchedulerInitiated",
+        SpotInterruption = "SpotInterruption",
+        TerminationNotice = "TerminationNotice",
+    }
+}
+
+ecs_strings! {
+    /// A deployment's `status`: the `PRIMARY` one, `ACTIVE` ones still draining, `INACTIVE`
+    /// once finished.
+    DeploymentStatus {
+        Primary = "PRIMARY",
+        Active = "ACTIVE",
+        Inactive = "INACTIVE",
+    }
+}
+
+ecs_strings! {
+    /// A deployment's `rolloutState`.
+    RolloutState {
+        InProgress = "IN_PROGRESS",
+        Completed = "COMPLETED",
+        Failed = "FAILED",
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -305,7 +370,7 @@ pub struct LoadBalancer {
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     pub id: String,
-    pub status: String,
+    pub status: DeploymentStatus,
     pub task_definition: String,
     pub desired_count: i64,
     pub pending_count: i64,
@@ -315,7 +380,7 @@ pub struct Deployment {
     pub updated_at: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launch_type: Option<String>,
-    pub rollout_state: String,
+    pub rollout_state: RolloutState,
     pub rollout_state_reason: String,
 }
 
@@ -342,7 +407,7 @@ pub struct Service {
     pub service_name: String,
     pub cluster_arn: String,
     pub load_balancers: Vec<LoadBalancer>,
-    pub status: String,
+    pub status: ServiceStatus,
     pub desired_count: i64,
     pub running_count: i64,
     pub pending_count: i64,
@@ -382,7 +447,7 @@ pub struct Container {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    pub last_status: String,
+    pub last_status: TaskStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -401,8 +466,8 @@ pub struct Task {
     pub task_arn: String,
     pub cluster_arn: String,
     pub task_definition_arn: String,
-    pub last_status: String,
-    pub desired_status: String,
+    pub last_status: TaskStatus,
+    pub desired_status: TaskStatus,
     pub containers: Vec<Container>,
     pub created_at: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -412,7 +477,7 @@ pub struct Task {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_code: Option<String>,
+    pub stop_code: Option<StopCode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_reason: Option<String>,
     pub group: String,
@@ -512,13 +577,6 @@ impl EcsError {
     }
 }
 
-impl From<paved_store::StoreError> for EcsError {
-    fn from(error: paved_store::StoreError) -> EcsError {
-        tracing::error!(%error, "engine store error");
-        EcsError::new(ErrorType::ServerException, "Server error.")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +593,76 @@ mod tests {
         );
         assert_eq!(parse_arn("arn:aws:s3:::bucket/x"), None);
         assert_eq!(parse_arn("web:3"), None);
+    }
+
+    /// Each enum's values serialise as ECS spells them, and parse back (serde and `parse`).
+    fn check_round_trip<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+    where
+        T: Copy + PartialEq + std::fmt::Debug + Serialize + serde::de::DeserializeOwned,
+    {
+        for value in all {
+            let text = as_str(*value);
+            assert_eq!(
+                serde_json::to_value(value).expect("serialises"),
+                Value::String(text.to_owned())
+            );
+            let back: T = serde_json::from_value(Value::String(text.to_owned())).expect("parses");
+            assert_eq!(back, *value);
+            assert_eq!(parse(text), Some(*value));
+        }
+        assert_eq!(parse("running"), None, "ECS's strings are case-sensitive");
+        assert!(serde_json::from_value::<T>(Value::String("NOPE".to_owned())).is_err());
+    }
+
+    #[test]
+    fn cluster_status_round_trips() {
+        check_round_trip(
+            ClusterStatus::ALL,
+            ClusterStatus::as_str,
+            ClusterStatus::parse,
+        );
+        assert_eq!(ClusterStatus::Active.as_str(), "ACTIVE");
+    }
+
+    #[test]
+    fn service_status_round_trips() {
+        check_round_trip(
+            ServiceStatus::ALL,
+            ServiceStatus::as_str,
+            ServiceStatus::parse,
+        );
+        assert_eq!(ServiceStatus::Draining.as_str(), "DRAINING");
+    }
+
+    #[test]
+    fn task_status_round_trips() {
+        check_round_trip(TaskStatus::ALL, TaskStatus::as_str, TaskStatus::parse);
+        assert_eq!(TaskStatus::Deprovisioning.as_str(), "DEPROVISIONING");
+    }
+
+    #[test]
+    fn stop_code_round_trips() {
+        check_round_trip(StopCode::ALL, StopCode::as_str, StopCode::parse);
+        assert_eq!(
+            StopCode::ServiceSchedulerInitiated.as_str(),
+            "ServiceSchedulerInitiated"
+        );
+    }
+
+    #[test]
+    fn deployment_status_round_trips() {
+        check_round_trip(
+            DeploymentStatus::ALL,
+            DeploymentStatus::as_str,
+            DeploymentStatus::parse,
+        );
+        assert_eq!(DeploymentStatus::Primary.as_str(), "PRIMARY");
+    }
+
+    #[test]
+    fn rollout_state_round_trips() {
+        check_round_trip(RolloutState::ALL, RolloutState::as_str, RolloutState::parse);
+        assert_eq!(RolloutState::InProgress.as_str(), "IN_PROGRESS");
     }
 
     #[test]

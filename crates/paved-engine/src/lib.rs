@@ -1,34 +1,25 @@
-//! Paved's engine: what runs workloads with Amazon ECS semantics.
+//! Paved's engine interface: what runs workloads with Amazon ECS semantics, as a trait.
 //!
-//! - [`Engine`] is ECS's control plane: clusters, task definitions (`family:revision`),
-//!   services with their deployments, and tasks, kept in the store and answered in ECS's own
-//!   shapes and errors ([`ecs`]), so the AWS CLI and SDKs work against `paved-server`'s `/ecs`
-//!   endpoint. Its calls write desired state only; any replica answers any call.
-//! - [`LocalEngine`] runs that desired state on this machine: the scheduler
-//!   (`scheduler.rs`, with ECS's rollout arithmetic in [`rollout`]) starts and stops tasks
-//!   through `paved-runtime` (containers as supervised process groups) and routes traffic
-//!   through `paved-balancer` (the local load balancer). One replica at a time runs it.
+//! - [`Engine`] is the typed interface to ECS's control plane: clusters, task definitions
+//!   (`family:revision`), services with their deployment configuration, tasks, load balancer
+//!   bindings, service events and tags, one method per ECS operation ([`Operation`]) on ECS's
+//!   own shapes ([`api`], [`ecs`]) and errors, so `paved-server`'s `/ecs` adapter only
+//!   decodes and encodes ECS's JSON.
+//! - ECS's checks ([`validate`]: quotas and rules, with ECS's error types) and the rollout
+//!   arithmetic ([`rollout`]) are here too, so every implementation shares them.
 //!
-//! Start reading at [`Engine::handle`] and [`LocalEngine::pass`].
+//! `paved-engine-local` implements the trait over the store and runs tasks on this machine;
+//! an Amazon ECS implementation will implement it without the store, runtime or balancer,
+//! which is why this crate depends on none of them.
+//!
+//! Start reading at [`Engine`].
 
+pub mod api;
 pub mod ecs;
 mod engine;
-mod operations;
 pub mod rollout;
-mod scheduler;
-mod services;
-mod validate;
+pub mod validate;
 
 pub use crate::ecs::{EcsError, ErrorType};
 pub use crate::engine::{Engine, Operation};
-pub use crate::operations::{
-    DEFAULT_REFERENCE, FieldProblem, FollowEvent, LoadBalancerStatus, LocalError, LogFollower,
-    LogQuery, MAX_LOG_LINES, Missing, SecretInfo, ServiceDetail, ServiceOverview,
-    TargetGroupStatus, valid_image_name, valid_secret_name,
-};
-pub use crate::scheduler::{LoadBalancerConfig, LocalEngine, LocalEngineConfig, secret_name};
-pub use crate::services::{ServiceRecord, TaskRecord};
 pub use crate::validate::valid_family;
-// The types of the load balancer configuration, images and log lines the API takes and gives.
-pub use paved_balancer::{HttpHealthCheck, Rule, TargetGroupConfig, TargetHealth, TargetInfo};
-pub use paved_runtime::{ImageRef, LogLine, Stream};

@@ -28,7 +28,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use paved_engine::{LocalEngine, Operation, ServiceRecord};
+use paved_engine::Operation;
+use paved_engine_local::{LocalEngine, ServiceRecord};
 use paved_test::{Backend, TestData, TestServer};
 use serde_json::json;
 
@@ -87,7 +88,8 @@ impl Settings {
             })),
             idle_health,
             tick: env_number("PAVED_BENCH_TICK_MS").map_or(
-                paved_engine::LocalEngineConfig::new("unused", paved_test::test_replica()).tick,
+                paved_engine_local::LocalEngineConfig::new("unused", paved_test::test_replica())
+                    .tick,
                 Duration::from_millis,
             ),
             only: std::env::var("PAVED_BENCH_ONLY").ok(),
@@ -147,7 +149,8 @@ impl Bench for TestServer {
             || async {
                 let record = self.service(name).await;
                 let primary = record.primary()?;
-                (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                (primary.task_definition == task_definition
+                    && primary.rollout_state == paved_engine::ecs::RolloutState::Completed)
                     .then_some(record)
             },
         )
@@ -442,7 +445,8 @@ async fn idle(settings: &Settings) {
                     ServiceRecord::parse(row).is_ok_and(|record| {
                         record.primary().is_some_and(|primary| {
                             primary.task_definition == definition
-                                && primary.rollout_state == "COMPLETED"
+                                && primary.rollout_state
+                                    == paved_engine::ecs::RolloutState::Completed
                         })
                     })
                 })

@@ -170,11 +170,17 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         return error.into_response();
     }
     let principal = match credential {
-        Some(Some(_)) => Principal::Admin,
+        Some(Some(_)) => admin_principal(),
         _ => Principal::Anonymous,
     };
     parts.extensions.insert(Caller { principal, origin });
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Who a valid admin credential is: the API's bearer token, or (at `/ecs`) a SigV4
+/// signature made with it.
+pub fn admin_principal() -> Principal {
+    Principal::Admin
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header (empty when only the scheme is

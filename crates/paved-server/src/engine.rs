@@ -1,12 +1,11 @@
 //! `/api/engine`: the local engine's images (built from service repositories), secrets, load
 //! balancers, services and their logs, as JSON or as server-sent events.
 //!
-//! Handlers extract, authorise and audit mutations, call [`paved_engine::LocalEngine`] and map
+//! Handlers extract, authorise and audit mutations, call [`paved_engine_local::LocalEngine`] and map
 //! the result to `paved-api`'s wire types. A secret's value is never logged, audited or
 //! returned.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -20,9 +19,9 @@ use paved_api::{
     ListenerRule, LoadBalancer, LoadBalancerList, LoadBalancerSpec, LogLine, LogLineList,
     PutSecretBody, Secret, SecretList, Target, TargetGroupSpec, TargetGroupStatus,
 };
-use paved_engine::{
-    DEFAULT_REFERENCE, FieldProblem, FollowEvent, HttpHealthCheck, LoadBalancerConfig,
-    LoadBalancerStatus, LocalError, LogQuery, Rule, ServiceOverview, TargetGroupConfig,
+use paved_engine_local::{
+    DEFAULT_REFERENCE, FollowEvent, HealthCheckSettings, LoadBalancerConfig, LoadBalancerSettings,
+    LoadBalancerStatus, LocalError, LogQuery, Rule, ServiceOverview, TargetGroupSettings,
 };
 
 use crate::access::{Caller, mutation};
@@ -33,8 +32,6 @@ use paved_model::access::{Action, Resource, ResourceKind};
 
 /// Lines a log read returns when the request names no limit.
 const DEFAULT_LOG_LIMIT: usize = 100;
-/// The deregistration delay of a declared target group that names none.
-const DEFAULT_DEREGISTRATION_DELAY_SECONDS: u64 = 30;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,7 +56,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn image_view(image: paved_engine::ImageRef) -> Image {
+fn image_view(image: paved_engine_local::ImageRef) -> Image {
     Image {
         image: image.reference(),
         name: image.name,
@@ -191,78 +188,10 @@ pub async fn delete_secret(
     .await
 }
 
-/// The wire spec as the engine stores it, and the problems only the wire type can have.
-fn load_balancer_config(spec: &LoadBalancerSpec) -> (LoadBalancerConfig, Vec<FieldProblem>) {
-    let mut problems = Vec::new();
-    let port = u16::try_from(spec.port).unwrap_or_else(|_| {
-        problems.push(FieldProblem {
-            field: "port".to_owned(),
-            rule: "port",
-            message: format!(
-                "port {} is out of range: give 1-65535, or 0 for any free port",
-                spec.port
-            ),
-        });
-        0
-    });
-    let target_groups = spec
-        .target_groups
-        .iter()
-        .enumerate()
-        .map(|(index, group)| TargetGroupConfig {
-            name: group.name.clone(),
-            health_check: group.health_check.as_ref().map(|check| {
-                let defaults = HttpHealthCheck::default();
-                let matcher = match check.matcher.as_deref() {
-                    None => defaults.matcher,
-                    Some(text) => parse_matcher(text).unwrap_or_else(|| {
-                        problems.push(FieldProblem {
-                            field: format!("targetGroups[{index}].healthCheck.matcher"),
-                            rule: "health-check",
-                            message: format!(
-                                "`{text}` is not a status code or range: give `200` or `200-399`"
-                            ),
-                        });
-                        defaults.matcher
-                    }),
-                };
-                let mut seconds = |value: Option<f64>, name: &str, default: Duration| {
-                    let Some(value) = value else {
-                        return default;
-                    };
-                    Duration::try_from_secs_f64(value).unwrap_or_else(|_| {
-                        problems.push(FieldProblem {
-                            field: format!("targetGroups[{index}].healthCheck.{name}"),
-                            rule: "health-check",
-                            message: format!("{value} is not a number of seconds: give a positive number such as 5 or 0.5"),
-                        });
-                        default
-                    })
-                };
-                let interval = seconds(check.interval_seconds, "intervalSeconds", defaults.interval);
-                let timeout = seconds(check.timeout_seconds, "timeoutSeconds", defaults.timeout);
-                HttpHealthCheck {
-                    path: check.path.clone().unwrap_or(defaults.path),
-                    interval,
-                    timeout,
-                    healthy_threshold: check
-                        .healthy_threshold
-                        .unwrap_or(defaults.healthy_threshold),
-                    unhealthy_threshold: check
-                        .unhealthy_threshold
-                        .unwrap_or(defaults.unhealthy_threshold),
-                    matcher,
-                }
-            }),
-            deregistration_delay: Duration::from_secs(
-                group
-                    .deregistration_delay_seconds
-                    .unwrap_or(DEFAULT_DEREGISTRATION_DELAY_SECONDS),
-            ),
-        })
-        .collect();
-    let config = LoadBalancerConfig {
-        port,
+/// The wire spec as the engine's settings (unset values stay unset: the engine defaults them).
+fn load_balancer_settings(spec: &LoadBalancerSpec) -> LoadBalancerSettings {
+    LoadBalancerSettings {
+        port: spec.port,
         rules: spec
             .rules
             .iter()
@@ -274,15 +203,26 @@ fn load_balancer_config(spec: &LoadBalancerSpec) -> (LoadBalancerConfig, Vec<Fie
             })
             .collect(),
         default_target_group: spec.default_target_group.clone(),
-        target_groups,
-    };
-    (config, problems)
-}
-
-/// `200` or `200-399`.
-fn parse_matcher(text: &str) -> Option<(u16, u16)> {
-    let (low, high) = text.split_once('-').unwrap_or((text, text));
-    Some((low.trim().parse().ok()?, high.trim().parse().ok()?))
+        target_groups: spec
+            .target_groups
+            .iter()
+            .map(|group| TargetGroupSettings {
+                name: group.name.clone(),
+                health_check: group
+                    .health_check
+                    .as_ref()
+                    .map(|check| HealthCheckSettings {
+                        path: check.path.clone(),
+                        interval_seconds: check.interval_seconds,
+                        timeout_seconds: check.timeout_seconds,
+                        healthy_threshold: check.healthy_threshold,
+                        unhealthy_threshold: check.unhealthy_threshold,
+                        matcher: check.matcher.clone(),
+                    }),
+                deregistration_delay_seconds: group.deregistration_delay_seconds,
+            })
+            .collect(),
+    }
 }
 
 fn load_balancer_spec(config: &LoadBalancerConfig) -> LoadBalancerSpec {
@@ -370,7 +310,7 @@ pub async fn put_load_balancer(
         Action::PutLoadBalancer,
         resource,
         async |_mutation| {
-            let (config, mut problems) = load_balancer_config(&spec);
+            let (config, mut problems) = load_balancer_settings(&spec).config();
             if !problems.is_empty() {
                 problems.extend(state.local.check_load_balancer(&cluster, &config).await?);
                 return Err(LocalError::Invalid {
@@ -439,13 +379,13 @@ fn seconds_text(seconds: f64) -> String {
 fn deployment_view(deployment: &paved_engine::ecs::Deployment) -> EngineDeployment {
     EngineDeployment {
         id: deployment.id.clone(),
-        status: deployment.status.clone(),
+        status: deployment.status.as_str().to_owned(),
         task_definition: deployment.task_definition.clone(),
         desired_count: deployment.desired_count,
         running_count: deployment.running_count,
         pending_count: deployment.pending_count,
         failed_tasks: deployment.failed_tasks,
-        rollout_state: deployment.rollout_state.clone(),
+        rollout_state: deployment.rollout_state.as_str().to_owned(),
         rollout_state_reason: deployment.rollout_state_reason.clone(),
         created_at: seconds_text(deployment.created_at),
         updated_at: seconds_text(deployment.updated_at),
@@ -473,7 +413,7 @@ fn service_view(overview: &ServiceOverview) -> EngineService {
     }
 }
 
-fn task_view(record: &paved_engine::TaskRecord) -> EngineTask {
+fn task_view(record: &paved_engine_local::TaskRecord) -> EngineTask {
     let task = &record.task;
     EngineTask {
         id: task
@@ -482,22 +422,22 @@ fn task_view(record: &paved_engine::TaskRecord) -> EngineTask {
             .next()
             .unwrap_or(&task.task_arn)
             .to_owned(),
-        last_status: task.last_status.clone(),
-        desired_status: task.desired_status.clone(),
+        last_status: task.last_status.as_str().to_owned(),
+        desired_status: task.desired_status.as_str().to_owned(),
         health_status: task.health_status.clone(),
         task_definition: task.task_definition_arn.clone(),
         deployment: record.deployment.clone(),
         created_at: seconds_text(task.created_at),
         started_at: task.started_at.map(seconds_text),
         stopped_at: task.stopped_at.map(seconds_text),
-        stop_code: task.stop_code.clone(),
+        stop_code: task.stop_code.map(|code| code.as_str().to_owned()),
         stopped_reason: task.stopped_reason.clone(),
         containers: task
             .containers
             .iter()
             .map(|container| EngineContainer {
                 name: container.name.clone(),
-                last_status: container.last_status.clone(),
+                last_status: container.last_status.as_str().to_owned(),
                 health_status: container.health_status.clone(),
                 exit_code: container.exit_code,
                 reason: container.reason.clone(),
@@ -567,7 +507,7 @@ fn unknown_parameter(name: &str, accepted: &str) -> ApiError {
     )
 }
 
-fn log_line_view(line: paved_engine::LogLine) -> LogLine {
+fn log_line_view(line: paved_engine_local::LogLine) -> LogLine {
     LogLine {
         timestamp: format!("{:.3}", line.timestamp),
         task_id: line.task_id,
@@ -609,7 +549,7 @@ pub async fn service_logs(
                         ErrorCode::InvalidParameter,
                         format!(
                             "`limit={value}`: give a number of lines from 1 to {}",
-                            paved_engine::MAX_LOG_LINES
+                            paved_engine_local::MAX_LOG_LINES
                         ),
                     )
                 })?;
@@ -669,7 +609,7 @@ pub async fn service_logs(
         .into_response())
 }
 
-fn log_event(line: paved_engine::LogLine) -> Event {
+fn log_event(line: paved_engine_local::LogLine) -> Event {
     let json = serde_json::to_string(&log_line_view(line)).unwrap_or_default();
     Event::default().event("log").data(json)
 }

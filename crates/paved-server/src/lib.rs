@@ -12,7 +12,7 @@ pub mod access;
 mod audit;
 pub mod auth;
 pub(crate) mod catalog;
-mod ecs;
+pub mod ecs;
 mod engine;
 mod error;
 pub mod http;
@@ -54,11 +54,13 @@ pub struct AppState {
     pub jobs: JobRunner,
     pub registry: Registry,
     pub scaffolder: Scaffolder,
-    /// The engine's control plane, answering ECS's JSON protocol at `/ecs`.
-    pub engine: paved_engine::Engine,
-    /// The local engine (scheduler, runtime, load balancer); its loop runs where
-    /// [`paved_engine::LocalEngine::run`] is called.
-    pub local: paved_engine::LocalEngine,
+    /// The engine, behind ECS's JSON protocol at `/ecs` ([`ecs::call`]): today the local
+    /// engine's control plane over the store.
+    pub engine: Arc<dyn paved_engine::Engine>,
+    /// The local engine (scheduler, runtime, load balancer), and what it offers beyond ECS's
+    /// operations (images, secrets, logs, load balancers); its loop runs where
+    /// [`paved_engine_local::LocalEngine::run`] is called.
+    pub local: paved_engine_local::LocalEngine,
     /// Becomes true when [`serve`] begins to shut down, so that endless streams (followed
     /// logs) end instead of holding up the graceful shutdown.
     pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
@@ -70,7 +72,7 @@ pub struct AppConfig {
     pub catalog: paved_catalog::CatalogConfig,
     pub registry: RegistryConfig,
     pub scaffolder: ScaffolderConfig,
-    pub engine: paved_engine::LocalEngineConfig,
+    pub engine: paved_engine_local::LocalEngineConfig,
     pub jobs: JobRunnerConfig,
 }
 
@@ -100,11 +102,11 @@ impl AppState {
             jobs.clone(),
             config.scaffolder,
         );
-        let engine = paved_engine::Engine::new(store.clone());
-        let local = paved_engine::LocalEngine::new(engine.clone(), config.engine)
+        let control = paved_engine_local::ControlPlane::new(store.clone());
+        let local = paved_engine_local::LocalEngine::new(control.clone(), config.engine)
             .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
         let state = AppState {
-            engine,
+            engine: Arc::new(control),
             local,
             catalog,
             policy: PolicyPoint::new(store.clone()),

@@ -1,12 +1,13 @@
 //! The engine's services (with their events), tasks, local secrets and local load balancers.
 //!
-//! Bodies are JSON text written and read by `paved-engine`. A service write names the
+//! Bodies are JSON text written and read by `paved-engine-local`. A service write names the
 //! `version` it read and fails (returns false) when another writer came first, so an API call
 //! and the scheduler never overwrite each other's changes. A task's columns are split by
 //! writer: API calls and scheduling decisions write `desired_status` and `stop_request`; only
 //! the replica running a task writes `last_status`, `body` and `processes`.
 
-use crate::{Store, StoreError, with_pool};
+use crate::tx::with_tx;
+use crate::{Store, StoreError, Tx, with_pool};
 
 /// An ECS service as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,22 +134,6 @@ pub struct EcsTaskFilter<'a> {
 }
 
 impl Store {
-    /// Creates a service; false when an `ACTIVE` or `DRAINING` one has the name (an
-    /// `INACTIVE` one is replaced, as ECS lets a deleted service's name be reused).
-    pub async fn insert_ecs_service(&self, row: &EcsServiceRow) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query(
-            "INSERT INTO ecs_services (cluster, name, status, body, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (cluster, name) DO UPDATE SET status = excluded.status, body = excluded.body, \
-             version = ecs_services.version + 1, created_at = excluded.created_at, updated_at = excluded.updated_at \
-             WHERE ecs_services.status = 'INACTIVE'",
-        )
-        .bind(&row.cluster).bind(&row.name).bind(&row.status).bind(&row.body)
-        .bind(row.version).bind(row.created_at).bind(row.updated_at)
-        .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
-    }
-
     pub async fn ecs_service(
         &self,
         cluster: &str,
@@ -173,25 +158,6 @@ impl Store {
         let rows: Vec<ServiceTuple> = with_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cluster).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(service_from).collect())
-    }
-
-    /// Writes a service if it is still at `version`; false when another writer came first.
-    pub async fn update_ecs_service(
-        &self,
-        cluster: &str,
-        name: &str,
-        version: i64,
-        status: &str,
-        body: &str,
-        updated_at: i64,
-    ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query(
-            "UPDATE ecs_services SET status = $1, body = $2, version = version + 1, updated_at = $3 \
-             WHERE cluster = $4 AND name = $5 AND version = $6",
-        )
-        .bind(status).bind(body).bind(updated_at).bind(cluster).bind(name).bind(version)
-        .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
     }
 
     pub async fn insert_ecs_service_event(
@@ -231,16 +197,9 @@ impl Store {
     }
 
     pub async fn insert_ecs_task(&self, row: &EcsTaskRow) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO ecs_tasks (id, cluster, service, desired_status, stop_request, last_status, host, \
-             body, processes, created_at, updated_at, stopped_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&row.id).bind(&row.cluster).bind(&row.service).bind(&row.desired_status)
-        .bind(&row.stop_request).bind(&row.last_status).bind(&row.host).bind(&row.body)
-        .bind(&row.processes).bind(row.created_at).bind(row.updated_at).bind(row.stopped_at)
-        .execute(pool).await.map(|_| ()))?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.insert_ecs_task(row).await?;
+        tx.commit().await
     }
 
     pub async fn ecs_task(&self, id: &str) -> Result<Option<EcsTaskRow>, StoreError> {
@@ -276,11 +235,10 @@ impl Store {
         stop_request: &str,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query(
-            "UPDATE ecs_tasks SET desired_status = 'STOPPED', \
-             stop_request = COALESCE(stop_request, $1), updated_at = $2 WHERE id = $3",
-        ).bind(stop_request).bind(at).bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
+        let mut tx = self.begin().await?;
+        let value = tx.request_ecs_task_stop(id, stop_request, at).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// Takes a task for `host` (the replica that will run it); false if another has it.
@@ -379,6 +337,72 @@ impl Store {
     pub async fn delete_engine_load_balancer(&self, cluster: &str) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => sqlx::query("DELETE FROM engine_load_balancers WHERE cluster = $1")
             .bind(cluster).execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+}
+
+/// The same writes inside a caller's transaction (with its audit record).
+impl Tx {
+    /// Creates a service; false when an `ACTIVE` or `DRAINING` one has the name (an
+    /// `INACTIVE` one is replaced, as ECS lets a deleted service's name be reused).
+    pub async fn insert_ecs_service(&mut self, row: &EcsServiceRow) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query(
+            "INSERT INTO ecs_services (cluster, name, status, body, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (cluster, name) DO UPDATE SET status = excluded.status, body = excluded.body, \
+             version = ecs_services.version + 1, created_at = excluded.created_at, updated_at = excluded.updated_at \
+             WHERE ecs_services.status = 'INACTIVE'",
+        )
+        .bind(&row.cluster).bind(&row.name).bind(&row.status).bind(&row.body)
+        .bind(row.version).bind(row.created_at).bind(row.updated_at)
+        .execute(&mut **conn).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Writes a service if it is still at `version`; false when another writer came first.
+    pub async fn update_ecs_service(
+        &mut self,
+        cluster: &str,
+        name: &str,
+        version: i64,
+        status: &str,
+        body: &str,
+        updated_at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query(
+            "UPDATE ecs_services SET status = $1, body = $2, version = version + 1, updated_at = $3 \
+             WHERE cluster = $4 AND name = $5 AND version = $6",
+        )
+        .bind(status).bind(body).bind(updated_at).bind(cluster).bind(name).bind(version)
+        .execute(&mut **conn).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    pub async fn insert_ecs_task(&mut self, row: &EcsTaskRow) -> Result<(), StoreError> {
+        with_tx!(self, conn => sqlx::query(
+            "INSERT INTO ecs_tasks (id, cluster, service, desired_status, stop_request, last_status, host, \
+             body, processes, created_at, updated_at, stopped_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&row.id).bind(&row.cluster).bind(&row.service).bind(&row.desired_status)
+        .bind(&row.stop_request).bind(&row.last_status).bind(&row.host).bind(&row.body)
+        .bind(&row.processes).bind(row.created_at).bind(row.updated_at).bind(row.stopped_at)
+        .execute(&mut **conn).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Asks for a task to stop (keeping the first request's code and reason); false if it
+    /// does not exist.
+    pub async fn request_ecs_task_stop(
+        &mut self,
+        id: &str,
+        stop_request: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query(
+            "UPDATE ecs_tasks SET desired_status = 'STOPPED', \
+             stop_request = COALESCE(stop_request, $1), updated_at = $2 WHERE id = $3",
+        ).bind(stop_request).bind(at).bind(id).execute(&mut **conn).await.map(|done| done.rows_affected()))?;
         Ok(done > 0)
     }
 }

@@ -5,7 +5,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paved_engine::Operation;
+use paved_engine::{EcsError, Operation};
+use paved_model::access::{CallOrigin, Principal};
 use serde_json::Value;
 
 use crate::TestServer;
@@ -73,13 +74,23 @@ impl TestServer {
             .to_string()
     }
 
-    /// Runs one ECS operation in-process and returns its response; panics on an error.
+    /// Runs one ECS operation in-process, as the admin, through the `/ecs` adapter (decode,
+    /// authorise, engine, encode) without HTTP; panics on an error.
     pub async fn ecs(&self, operation: Operation, request: Value) -> Value {
-        self.local
-            .engine()
-            .handle(operation, request.clone())
+        self.try_ecs(operation, request.clone())
             .await
             .unwrap_or_else(|error| panic!("{} {request} failed: {error}", operation.name()))
+    }
+
+    /// [`TestServer::ecs`], returning ECS's error.
+    pub async fn try_ecs(&self, operation: Operation, request: Value) -> Result<Value, EcsError> {
+        let policy = paved_policy::PolicyPoint::new(self.store.clone());
+        let caller = paved_server::ecs::EcsCaller {
+            policy: &policy,
+            principal: &Principal::Admin,
+            origin: &CallOrigin::default(),
+        };
+        paved_server::ecs::call(self.local.engine(), &caller, operation, request).await
     }
 
     /// Registers a revision of `family`: one essential container `app` running `image`, port
@@ -138,5 +149,55 @@ impl TestServer {
                 panic!("timed out waiting for {what}");
             }
         }
+    }
+}
+
+/// Makes every insert into the audit log fail (a trigger raising an error) until dropped, so
+/// a test can show that a change and its audit record commit together or not at all.
+pub struct AuditTrap {
+    store: paved_store::Store,
+}
+
+impl AuditTrap {
+    pub async fn install(store: &paved_store::Store) -> AuditTrap {
+        let statements: &[&str] = match store {
+            paved_store::Store::Sqlite(_) => {
+                &["CREATE TRIGGER audit_trap BEFORE INSERT ON audit_events \
+                 BEGIN SELECT RAISE(ABORT, 'the audit log refuses writes'); END"]
+            }
+            paved_store::Store::Postgres(_) => &[
+                "CREATE FUNCTION audit_trap() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'the audit log refuses writes'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER audit_trap BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION audit_trap()",
+            ],
+        };
+        run_sql(store, statements).await;
+        AuditTrap {
+            store: store.clone(),
+        }
+    }
+
+    /// Drops the trigger: audit writes succeed again.
+    pub async fn remove(self) {
+        let statements: &[&str] = match &self.store {
+            paved_store::Store::Sqlite(_) => &["DROP TRIGGER audit_trap"],
+            paved_store::Store::Postgres(_) => &[
+                "DROP TRIGGER audit_trap ON audit_events",
+                "DROP FUNCTION audit_trap()",
+            ],
+        };
+        run_sql(&self.store, statements).await;
+    }
+}
+
+async fn run_sql(store: &paved_store::Store, statements: &[&str]) {
+    for statement in statements {
+        let safe = sqlx::AssertSqlSafe(*statement);
+        match store {
+            paved_store::Store::Sqlite(pool) => sqlx::query(safe).execute(pool).await.map(|_| ()),
+            paved_store::Store::Postgres(pool) => sqlx::query(safe).execute(pool).await.map(|_| ()),
+        }
+        .unwrap_or_else(|error| panic!("`{statement}` failed: {error}"));
     }
 }

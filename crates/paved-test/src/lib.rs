@@ -346,9 +346,11 @@ impl TestData {
         }
     }
 
-    pub fn engine_config(&self) -> paved_engine::LocalEngineConfig {
-        let mut config =
-            paved_engine::LocalEngineConfig::new(self.dir.path().join("engine"), test_replica());
+    pub fn engine_config(&self) -> paved_engine_local::LocalEngineConfig {
+        let mut config = paved_engine_local::LocalEngineConfig::new(
+            self.dir.path().join("engine"),
+            test_replica(),
+        );
         config.tick = self.engine_tick;
         config
     }
@@ -428,7 +430,7 @@ pub fn test_replica() -> ReplicaId {
 pub struct TestServer {
     pub base_url: String,
     /// The local engine, for tests that await its changes.
-    pub local: paved_engine::LocalEngine,
+    pub local: paved_engine_local::LocalEngine,
     pub catalog: Catalog,
     pub store: Store,
     pub jobs: paved_jobs::JobRunner,

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use paved_engine::{LoadBalancerConfig, Operation, ServiceRecord};
+use paved_engine::Operation;
+use paved_engine_local::{LoadBalancerConfig, ServiceRecord};
 use paved_test::{Backend, TestServer, both_backends};
 use serde_json::{Value, json};
 
@@ -45,7 +46,8 @@ async fn until_completed(server: &TestServer, name: &str, task_definition: &str)
             || async {
                 let record = service(server, name).await;
                 let primary = record.primary()?;
-                (primary.task_definition == task_definition && primary.rollout_state == "COMPLETED")
+                (primary.task_definition == task_definition
+                    && primary.rollout_state == paved_engine::ecs::RolloutState::Completed)
                     .then_some(record)
             },
         )
@@ -244,7 +246,7 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
             let record = service(&server, "web").await;
             let primary = record.primary()?;
             (primary.task_definition == good
-                && primary.rollout_state == "COMPLETED"
+                && primary.rollout_state == paved_engine::ecs::RolloutState::Completed
                 && record
                     .history
                     .iter()
@@ -262,12 +264,33 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
         .iter()
         .find(|deployment| deployment.task_definition == bad)
         .expect("the failed deployment is kept");
-    assert_eq!(failed.rollout_state, "FAILED");
+    assert_eq!(
+        failed.rollout_state,
+        paved_engine::ecs::RolloutState::Failed
+    );
     assert!(
         failed.rollout_state_reason.contains("circuit breaker"),
         "{failed:?}"
     );
     assert!(failed.failed_tasks >= 3, "{failed:?}");
+    // The scheduler's rollback is audited as its own, with what it rolled back to.
+    let rollbacks = server
+        .store
+        .audit_events(&paved_store::AuditFilter {
+            action: Some("engine.roll-back".to_owned()),
+            limit: 10,
+            ..paved_store::AuditFilter::default()
+        })
+        .await
+        .expect("the audit log reads");
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    assert_eq!(rollbacks[0].principal, "system:engine");
+    assert_eq!(rollbacks[0].resource_kind, "ecs-service");
+    assert_eq!(rollbacks[0].resource_name, "default/web");
+    assert_eq!(rollbacks[0].outcome, "ok");
+    let details: Value = serde_json::from_str(&rollbacks[0].details).expect("JSON details");
+    assert_eq!(details["rollback"]["to"], good.as_str(), "{details}");
+    assert_eq!(details["rollback"]["from"], bad.as_str(), "{details}");
     let described = server
         .ecs(Operation::DescribeServices, json!({"services": ["web"]}))
         .await;
@@ -295,9 +318,7 @@ async fn circuit_breaker_rolls_back_a_failing_revision(backend: Backend) {
     );
     assert_eq!(described["services"][0]["taskDefinition"], good);
     let refused = server
-        .local
-        .engine()
-        .handle(Operation::DeleteCluster, json!({"cluster": "default"}))
+        .try_ecs(Operation::DeleteCluster, json!({"cluster": "default"}))
         .await
         .expect_err("the cluster has a service");
     assert_eq!(refused.kind.as_str(), "ClusterContainsServicesException");
@@ -614,25 +635,24 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
     assert_eq!(exited["containers"][0]["exitCode"], 3);
 
     // ECS's errors for calls that name what does not exist.
-    let engine = server.local.engine();
-    let missing = engine
-        .handle(
+    let missing = server
+        .try_ecs(
             Operation::UpdateService,
             json!({"service": "nope", "desiredCount": 1}),
         )
         .await
         .expect_err("no such service");
     assert_eq!(missing.kind.as_str(), "ServiceNotFoundException");
-    let missing = engine
-        .handle(
+    let missing = server
+        .try_ecs(
             Operation::RunTask,
             json!({"cluster": "nope", "taskDefinition": "exits"}),
         )
         .await
         .expect_err("no such cluster");
     assert_eq!(missing.kind.as_str(), "ClusterNotFoundException");
-    let refused = engine
-        .handle(
+    let refused = server
+        .try_ecs(
             Operation::CreateService,
             json!({"serviceName": "web", "taskDefinition": "exits", "desiredCount": 1,
                    "deploymentConfiguration": {"maximumPercent": 250}}),
@@ -641,8 +661,8 @@ async fn tasks_fail_as_ecs_says(backend: Backend) {
         .expect_err("a bad maximum");
     assert_eq!(refused.kind.as_str(), "InvalidParameterException");
     assert!(refused.message.contains("maximumPercent 250"), "{refused}");
-    let refused = engine
-        .handle(
+    let refused = server
+        .try_ecs(
             Operation::CreateService,
             json!({"serviceName": "web", "taskDefinition": "exits",
                    "loadBalancers": [{"targetGroupArn": "tg", "containerName": "main", "containerPort": 80}]}),

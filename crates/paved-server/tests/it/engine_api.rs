@@ -262,8 +262,8 @@ async fn load_balancer_configurations_are_checked_field_by_field(backend: Backen
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["cluster"], "shop");
     assert_eq!(
-        body["spec"]["targetGroups"][1]["deregistrationDelaySeconds"],
-        30
+        body["spec"]["targetGroups"][1]["deregistrationDelaySeconds"], 300,
+        "ALB's default, the one the engine applies"
     );
     let names: Vec<&str> = body["targetGroups"]
         .as_array()
@@ -398,9 +398,9 @@ async fn images_are_built_from_a_service_repository(backend: Backend) {
 
 /// Waits for a line of `task` containing `text` on the runtime's log broadcast.
 async fn until_line(
-    lines: &mut tokio::sync::broadcast::Receiver<paved_engine::LogLine>,
+    lines: &mut tokio::sync::broadcast::Receiver<paved_engine_local::LogLine>,
     text: &str,
-) -> paved_engine::LogLine {
+) -> paved_engine_local::LogLine {
     tokio::time::timeout(PATIENCE, async {
         loop {
             let line = lines.recv().await.expect("the log broadcast runs");

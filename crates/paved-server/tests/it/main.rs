@@ -5,6 +5,8 @@ mod bounded_reads;
 mod catalog_smoke;
 mod common;
 mod ecs;
+mod ecs_audit;
+mod ecs_concurrency;
 mod engine;
 mod engine_api;
 mod http;

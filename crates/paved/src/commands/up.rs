@@ -67,7 +67,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         cache_bytes: paved_template_registry::DEFAULT_CACHE_BYTES,
     };
     let engine_config =
-        paved_engine::LocalEngineConfig::new(data_dir.join("engine"), replica.clone());
+        paved_engine_local::LocalEngineConfig::new(data_dir.join("engine"), replica.clone());
     let scaffolder_config = ScaffolderConfig {
         repositories_dir: data_dir.join("repositories"),
         // Credentials for pushing new repositories to remotes: from the environment only.

@@ -21,34 +21,35 @@ use paved_balancer::{
     Balancer, BalancerConfig, HttpHealthCheck, ListenerConfig, Rule, TargetGroupConfig,
     TargetHealth,
 };
+use paved_model::access::{Action, AuditRecord, Resource, ResourceKind, SystemLoop};
 use paved_model::ids::ReplicaId;
 use paved_runtime::{
     Condition, ContainerSpec, ContainerStatus, Dependency, Health, HealthCheckSpec, ProcessRecord,
-    Runtime, StopCode, TaskSpec, TaskState, TaskStatus,
+    Runtime, StopCode as RuntimeStopCode, TaskSpec, TaskState, TaskStatus,
 };
 use paved_store::{
-    EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow, Lease,
+    EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, EcsTaskProgress, EcsTaskRow, Lease, Mutation,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::ecs::{
-    COMPLETED, ContainerDefinition, DEPROVISIONING, DRAINING, EcsError, FAILED, IN_PROGRESS,
-    INACTIVE, NetworkBinding, PENDING, PROVISIONING, RUNNING, STOPPED, TaskDefinition,
-};
-use crate::engine::{Engine, definition_from, seconds};
-use crate::rollout::{self, Bounds, Phase, StopWhy, TaskView};
+use crate::control::{ControlPlane, definition_from, seconds, store_failed};
 use crate::services::{
     ServiceRecord, StopRequest, TaskOrigin, TaskRecord, completed_reason, new_task_row,
     stop_request,
 };
+use paved_engine::ecs::{
+    ContainerDefinition, DeploymentStatus, EcsError, NetworkBinding, RolloutState, ServiceStatus,
+    StopCode, TaskDefinition, TaskStatus as EcsTaskStatus,
+};
+use paved_engine::rollout::{self, Bounds, Phase, StopWhy, TaskView};
 
 /// The lease that makes one replica the local engine's runner.
 const LEASE: &str = "engine:local";
 /// Why the scheduler stops a task that fails its container health checks.
 const UNHEALTHY_REASON: &str = "Task failed container health checks";
 /// Stop code for tasks whose processes were lost with a replica.
-const LOST_CODE: &str = "TerminationNotice";
+const LOST_CODE: StopCode = StopCode::TerminationNotice;
 /// How long ECS keeps a stopped task visible.
 const STOPPED_RETENTION_MS: i64 = 60 * 60 * 1000;
 /// Deregistration delay of a target group the load balancer configuration does not declare.
@@ -95,7 +96,7 @@ pub struct LoadBalancerConfig {
 /// The local engine: scheduler, runtime and load balancer of one replica; cheap to clone.
 #[derive(Clone)]
 pub struct LocalEngine {
-    engine: Engine,
+    engine: ControlPlane,
     runtime: Runtime,
     balancer: Balancer,
     config: LocalEngineConfig,
@@ -144,7 +145,7 @@ impl LocalEngine {
     /// The local engine over `engine`'s store, with its runtime under `config.root`. Nothing
     /// runs until [`LocalEngine::run`].
     pub fn new(
-        engine: Engine,
+        engine: ControlPlane,
         config: LocalEngineConfig,
     ) -> Result<LocalEngine, paved_runtime::RuntimeError> {
         let runtime = Runtime::new(paved_runtime::RuntimeConfig::new(config.root.clone()))?;
@@ -157,7 +158,7 @@ impl LocalEngine {
     }
 
     pub fn with_parts(
-        engine: Engine,
+        engine: ControlPlane,
         runtime: Runtime,
         balancer: Balancer,
         config: LocalEngineConfig,
@@ -180,7 +181,7 @@ impl LocalEngine {
         &self.balancer
     }
 
-    pub fn engine(&self) -> &Engine {
+    pub fn engine(&self) -> &ControlPlane {
         &self.engine
     }
 
@@ -233,8 +234,11 @@ impl LocalEngine {
     async fn stop_all(&self, reason: &str) {
         let ids = self.runtime.task_ids();
         for id in &ids {
-            self.runtime
-                .stop(id, StopCode::ServiceSchedulerInitiated, reason.to_owned());
+            self.runtime.stop(
+                id,
+                RuntimeStopCode::ServiceSchedulerInitiated,
+                reason.to_owned(),
+            );
         }
         for id in ids {
             if let Some(mut watch) = self.runtime.watch(&id) {
@@ -251,7 +255,9 @@ impl LocalEngine {
         let now = paved_store::now_millis();
         let held = self.memory().lease.clone();
         let lease = match held {
-            Some(lease) if store.renew_lease(&lease, now).await? => Some(lease),
+            Some(lease) if store.renew_lease(&lease, now).await.map_err(store_failed)? => {
+                Some(lease)
+            }
             Some(_) => {
                 self.memory().lease = None;
                 tracing::warn!("lost the local engine's lease: stopping local tasks");
@@ -265,7 +271,8 @@ impl LocalEngine {
         if lease.is_none() {
             let Some(lease) = store
                 .acquire_lease(LEASE, &self.config.replica, self.config.lease_ttl, now)
-                .await?
+                .await
+                .map_err(store_failed)?
             else {
                 return Ok(false);
             };
@@ -278,7 +285,8 @@ impl LocalEngine {
                 live: true,
                 ..EcsTaskFilter::default()
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let mut seen = Vec::with_capacity(rows.len());
         for row in rows {
             let (task, task_changed) = self.sync_task(row).await?;
@@ -294,7 +302,7 @@ impl LocalEngine {
                     .push(task);
             }
         }
-        for row in store.live_ecs_services(None).await? {
+        for row in store.live_ecs_services(None).await.map_err(store_failed)? {
             let tasks = by_service
                 .remove(&(row.cluster.clone(), row.name.clone()))
                 .unwrap_or_default();
@@ -302,7 +310,10 @@ impl LocalEngine {
         }
         if now - self.memory().pruned_at > 60_000 {
             self.memory().pruned_at = now;
-            store.prune_ecs_tasks(now - STOPPED_RETENTION_MS).await?;
+            store
+                .prune_ecs_tasks(now - STOPPED_RETENTION_MS)
+                .await
+                .map_err(store_failed)?;
         }
         Ok(changed)
     }
@@ -323,7 +334,8 @@ impl LocalEngine {
                 live: true,
                 ..EcsTaskFilter::default()
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let mut leftovers = Vec::new();
         for row in &rows {
             if self.runtime.state(&row.id).is_some() {
@@ -352,7 +364,7 @@ impl LocalEngine {
             listeners: Vec::new(),
             target_groups: Vec::new(),
         };
-        for (cluster, body) in store.engine_load_balancers().await? {
+        for (cluster, body) in store.engine_load_balancers().await.map_err(store_failed)? {
             let balancer: LoadBalancerConfig = match serde_json::from_str(&body) {
                 Ok(balancer) => balancer,
                 Err(error) => {
@@ -380,7 +392,7 @@ impl LocalEngine {
                     .chain(listener.default_target_group.clone())
             })
             .collect();
-        for row in store.live_ecs_services(None).await? {
+        for row in store.live_ecs_services(None).await.map_err(store_failed)? {
             let record = ServiceRecord::parse(&row)?;
             named.extend(
                 record
@@ -439,29 +451,33 @@ impl LocalEngine {
             .stop_request
             .as_deref()
             .and_then(|text| serde_json::from_str(text).ok());
-        let stop_now = |record: &mut TaskRecord, code: &str, reason: &str| {
-            record.task.last_status = STOPPED.to_owned();
-            record.task.desired_status = STOPPED.to_owned();
-            record.task.stop_code = Some(code.to_owned());
+        let stop_now = |record: &mut TaskRecord, code: StopCode, reason: &str| {
+            record.task.last_status = EcsTaskStatus::Stopped;
+            record.task.desired_status = EcsTaskStatus::Stopped;
+            record.task.stop_code = Some(code);
             record.task.stopped_reason = Some(reason.to_owned());
             record.task.stopping_at.get_or_insert(seconds(now));
             record.task.stopped_at = Some(seconds(now));
             for container in &mut record.task.containers {
-                container.last_status = STOPPED.to_owned();
+                container.last_status = EcsTaskStatus::Stopped;
             }
         };
         match row.host.as_deref() {
-            None if row.desired_status == STOPPED => {
+            None if row.desired_status == EcsTaskStatus::Stopped.as_str() => {
                 let request = requested.unwrap_or(StopRequest {
-                    stop_code: "UserInitiated".to_owned(),
+                    stop_code: StopCode::UserInitiated,
                     reason: "Task stopped by user".to_owned(),
                 });
-                stop_now(&mut record, &request.stop_code, &request.reason);
+                stop_now(&mut record, request.stop_code, &request.reason);
                 self.write_task(&row, &record, "[]", Some(now)).await?;
                 return Ok((self.seen(row, record, None, true), true));
             }
             None => {
-                if !store.take_ecs_task(&row.id, me, now).await? {
+                if !store
+                    .take_ecs_task(&row.id, me, now)
+                    .await
+                    .map_err(store_failed)?
+                {
                     return Ok((self.seen(row, record, None, false), false));
                 }
                 self.start(&row, &mut record).await?;
@@ -478,7 +494,9 @@ impl LocalEngine {
             Some(_) => {}
         }
         let Some(state) = self.runtime.state(&row.id) else {
-            if row.last_status == PROVISIONING && row.desired_status == RUNNING {
+            if row.last_status == EcsTaskStatus::Provisioning.as_str()
+                && row.desired_status == EcsTaskStatus::Running.as_str()
+            {
                 self.start(&row, &mut record).await?;
                 return Ok((self.seen(row, record, None, false), true));
             }
@@ -491,12 +509,12 @@ impl LocalEngine {
             return Ok((self.seen(row, record, None, true), true));
         };
         let mut changed = false;
-        if row.desired_status == STOPPED
+        if row.desired_status == EcsTaskStatus::Stopped.as_str()
             && state.status != TaskStatus::Stopped
             && self.memory().stopping.insert(row.id.clone())
         {
             let request = requested.clone().unwrap_or(StopRequest {
-                stop_code: "UserInitiated".to_owned(),
+                stop_code: StopCode::UserInitiated,
                 reason: "Task stopped by user".to_owned(),
             });
             self.begin_stop(&row.id, request);
@@ -505,12 +523,13 @@ impl LocalEngine {
         let previous = self.memory().recorded.get(&row.id).cloned();
         let stopped = state.status == TaskStatus::Stopped;
         if previous.as_ref() != Some(&state)
-            || (row.desired_status == STOPPED && record.task.stopping_at.is_none())
+            || (row.desired_status == EcsTaskStatus::Stopped.as_str()
+                && record.task.stopping_at.is_none())
         {
             apply_state(
                 &mut record,
                 &state,
-                row.desired_status == STOPPED,
+                row.desired_status == EcsTaskStatus::Stopped.as_str(),
                 &requested,
             );
             let processes: Vec<ProcessRecord> = state
@@ -544,7 +563,7 @@ impl LocalEngine {
         state: Option<TaskState>,
         just_stopped: bool,
     ) -> SeenTask {
-        row.last_status = record.task.last_status.clone();
+        row.last_status = record.task.last_status.as_str().to_owned();
         SeenTask {
             row,
             record,
@@ -565,14 +584,15 @@ impl LocalEngine {
             .record_ecs_task(
                 &row.id,
                 &EcsTaskProgress {
-                    last_status: &record.task.last_status,
+                    last_status: record.task.last_status.as_str(),
                     body: &record.to_json(),
                     processes,
                     stopped_at,
                 },
                 paved_store::now_millis(),
             )
-            .await?;
+            .await
+            .map_err(store_failed)?;
         Ok(())
     }
 
@@ -583,30 +603,31 @@ impl LocalEngine {
         match self.task_spec(&row.id, &definition, record).await {
             Ok(spec) => {
                 self.runtime.start(spec);
-                record.task.last_status = PENDING.to_owned();
+                record.task.last_status = EcsTaskStatus::Pending;
                 for container in &mut record.task.containers {
-                    container.last_status = PENDING.to_owned();
+                    container.last_status = EcsTaskStatus::Pending;
                 }
                 self.write_task(row, record, "[]", None).await
             }
             Err(reason) => {
                 let now = paved_store::now_millis();
-                record.task.last_status = STOPPED.to_owned();
-                record.task.desired_status = STOPPED.to_owned();
-                record.task.stop_code = Some("TaskFailedToStart".to_owned());
+                record.task.last_status = EcsTaskStatus::Stopped;
+                record.task.desired_status = EcsTaskStatus::Stopped;
+                record.task.stop_code = Some(StopCode::TaskFailedToStart);
                 record.task.stopped_reason = Some(reason);
                 record.task.stopped_at = Some(seconds(now));
                 for container in &mut record.task.containers {
-                    container.last_status = STOPPED.to_owned();
+                    container.last_status = EcsTaskStatus::Stopped;
                 }
                 self.engine
                     .store
                     .request_ecs_task_stop(
                         &row.id,
-                        &stop_request("TaskFailedToStart", "Task failed to start"),
+                        &stop_request(StopCode::TaskFailedToStart, "Task failed to start"),
                         now,
                     )
-                    .await?;
+                    .await
+                    .map_err(store_failed)?;
                 self.write_task(row, record, "[]", Some(now)).await
             }
         }
@@ -683,11 +704,13 @@ impl LocalEngine {
         let balancer = self.balancer.clone();
         let runtime = self.runtime.clone();
         let task_id = task_id.to_owned();
-        let code = match request.stop_code.as_str() {
-            "ServiceSchedulerInitiated" => StopCode::ServiceSchedulerInitiated,
-            "TaskFailedToStart" => StopCode::TaskFailedToStart,
-            "EssentialContainerExited" => StopCode::EssentialContainerExited,
-            _ => StopCode::UserInitiated,
+        let code = match request.stop_code {
+            StopCode::ServiceSchedulerInitiated => RuntimeStopCode::ServiceSchedulerInitiated,
+            StopCode::TaskFailedToStart => RuntimeStopCode::TaskFailedToStart,
+            StopCode::EssentialContainerExited => RuntimeStopCode::EssentialContainerExited,
+            StopCode::UserInitiated | StopCode::SpotInterruption | StopCode::TerminationNotice => {
+                RuntimeStopCode::UserInitiated
+            }
         };
         tokio::spawn(async move {
             let drains: Vec<_> = groups
@@ -728,68 +751,69 @@ impl LocalEngine {
         let mut views = Vec::new();
         let mut unhealthy_targets: HashMap<String, String> = HashMap::new();
         for task in &tasks {
-            if task.just_stopped || task.row.last_status == STOPPED {
+            if task.just_stopped || task.row.last_status == EcsTaskStatus::Stopped.as_str() {
                 continue;
             }
             let deployment = task.record.deployment.clone().unwrap_or_default();
-            let phase =
-                if task.row.desired_status == STOPPED || task.row.last_status == DEPROVISIONING {
-                    Phase::Stopping
-                } else {
-                    match &task.state {
-                        None => Phase::Starting,
-                        Some(state) => {
-                            let definition = self
-                                .definition(&task.record.task.task_definition_arn)
-                                .await?;
-                            let checked = has_health_checks(&definition);
-                            let running = state.status == TaskStatus::Running;
-                            let container_ok = running
-                                && if checked {
-                                    state.health == Health::Healthy
-                                } else {
-                                    state.health != Health::Unhealthy
-                                };
-                            let mut balancer_ok = true;
-                            let mut balancer_failed = None;
-                            if container_ok {
-                                for balancer in &record.service.load_balancers {
-                                    let Some(group) = &balancer.target_group_arn else {
-                                        continue;
-                                    };
-                                    self.register(group, &task.row.id, state, balancer);
-                                    match self.balancer.target_health(group, &task.row.id) {
-                                        Some(TargetHealth::Healthy) => {}
-                                        Some(TargetHealth::Unhealthy) => {
-                                            balancer_ok = false;
-                                            balancer_failed = Some(group.clone());
-                                        }
-                                        _ => balancer_ok = false,
-                                    }
-                                }
-                            }
-                            let started_ms = task
-                                .record
-                                .task
-                                .started_at
-                                .map(|at| (at * 1000.0) as i64)
-                                .unwrap_or(now);
-                            let in_grace = now < started_ms.saturating_add(grace_ms);
-                            if container_ok && balancer_ok {
-                                Phase::Healthy
-                            } else if !in_grace
-                                && (state.health == Health::Unhealthy || balancer_failed.is_some())
-                            {
-                                if let Some(group) = balancer_failed {
-                                    unhealthy_targets.insert(task.row.id.clone(), group);
-                                }
-                                Phase::Unhealthy
+            let phase = if task.row.desired_status == EcsTaskStatus::Stopped.as_str()
+                || task.row.last_status == EcsTaskStatus::Deprovisioning.as_str()
+            {
+                Phase::Stopping
+            } else {
+                match &task.state {
+                    None => Phase::Starting,
+                    Some(state) => {
+                        let definition = self
+                            .definition(&task.record.task.task_definition_arn)
+                            .await?;
+                        let checked = has_health_checks(&definition);
+                        let running = state.status == TaskStatus::Running;
+                        let container_ok = running
+                            && if checked {
+                                state.health == Health::Healthy
                             } else {
-                                Phase::Starting
+                                state.health != Health::Unhealthy
+                            };
+                        let mut balancer_ok = true;
+                        let mut balancer_failed = None;
+                        if container_ok {
+                            for balancer in &record.service.load_balancers {
+                                let Some(group) = &balancer.target_group_arn else {
+                                    continue;
+                                };
+                                self.register(group, &task.row.id, state, balancer);
+                                match self.balancer.target_health(group, &task.row.id) {
+                                    Some(TargetHealth::Healthy) => {}
+                                    Some(TargetHealth::Unhealthy) => {
+                                        balancer_ok = false;
+                                        balancer_failed = Some(group.clone());
+                                    }
+                                    _ => balancer_ok = false,
+                                }
                             }
                         }
+                        let started_ms = task
+                            .record
+                            .task
+                            .started_at
+                            .map(|at| (at * 1000.0) as i64)
+                            .unwrap_or(now);
+                        let in_grace = now < started_ms.saturating_add(grace_ms);
+                        if container_ok && balancer_ok {
+                            Phase::Healthy
+                        } else if !in_grace
+                            && (state.health == Health::Unhealthy || balancer_failed.is_some())
+                        {
+                            if let Some(group) = balancer_failed {
+                                unhealthy_targets.insert(task.row.id.clone(), group);
+                            }
+                            Phase::Unhealthy
+                        } else {
+                            Phase::Starting
+                        }
                     }
-                };
+                }
+            };
             if phase == Phase::Healthy && !task.record.became_healthy {
                 let mut updated = task.record.clone();
                 updated.became_healthy = true;
@@ -810,11 +834,14 @@ impl LocalEngine {
                 continue;
             }
             let reason = task.record.task.stopped_reason.clone().unwrap_or_default();
-            let code = task.record.task.stop_code.clone().unwrap_or_default();
-            let scheduler_replaced = code == "ServiceSchedulerInitiated"
+            let code = task.record.task.stop_code;
+            let scheduler_replaced = code == Some(StopCode::ServiceSchedulerInitiated)
                 && reason != UNHEALTHY_REASON
                 && !reason.starts_with("Task failed ELB health checks");
-            if code == LOST_CODE || code == "UserInitiated" || scheduler_replaced {
+            if code == Some(LOST_CODE)
+                || code == Some(StopCode::UserInitiated)
+                || scheduler_replaced
+            {
                 continue;
             }
             if let Some(deployment) = record
@@ -841,18 +868,22 @@ impl LocalEngine {
             }
         }
 
+        // What the scheduler decided on its own that the audit log records: a rollback, or the
+        // end of a deleted service. (Counts and rollout progress are not audited.)
+        let mut decided: Option<(Action, serde_json::Value)> = None;
+
         // The circuit breaker, and the rollback it may start.
         let breaker = record.circuit_breaker();
         let desired = u32::try_from(record.service.desired_count).unwrap_or(0);
         let live_primary = record.primary().cloned();
         if let Some(primary) = &live_primary
             && breaker.enable
-            && primary.rollout_state == IN_PROGRESS
+            && primary.rollout_state == RolloutState::InProgress
             && primary.failed_tasks >= i64::from(rollout::failure_threshold(desired))
         {
             let reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
             if let Some(deployment) = record.primary_mut() {
-                deployment.rollout_state = FAILED.to_owned();
+                deployment.rollout_state = RolloutState::Failed;
                 deployment.rollout_state_reason = reason.clone();
                 deployment.updated_at = seconds(now);
             }
@@ -864,6 +895,13 @@ impl LocalEngine {
                 && let Some(target) = record.last_completed.clone()
             {
                 let id = record.deploy(&target, now);
+                decided = Some((
+                    Action::RollBackEngineService,
+                    serde_json::json!({
+                        "rollback": {"from": primary.task_definition, "to": target, "deployment": id},
+                        "reason": reason,
+                    }),
+                ));
                 decisions.push(format!(
                     "(service {name}) rolling back to {target} (deployment {id})."
                 ));
@@ -879,9 +917,14 @@ impl LocalEngine {
                 u32::try_from(min).unwrap_or(0),
                 u32::try_from(max).unwrap_or(0),
             );
-            let accepting = primary.rollout_state != FAILED && row.status != DRAINING;
+            let accepting = primary.rollout_state != RolloutState::Failed
+                && row.status != ServiceStatus::Draining.as_str();
             let plan = rollout::plan(
-                if row.status == DRAINING { 0 } else { desired },
+                if row.status == ServiceStatus::Draining.as_str() {
+                    0
+                } else {
+                    desired
+                },
                 bounds,
                 &primary.id,
                 accepting,
@@ -908,12 +951,18 @@ impl LocalEngine {
                     }
                     StopWhy::ScaleIn => "Service scaled in".to_owned(),
                 };
-                store
-                    .request_ecs_task_stop(
-                        id,
-                        &stop_request("ServiceSchedulerInitiated", &reason),
-                        now,
-                    )
+                // The scheduler's own decision, audited as `system:engine` with the change.
+                let audit = AuditRecord::system(
+                    SystemLoop::Engine,
+                    Action::EcsStopTask,
+                    Resource::new(ResourceKind::EcsTask, format!("{}/{id}", row.cluster)),
+                );
+                audit.set_details(serde_json::json!({"service": name, "reason": reason}));
+                let stop = stop_request(StopCode::ServiceSchedulerInitiated, &reason);
+                self.engine
+                    .audited(&audit, async |tx| {
+                        tx.request_ecs_task_stop(id, &stop, now).await
+                    })
                     .await?;
                 let running_here = tasks
                     .iter()
@@ -922,7 +971,7 @@ impl LocalEngine {
                     self.begin_stop(
                         id,
                         StopRequest {
-                            stop_code: "ServiceSchedulerInitiated".to_owned(),
+                            stop_code: StopCode::ServiceSchedulerInitiated,
                             reason: reason.clone(),
                         },
                     );
@@ -948,7 +997,10 @@ impl LocalEngine {
                         now,
                     );
                     task_row.host = Some(self.config.replica.to_string());
-                    store.insert_ecs_task(&task_row).await?;
+                    store
+                        .insert_ecs_task(&task_row)
+                        .await
+                        .map_err(store_failed)?;
                     let mut task_record = TaskRecord::parse(&task_row)?;
                     self.start(&task_row, &mut task_record).await?;
                     views.push(TaskView {
@@ -982,11 +1034,11 @@ impl LocalEngine {
                 .iter()
                 .filter(|task| {
                     !task.just_stopped
-                        && task.row.desired_status == RUNNING
+                        && task.row.desired_status == EcsTaskStatus::Running.as_str()
                         && task.record.deployment.as_deref() == Some(&deployment.id)
                 })
                 .fold((0, 0), |(running, pending), task| {
-                    if task.record.task.last_status == RUNNING {
+                    if task.record.task.last_status == EcsTaskStatus::Running {
                         (running + 1, pending)
                     } else {
                         (running, pending + 1)
@@ -1012,14 +1064,14 @@ impl LocalEngine {
                 .iter()
                 .filter(|deployment| deployment.id != primary.id)
                 .any(|deployment| any_live_of(&deployment.id));
-            if primary.rollout_state == IN_PROGRESS
-                && row.status != DRAINING
+            if primary.rollout_state == RolloutState::InProgress
+                && row.status != ServiceStatus::Draining.as_str()
                 && healthy == desired as usize
                 && live_of(&primary.id) == desired as usize
                 && !others_live
             {
                 if let Some(deployment) = record.primary_mut() {
-                    deployment.rollout_state = COMPLETED.to_owned();
+                    deployment.rollout_state = RolloutState::Completed;
                     deployment.rollout_state_reason = completed_reason(&primary.id);
                     deployment.updated_at = seconds(now);
                 }
@@ -1034,22 +1086,36 @@ impl LocalEngine {
         let (drained, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut record.service.deployments)
             .into_iter()
             .partition(|deployment| {
-                deployment.status != crate::ecs::PRIMARY && !any_live_of(&deployment.id)
+                deployment.status != DeploymentStatus::Primary && !any_live_of(&deployment.id)
             });
         record.service.deployments = kept;
         for mut deployment in drained {
-            deployment.status = INACTIVE.to_owned();
+            deployment.status = DeploymentStatus::Inactive;
             record.retire(deployment);
         }
         let mut status = row.status.clone();
-        if row.status == DRAINING && views.is_empty() {
-            status = INACTIVE.to_owned();
-            record.service.status = INACTIVE.to_owned();
+        if row.status == ServiceStatus::Draining.as_str() && views.is_empty() {
+            status = ServiceStatus::Inactive.as_str().to_owned();
+            record.service.status = ServiceStatus::Inactive;
+            decided = Some((
+                Action::EcsUpdateService,
+                serde_json::json!({"status": {"from": row.status, "to": status}}),
+            ));
         }
 
         let mut written = true;
         if record != before || status != row.status {
-            written = store
+            let audit = decided.map(|(action, details)| {
+                let audit = AuditRecord::system(
+                    SystemLoop::Engine,
+                    action,
+                    Resource::new(ResourceKind::EcsService, format!("{}/{name}", row.cluster)),
+                );
+                audit.set_details(details);
+                audit
+            });
+            let mut tx = store.begin().await.map_err(store_failed)?;
+            written = tx
                 .update_ecs_service(
                     &row.cluster,
                     &name,
@@ -1058,8 +1124,15 @@ impl LocalEngine {
                     &record.to_json(),
                     now,
                 )
-                .await?;
-            if !written {
+                .await
+                .map_err(store_failed)?;
+            if written {
+                match &audit {
+                    Some(audit) => Mutation::new(audit).commit(tx).await,
+                    None => tx.commit().await,
+                }
+                .map_err(store_failed)?;
+            } else {
                 // An API call changed the service meanwhile; the next pass starts from it.
                 self.engine.wake();
             }
@@ -1080,7 +1153,8 @@ impl LocalEngine {
                         message: message.clone(),
                     },
                 )
-                .await?;
+                .await
+                .map_err(store_failed)?;
         }
         Ok(changed || !events.is_empty())
     }
@@ -1091,7 +1165,7 @@ impl LocalEngine {
         group: &str,
         task_id: &str,
         state: &TaskState,
-        balancer: &crate::ecs::LoadBalancer,
+        balancer: &paved_engine::ecs::LoadBalancer,
     ) {
         let key = (group.to_owned(), task_id.to_owned());
         if self.memory().registered.contains(&key) {
@@ -1120,13 +1194,12 @@ fn apply_state(
 ) {
     let task = &mut record.task;
     task.last_status = match state.status {
-        TaskStatus::Pending => PENDING,
-        TaskStatus::Running if stop_requested => DEPROVISIONING,
-        TaskStatus::Running => RUNNING,
-        TaskStatus::Stopping => DEPROVISIONING,
-        TaskStatus::Stopped => STOPPED,
-    }
-    .to_owned();
+        TaskStatus::Pending => EcsTaskStatus::Pending,
+        TaskStatus::Running if stop_requested => EcsTaskStatus::Deprovisioning,
+        TaskStatus::Running => EcsTaskStatus::Running,
+        TaskStatus::Stopping => EcsTaskStatus::Deprovisioning,
+        TaskStatus::Stopped => EcsTaskStatus::Stopped,
+    };
     task.health_status = state.health.as_str().to_owned();
     task.started_at = state.started_at.map(timestamp);
     if stop_requested || state.stopping_at.is_some() {
@@ -1138,14 +1211,14 @@ fn apply_state(
     }
     task.stopped_at = state.stopped_at.map(timestamp);
     if let Some(stop) = &state.stop {
-        task.stop_code = Some(stop.code.as_str().to_owned());
+        task.stop_code = StopCode::parse(stop.code.as_str());
         task.stopped_reason = Some(stop.reason.clone());
     } else if let Some(request) = requested {
-        task.stop_code = Some(request.stop_code.clone());
+        task.stop_code = Some(request.stop_code);
         task.stopped_reason = Some(request.reason.clone());
     }
     if state.status == TaskStatus::Stopped {
-        task.desired_status = STOPPED.to_owned();
+        task.desired_status = EcsTaskStatus::Stopped;
     }
     for container in &mut task.containers {
         let Some(seen) = state
@@ -1156,11 +1229,10 @@ fn apply_state(
             continue;
         };
         container.last_status = match seen.status {
-            ContainerStatus::Pending => PENDING,
-            ContainerStatus::Running => RUNNING,
-            ContainerStatus::Stopped => STOPPED,
-        }
-        .to_owned();
+            ContainerStatus::Pending => EcsTaskStatus::Pending,
+            ContainerStatus::Running => EcsTaskStatus::Running,
+            ContainerStatus::Stopped => EcsTaskStatus::Stopped,
+        };
         container.exit_code = seen.exit_code.map(i64::from);
         container.reason = seen.reason.clone();
         container.health_status = seen.health.as_str().to_owned();

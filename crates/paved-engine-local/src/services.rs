@@ -5,20 +5,27 @@
 //! lease acts on it. So any replica answers any call, and a call returns at once, as in ECS.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
-use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow};
+use paved_model::access::AuditRecord;
+use paved_store::{EcsServiceRow, EcsTaskFilter, EcsTaskRow, Mutation};
 
-use crate::ecs::{
-    ACTIVE, Container, DRAINING, Deployment, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentController, EcsError, ErrorType, Failure, IN_PROGRESS, INACTIVE, LoadBalancer,
-    PRIMARY, PROVISIONING, RUNNING, STOPPED, Service, ServiceEvent, Tag, Task, TaskDefinition,
-    container_arn, parse_arn, service_arn, task_arn,
+use crate::control::{
+    ControlPlane, check_tags, corrupt, definition_from, includes_tags, required, seconds,
+    store_failed,
 };
-use crate::engine::{
-    Engine, check_tags, corrupt, definition_from, field, optional_string, required_string, seconds,
+use paved_engine::api::{
+    ContainerOverride, CreateServiceRequest, DeleteServiceRequest, DescribeServicesRequest,
+    DescribeServicesResponse, DescribeTasksRequest, ListServicesRequest, ListServicesResponse,
+    ListTasksRequest, ListTasksResponse, PageRequest, RunTaskRequest, ServiceResponse,
+    StopTaskRequest, StopTaskResponse, TasksResponse, UpdateServiceRequest,
 };
-use crate::validate;
+use paved_engine::ecs::{
+    ACTIVE, Container, Deployment, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentController, DeploymentStatus, EcsError, ErrorType, Failure, INACTIVE, LoadBalancer,
+    RolloutState, Service, ServiceEvent, ServiceStatus, StopCode, Tag, Task, TaskDefinition,
+    TaskStatus, container_arn, parse_arn, service_arn, task_arn,
+};
+use paved_engine::validate;
 
 /// ECS's defaults for a rolling update.
 pub const DEFAULT_MAXIMUM_PERCENT: i64 = 200;
@@ -53,21 +60,11 @@ pub struct TaskRecord {
     pub overrides: Vec<ContainerOverride>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerOverride {
-    pub name: String,
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
-    #[serde(default)]
-    pub environment: Option<Vec<crate::ecs::KeyValuePair>>,
-}
-
 /// What a stop request carries (`ecs_tasks.stop_request`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StopRequest {
-    pub stop_code: String,
+    pub stop_code: StopCode,
     pub reason: String,
 }
 
@@ -84,22 +81,22 @@ impl ServiceRecord {
         self.service
             .deployments
             .iter()
-            .find(|deployment| deployment.status == PRIMARY)
+            .find(|deployment| deployment.status == DeploymentStatus::Primary)
     }
 
     pub fn primary_mut(&mut self) -> Option<&mut Deployment> {
         self.service
             .deployments
             .iter_mut()
-            .find(|deployment| deployment.status == PRIMARY)
+            .find(|deployment| deployment.status == DeploymentStatus::Primary)
     }
 
     /// Makes a new primary deployment of `task_definition`; the previous primary becomes
     /// `ACTIVE` (its tasks drain as the new one rolls out).
     pub fn deploy(&mut self, task_definition: &str, now: i64) -> String {
         for deployment in &mut self.service.deployments {
-            if deployment.status == PRIMARY {
-                deployment.status = ACTIVE.to_owned();
+            if deployment.status == DeploymentStatus::Primary {
+                deployment.status = DeploymentStatus::Active;
                 deployment.updated_at = seconds(now);
             }
         }
@@ -108,7 +105,7 @@ impl ServiceRecord {
             0,
             Deployment {
                 id: id.clone(),
-                status: PRIMARY.to_owned(),
+                status: DeploymentStatus::Primary,
                 task_definition: task_definition.to_owned(),
                 desired_count: self.service.desired_count,
                 pending_count: 0,
@@ -117,7 +114,7 @@ impl ServiceRecord {
                 created_at: seconds(now),
                 updated_at: seconds(now),
                 launch_type: self.service.launch_type.clone(),
-                rollout_state: IN_PROGRESS.to_owned(),
+                rollout_state: RolloutState::InProgress,
                 rollout_state_reason: format!("ECS deployment {id} in progress."),
             },
         );
@@ -168,7 +165,8 @@ impl TaskRecord {
     /// changed it since the runner last wrote the body).
     pub fn api_task(&self, row: &EcsTaskRow) -> Task {
         let mut task = self.task.clone();
-        task.desired_status = row.desired_status.clone();
+        // The row's desired status is the one in force (StopTask writes only the row).
+        task.desired_status = TaskStatus::parse(&row.desired_status).unwrap_or(task.desired_status);
         task
     }
 }
@@ -225,7 +223,7 @@ pub fn new_task_row(
                 task_arn: arn.clone(),
                 name,
                 image: container.image.clone(),
-                last_status: PROVISIONING.to_owned(),
+                last_status: TaskStatus::Provisioning,
                 exit_code: None,
                 reason: None,
                 health_status: "UNKNOWN".to_owned(),
@@ -237,10 +235,10 @@ pub fn new_task_row(
     let record = TaskRecord {
         task: Task {
             task_arn: arn,
-            cluster_arn: crate::ecs::cluster_arn(cluster),
+            cluster_arn: paved_engine::ecs::cluster_arn(cluster),
             task_definition_arn: definition.task_definition_arn.clone(),
-            last_status: PROVISIONING.to_owned(),
-            desired_status: RUNNING.to_owned(),
+            last_status: TaskStatus::Provisioning,
+            desired_status: TaskStatus::Running,
             containers,
             created_at: seconds(now),
             started_at: None,
@@ -277,9 +275,9 @@ pub fn new_task_row(
         id,
         cluster: cluster.to_owned(),
         service,
-        desired_status: RUNNING.to_owned(),
+        desired_status: TaskStatus::Running.as_str().to_owned(),
         stop_request: None,
-        last_status: PROVISIONING.to_owned(),
+        last_status: TaskStatus::Provisioning.as_str().to_owned(),
         host: None,
         body: record.to_json(),
         processes: "[]".to_owned(),
@@ -290,66 +288,18 @@ pub fn new_task_row(
 }
 
 /// `{"stopCode", "reason"}` as stored with a stop request.
-pub fn stop_request(code: &str, reason: &str) -> String {
+pub fn stop_request(code: StopCode, reason: &str) -> String {
     serde_json::to_string(&StopRequest {
-        stop_code: code.to_owned(),
+        stop_code: code,
         reason: reason.to_owned(),
     })
     .expect("stop requests serialise")
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateServiceRequest {
-    service_name: String,
-    #[serde(default)]
-    cluster: Option<String>,
-    #[serde(default)]
-    task_definition: Option<String>,
-    #[serde(default)]
-    desired_count: Option<i64>,
-    #[serde(default)]
-    load_balancers: Option<Vec<LoadBalancer>>,
-    #[serde(default)]
-    deployment_configuration: Option<DeploymentConfiguration>,
-    #[serde(default)]
-    health_check_grace_period_seconds: Option<i64>,
-    #[serde(default)]
-    launch_type: Option<String>,
-    #[serde(default)]
-    scheduling_strategy: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<Tag>>,
-    #[serde(default)]
-    client_token: Option<String>,
-    #[serde(flatten)]
-    extra: serde_json::Map<String, Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdateServiceRequest {
-    service: String,
-    #[serde(default)]
-    cluster: Option<String>,
-    #[serde(default)]
-    desired_count: Option<i64>,
-    #[serde(default)]
-    task_definition: Option<String>,
-    #[serde(default)]
-    deployment_configuration: Option<DeploymentConfiguration>,
-    #[serde(default)]
-    force_new_deployment: Option<bool>,
-    #[serde(default)]
-    health_check_grace_period_seconds: Option<i64>,
-    #[serde(default)]
-    load_balancers: Option<Vec<LoadBalancer>>,
-}
-
 /// How many times a service write retries after another writer came first.
 const WRITE_ATTEMPTS: usize = 16;
 
-impl Engine {
+impl ControlPlane {
     /// The active task definition a call names, as ECS resolves it for services and tasks.
     async fn active_definition(&self, reference: &str) -> Result<TaskDefinition, EcsError> {
         let row = self
@@ -377,7 +327,8 @@ impl Engine {
         let row = self
             .store
             .ecs_service(cluster, &name)
-            .await?
+            .await
+            .map_err(store_failed)?
             .filter(|row| row.status != INACTIVE)
             .ok_or_else(EcsError::service_not_found)?;
         if active_only && row.status != ACTIVE {
@@ -390,10 +341,11 @@ impl Engine {
         Ok((row, record))
     }
 
-    pub(crate) async fn create_service(&self, request: Value) -> Result<Value, EcsError> {
-        let request: CreateServiceRequest = serde_json::from_value(request)
-            .map_err(|error| EcsError::client(format!("The request is invalid: {error}")))?;
-        let _ = request.client_token;
+    pub(crate) async fn create_service(
+        &self,
+        request: CreateServiceRequest,
+        audit: &AuditRecord,
+    ) -> Result<ServiceResponse, EcsError> {
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
             .await?
@@ -430,9 +382,9 @@ impl Engine {
             service: Service {
                 service_arn: service_arn(&cluster, &request.service_name),
                 service_name: request.service_name.clone(),
-                cluster_arn: crate::ecs::cluster_arn(&cluster),
+                cluster_arn: paved_engine::ecs::cluster_arn(&cluster),
                 load_balancers,
-                status: ACTIVE.to_owned(),
+                status: ServiceStatus::Active,
                 desired_count,
                 running_count: 0,
                 pending_count: 0,
@@ -463,18 +415,28 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        if !self.store.insert_ecs_service(&row).await? {
+        if !self
+            .audited(audit, async |tx| tx.insert_ecs_service(&row).await)
+            .await?
+        {
             return Err(EcsError::invalid_parameter(
                 "Creation of service was not idempotent.",
             ));
         }
         self.wake();
-        Ok(json!({"service": self.service_for_api(&row.cluster, record.service, false).await?}))
+        Ok(ServiceResponse {
+            service: self
+                .service_for_api(&row.cluster, record.service, false)
+                .await?,
+        })
     }
 
-    pub(crate) async fn update_service(&self, request: Value) -> Result<Value, EcsError> {
-        let request: UpdateServiceRequest = serde_json::from_value(request)
-            .map_err(|error| EcsError::client(format!("The request is invalid: {error}")))?;
+    pub(crate) async fn update_service(
+        &self,
+        request: UpdateServiceRequest,
+        audit: &AuditRecord,
+    ) -> Result<ServiceResponse, EcsError> {
+        let reference = required(&request.service, "service")?;
         let cluster = self
             .cluster_or_default(request.cluster.as_deref())
             .await?
@@ -491,7 +453,7 @@ impl Engine {
         }
         check_grace_period(request.health_check_grace_period_seconds)?;
         for _ in 0..WRITE_ATTEMPTS {
-            let (row, mut record) = self.find_service(&cluster, &request.service, true).await?;
+            let (row, mut record) = self.find_service(&cluster, reference, true).await?;
             let current = match &definition {
                 Some(definition) => definition.clone(),
                 None => {
@@ -534,7 +496,10 @@ impl Engine {
             if new_deployment {
                 record.deploy(&current.task_definition_arn, paved_store::now_millis());
             }
-            if let Some(response) = self.write_service(&cluster, &row, ACTIVE, record).await? {
+            if let Some(response) = self
+                .write_service(&cluster, &row, ACTIVE, record, audit)
+                .await?
+            {
                 return Ok(response);
             }
         }
@@ -549,9 +514,11 @@ impl Engine {
         row: &EcsServiceRow,
         status: &str,
         record: ServiceRecord,
-    ) -> Result<Option<Value>, EcsError> {
-        let written = self
-            .store
+        audit: &AuditRecord,
+    ) -> Result<Option<ServiceResponse>, EcsError> {
+        let mutation = Mutation::new(audit);
+        let mut tx = mutation.begin(&self.store).await.map_err(store_failed)?;
+        let written = tx
             .update_ecs_service(
                 cluster,
                 &row.name,
@@ -560,13 +527,16 @@ impl Engine {
                 &record.to_json(),
                 paved_store::now_millis(),
             )
-            .await?;
+            .await
+            .map_err(store_failed)?;
         if !written {
+            // Another writer came first: nothing to record yet (dropping `tx` rolls back).
             return Ok(None);
         }
+        mutation.commit(tx).await.map_err(store_failed)?;
         self.wake();
         let service = self.service_for_api(cluster, record.service, false).await?;
-        Ok(Some(json!({ "service": service })))
+        Ok(Some(ServiceResponse { service }))
     }
 
     /// A task definition by ARN whatever its status (a service keeps running an INACTIVE one).
@@ -574,34 +544,46 @@ impl Engine {
         definition_from(&self.find_task_definition(arn).await?)
     }
 
-    pub(crate) async fn delete_service(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn delete_service(
+        &self,
+        request: DeleteServiceRequest,
+        audit: &AuditRecord,
+    ) -> Result<ServiceResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let reference = required_string(request, "service")?;
-        let force = request
-            .get("force")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let reference = required(&request.service, "service")?;
+        let force = request.force.unwrap_or(false);
         for _ in 0..WRITE_ATTEMPTS {
             let (row, mut record) = self.find_service(&cluster, reference, false).await?;
-            if row.status == DRAINING {
-                return Ok(
-                    json!({"service": self.service_for_api(&cluster, record.service, false).await?}),
-                );
+            if row.status == ServiceStatus::Draining.as_str() {
+                return Ok(ServiceResponse {
+                    service: self
+                        .service_for_api(&cluster, record.service, false)
+                        .await?,
+                });
             }
             if record.service.desired_count > 0 && !force {
                 return Err(EcsError::invalid_parameter(
                     "The service cannot be stopped while it is scaled above 0: set desiredCount to 0 first, or use force.",
                 ));
             }
-            record.service.status = DRAINING.to_owned();
+            record.service.status = ServiceStatus::Draining;
             record.service.desired_count = 0;
             for deployment in &mut record.service.deployments {
                 deployment.desired_count = 0;
             }
-            if let Some(response) = self.write_service(&cluster, &row, DRAINING, record).await? {
+            if let Some(response) = self
+                .write_service(
+                    &cluster,
+                    &row,
+                    ServiceStatus::Draining.as_str(),
+                    record,
+                    audit,
+                )
+                .await?
+            {
                 return Ok(response);
             }
         }
@@ -618,7 +600,8 @@ impl Engine {
         service.events = self
             .store
             .ecs_service_events(cluster, &service.service_name, EVENTS)
-            .await?
+            .await
+            .map_err(store_failed)?
             .into_iter()
             .map(|event| ServiceEvent {
                 id: event.event_id,
@@ -632,17 +615,25 @@ impl Engine {
         Ok(service)
     }
 
-    pub(crate) async fn describe_services(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn describe_services(
+        &self,
+        request: DescribeServicesRequest,
+    ) -> Result<DescribeServicesResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let (references, with_tags) = describe_request(request, "services", 10)?;
+        let references = describe_list(request.services, "services", 10)?;
+        let with_tags = includes_tags(request.include.as_deref());
         let mut services = Vec::new();
         let mut failures = Vec::new();
         for reference in references {
             let row = match service_name(&reference) {
-                Ok(name) => self.store.ecs_service(&cluster, &name).await?,
+                Ok(name) => self
+                    .store
+                    .ecs_service(&cluster, &name)
+                    .await
+                    .map_err(store_failed)?,
                 Err(_) => None,
             };
             match row {
@@ -664,43 +655,55 @@ impl Engine {
                 }),
             }
         }
-        Ok(json!({"services": services, "failures": failures}))
+        Ok(DescribeServicesResponse { services, failures })
     }
 
-    pub(crate) async fn list_services(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn list_services(
+        &self,
+        request: ListServicesRequest,
+    ) -> Result<ListServicesResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
         let arns: Vec<String> = self
             .store
             .live_ecs_services(Some(&cluster))
-            .await?
+            .await
+            .map_err(store_failed)?
             .into_iter()
             .map(|row| service_arn(&row.cluster, &row.name))
             .collect();
-        let (page, next) = paginate(arns, request, 10, 100)?;
-        Ok(with_next(json!({"serviceArns": page}), next))
+        let (service_arns, next_token) = paginate(arns, &request.page, 10, 100)?;
+        Ok(ListServicesResponse {
+            service_arns,
+            next_token,
+        })
     }
 
-    pub(crate) async fn run_task(&self, request: &Value) -> Result<Value, EcsError> {
-        validate::run_task(request)?;
+    pub(crate) async fn run_task(
+        &self,
+        request: RunTaskRequest,
+        audit: &AuditRecord,
+    ) -> Result<TasksResponse, EcsError> {
+        // ECS's limits are on the request as its JSON carries it (overrides: in characters).
+        validate::run_task(&serde_json::to_value(&request).expect("requests serialise"))?;
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
         let definition = self
-            .active_definition(required_string(request, "taskDefinition")?)
+            .active_definition(required(&request.task_definition, "taskDefinition")?)
             .await?;
-        let count: i64 = field(request, "count")?.unwrap_or(1);
-        let started_by = optional_string(request, "startedBy")?.map(str::to_owned);
-        let group = optional_string(request, "group")?
-            .map(str::to_owned)
+        let count = request.count.unwrap_or(1);
+        let started_by = request.started_by;
+        let group = request
+            .group
             .unwrap_or_else(|| format!("family:{}", definition.family));
-        let overrides: Vec<ContainerOverride> = match request.get("overrides") {
-            Some(overrides) => field(overrides, "containerOverrides")?.unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let overrides: Vec<ContainerOverride> = request
+            .overrides
+            .and_then(|overrides| overrides.container_overrides)
+            .unwrap_or_default();
         for item in &overrides {
             if !definition
                 .container_definitions
@@ -713,12 +716,12 @@ impl Engine {
                 )));
             }
         }
-        let tags: Vec<Tag> = field(request, "tags")?.unwrap_or_default();
+        let tags: Vec<Tag> = request.tags.unwrap_or_default();
         check_tags(&tags)?;
         let now = paved_store::now_millis();
-        let mut tasks = Vec::new();
+        let mut rows = Vec::new();
         for _ in 0..count {
-            let row = new_task_row(
+            rows.push(new_task_row(
                 &cluster,
                 &definition,
                 TaskOrigin {
@@ -729,57 +732,83 @@ impl Engine {
                     tags: Some(tags.clone()),
                 },
                 now,
-            );
-            self.store.insert_ecs_task(&row).await?;
-            tasks.push(TaskRecord::parse(&row)?.api_task(&row));
+            ));
+        }
+        self.audited(audit, async |tx| {
+            for row in &rows {
+                tx.insert_ecs_task(row).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        let mut tasks = Vec::new();
+        for row in &rows {
+            tasks.push(TaskRecord::parse(row)?.api_task(row));
         }
         self.wake();
-        Ok(json!({"tasks": tasks, "failures": []}))
+        Ok(TasksResponse {
+            tasks,
+            failures: Vec::new(),
+        })
     }
 
-    pub(crate) async fn stop_task(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn stop_task(
+        &self,
+        request: StopTaskRequest,
+        audit: &AuditRecord,
+    ) -> Result<StopTaskResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let id = task_id(required_string(request, "task")?);
-        let reason = optional_string(request, "reason")?.unwrap_or("Task stopped by user");
+        let id = task_id(required(&request.task, "task")?);
+        let reason = request.reason.as_deref().unwrap_or("Task stopped by user");
         let missing = || EcsError::invalid_parameter("The referenced task was not found.");
         let row = self
             .store
             .ecs_task(&id)
-            .await?
+            .await
+            .map_err(store_failed)?
             .filter(|row| row.cluster == cluster)
             .ok_or_else(missing)?;
-        if row.desired_status != STOPPED {
-            self.store
-                .request_ecs_task_stop(
-                    &id,
-                    &stop_request("UserInitiated", reason),
-                    paved_store::now_millis(),
-                )
-                .await?;
+        if row.desired_status != TaskStatus::Stopped.as_str() {
+            let stop = stop_request(StopCode::UserInitiated, reason);
+            self.audited(audit, async |tx| {
+                tx.request_ecs_task_stop(&id, &stop, paved_store::now_millis())
+                    .await
+            })
+            .await?;
             self.wake();
         }
-        let row = self.store.ecs_task(&id).await?.ok_or_else(missing)?;
+        let row = self
+            .store
+            .ecs_task(&id)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(missing)?;
         let mut task = TaskRecord::parse(&row)?.api_task(&row);
         if task.stopped_reason.is_none() {
             task.stopped_reason = Some(reason.to_owned());
         }
-        Ok(json!({"task": task}))
+        Ok(StopTaskResponse { task })
     }
 
-    pub(crate) async fn list_tasks(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn list_tasks(
+        &self,
+        request: ListTasksRequest,
+    ) -> Result<ListTasksResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let service = optional_string(request, "serviceName")?
+        let service = request
+            .service_name
+            .as_deref()
             .map(service_name)
             .transpose()?;
-        let family = optional_string(request, "family")?;
-        let started_by = optional_string(request, "startedBy")?;
-        let desired = optional_string(request, "desiredStatus")?.unwrap_or(RUNNING);
+        let family = request.family.as_deref();
+        let started_by = request.started_by.as_deref();
+        let desired = request.desired_status.as_deref().unwrap_or("RUNNING");
         if !matches!(desired, "RUNNING" | "PENDING" | "STOPPED") {
             return Err(EcsError::invalid_parameter(format!(
                 "desiredStatus `{desired}` is invalid: use RUNNING, PENDING or STOPPED."
@@ -787,9 +816,9 @@ impl Engine {
         }
         // ECS lists PENDING tasks under desiredStatus RUNNING; PENDING selects none.
         let desired_status = if desired == "STOPPED" {
-            STOPPED
+            TaskStatus::Stopped.as_str()
         } else {
-            RUNNING
+            TaskStatus::Running.as_str()
         };
         let rows = self
             .store
@@ -799,7 +828,8 @@ impl Engine {
                 desired_status: Some(desired_status),
                 live: false,
             })
-            .await?;
+            .await
+            .map_err(store_failed)?;
         let mut arns = Vec::new();
         for row in rows {
             let record = TaskRecord::parse(&row)?;
@@ -820,16 +850,23 @@ impl Engine {
             }
             arns.push(record.task.task_arn);
         }
-        let (page, next) = paginate(arns, request, 100, 100)?;
-        Ok(with_next(json!({"taskArns": page}), next))
+        let (task_arns, next_token) = paginate(arns, &request.page, 100, 100)?;
+        Ok(ListTasksResponse {
+            task_arns,
+            next_token,
+        })
     }
 
-    pub(crate) async fn describe_tasks(&self, request: &Value) -> Result<Value, EcsError> {
+    pub(crate) async fn describe_tasks(
+        &self,
+        request: DescribeTasksRequest,
+    ) -> Result<TasksResponse, EcsError> {
         let cluster = self
-            .cluster_or_default(optional_string(request, "cluster")?)
+            .cluster_or_default(request.cluster.as_deref())
             .await?
             .cluster_name;
-        let (references, with_tags) = describe_request(request, "tasks", 100)?;
+        let references = describe_list(request.tasks, "tasks", 100)?;
+        let with_tags = includes_tags(request.include.as_deref());
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
         for reference in references {
@@ -837,7 +874,8 @@ impl Engine {
             match self
                 .store
                 .ecs_task(&id)
-                .await?
+                .await
+                .map_err(store_failed)?
                 .filter(|row| row.cluster == cluster)
             {
                 Some(row) => {
@@ -858,7 +896,7 @@ impl Engine {
                 }),
             }
         }
-        Ok(json!({"tasks": tasks, "failures": failures}))
+        Ok(TasksResponse { tasks, failures })
     }
 }
 
@@ -870,22 +908,20 @@ fn too_busy(doing: &str) -> EcsError {
     )
 }
 
-/// A Describe call's list of names or ARNs in `list` (1 to `most`), and whether it asks for
-/// tags (`include: ["TAGS"]`).
-fn describe_request(
-    request: &Value,
+/// A Describe call's list of names or ARNs, `list` (1 to `most`).
+fn describe_list(
+    references: Option<Vec<String>>,
     list: &str,
     most: usize,
-) -> Result<(Vec<String>, bool), EcsError> {
-    let references: Vec<String> = field(request, list)?
+) -> Result<Vec<String>, EcsError> {
+    let references = references
         .ok_or_else(|| EcsError::invalid_parameter(format!("{list} must be specified.")))?;
     if references.is_empty() || references.len() > most {
         return Err(EcsError::invalid_parameter(format!(
             "{list} must name between 1 and {most} {list}."
         )));
     }
-    let include: Vec<String> = field(request, "include")?.unwrap_or_default();
-    Ok((references, include.iter().any(|item| item == "TAGS")))
+    Ok(references)
 }
 
 /// A service name from a name or a service ARN (`…:service/CLUSTER/NAME` or `…:service/NAME`).
@@ -995,12 +1031,11 @@ fn check_load_balancers(
 /// (`default` when absent, at most `limit`).
 pub(crate) fn paginate<T>(
     items: Vec<T>,
-    request: &Value,
+    request: &PageRequest,
     default: usize,
     limit: usize,
 ) -> Result<(Vec<T>, Option<String>), EcsError> {
-    let size: Option<i64> = field(request, "maxResults")?;
-    let size = match size {
+    let size = match request.max_results {
         None => default,
         Some(size) if (1..=limit as i64).contains(&size) => size as usize,
         Some(size) => {
@@ -1009,7 +1044,7 @@ pub(crate) fn paginate<T>(
             )));
         }
     };
-    let start = match optional_string(request, "nextToken")? {
+    let start = match request.next_token.as_deref() {
         None => 0,
         Some(token) => token
             .parse::<usize>()
@@ -1019,13 +1054,6 @@ pub(crate) fn paginate<T>(
     let page: Vec<T> = items.into_iter().skip(start).take(size).collect();
     let end = start + page.len();
     Ok((page, (end < total).then(|| end.to_string())))
-}
-
-pub(crate) fn with_next(mut response: Value, next: Option<String>) -> Value {
-    if let Some(next) = next {
-        response["nextToken"] = Value::String(next);
-    }
-    response
 }
 
 /// The state a rollout ends in, for events and the history.
@@ -1054,19 +1082,18 @@ mod tests {
     #[test]
     fn pages() {
         let items: Vec<u32> = (0..25).collect();
+        let page_of = |max_results, next_token: Option<&str>| PageRequest {
+            max_results,
+            next_token: next_token.map(str::to_owned),
+        };
         let (page, next) =
-            paginate(items.clone(), &json!({"maxResults": 10}), 100, 100).expect("valid");
+            paginate(items.clone(), &page_of(Some(10), None), 100, 100).expect("valid");
         assert_eq!(page.len(), 10);
         assert_eq!(next.as_deref(), Some("10"));
-        let (page, next) = paginate(
-            items.clone(),
-            &json!({"maxResults": 10, "nextToken": "20"}),
-            100,
-            100,
-        )
-        .expect("valid");
+        let (page, next) =
+            paginate(items.clone(), &page_of(Some(10), Some("20")), 100, 100).expect("valid");
         assert_eq!(page, (20..25).collect::<Vec<_>>());
         assert_eq!(next, None);
-        assert!(paginate(items, &json!({"maxResults": 0}), 100, 100).is_err());
+        assert!(paginate(items, &page_of(Some(0), None), 100, 100).is_err());
     }
 }

@@ -14,9 +14,9 @@ use paved_runtime::{ImageError, ImageRef, LogLine};
 use paved_store::{EcsServiceEventRow, EcsServiceRow, EcsTaskFilter};
 use tokio::sync::broadcast;
 
-use crate::ecs::{DEFAULT_CLUSTER, EcsError, ErrorType};
 use crate::scheduler::{LoadBalancerConfig, LocalEngine};
 use crate::services::{ServiceRecord, TaskRecord};
+use paved_engine::ecs::{DEFAULT_CLUSTER, EcsError, ErrorType};
 
 /// The branch `build_image` builds when no reference is given.
 pub const DEFAULT_REFERENCE: &str = "main";

@@ -240,6 +240,13 @@ fn unreachable_server_exits_3_with_a_hint() {
     assert_eq!(result.code, Some(3), "{result}");
     assert!(result.stderr.contains("paved up"), "{result}");
     assert!(result.stdout.is_empty(), "{result}");
+    // The connection error is printed once, without the layers that repeat the URL.
+    assert_eq!(
+        result.stderr.matches(&format!("127.0.0.1:{port}")).count(),
+        1,
+        "{result}"
+    );
+    assert_eq!(result.stderr.matches("refused").count(), 1, "{result}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub async fn run(server: &ServerArgs, template: &str, format: OutputFormat) -> R
             "`{template}` is not a template: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR"
         ));
     }
-    let client = Client::new(server);
+    let client = Client::new(server)?;
     let detail: TemplateDetail = client.get(&format!("/api/templates/{name}")).await?;
     let selected_version = match selector {
         Some(selector) => Some(

@@ -29,6 +29,10 @@ pub enum Command {
     /// With no flags, state lives in ./.paved (SQLite) and the server listens on
     /// 127.0.0.1:7080. The admin token for mutating calls is written to
     /// <data-dir>/admin-token on first start.
+    ///
+    /// It prints a short banner (URL, data directory, admin token, docs), then only warnings
+    /// and errors unless --verbose or PAVED_LOG asks for more; colours only on a terminal.
+    #[command(after_help = UP_ENVIRONMENT)]
     Up(UpArgs),
     /// Work with the software catalog (Backstage-compatible).
     #[command(subcommand)]
@@ -439,8 +443,24 @@ pub enum EngineCommand {
     },
 }
 
+/// Every environment variable `paved up` reads besides its flags' own (shown with each flag).
+const UP_ENVIRONMENT: &str = "\
+Environment variables (besides each flag's, shown above):
+  PAVED_LOG               log filter, e.g. `info` or `warn,paved_catalog=debug` (overrides --verbose)
+  PAVED_ADMIN_TOKEN       the admin token, instead of <data-dir>/admin-token (replicas sharing
+                          PostgreSQL need the same one)
+  PAVED_GIT_USERNAME, PAVED_GIT_PASSWORD
+                          credentials for pushing new services' repositories (--repository-url)
+  PATH, LANG              passed on to the local engine's containers, which see nothing else of
+                          Paved's environment
+  ${VARIABLE}             any variable the --integrations file names
+  PAVED_CRASH_AFTER_STEP  a test hook: abort right after that step of a new service's job";
+
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    /// Log what Paved does (info level), not only warnings and errors.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Address to listen on.
     #[arg(long, env = "PAVED_LISTEN", default_value = "127.0.0.1:7080")]
     pub listen: SocketAddr,

@@ -255,7 +255,9 @@ fn template_lifecycle_from_init_to_withdraw() {
         .arg(dir.path().join("no-token-here")));
     assert_eq!(unauthenticated.code, Some(1), "{unauthenticated}");
     assert!(
-        unauthenticated.stderr.contains("needs a token and none was given"),
+        unauthenticated
+            .stderr
+            .contains("needs a token and none was given"),
         "{unauthenticated}"
     );
     let unknown = template(&server, &["show", "nothing-like-it"]);

@@ -129,7 +129,10 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
         &[&catalog],
     );
     assert_eq!(refused.code, Some(1), "{refused}");
-    assert!(refused.stderr.contains("refused the token from --token"), "{refused}");
+    assert!(
+        refused.stderr.contains("refused the token from --token"),
+        "{refused}"
+    );
     let refused = server.cli(
         &[
             "catalog",
@@ -142,7 +145,10 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
         &[],
     );
     assert_eq!(refused.code, Some(1), "{refused}");
-    assert!(refused.stderr.contains("refused the token from --token"), "{refused}");
+    assert!(
+        refused.stderr.contains("refused the token from --token"),
+        "{refused}"
+    );
 
     let status = server.terminate();
     assert_eq!(

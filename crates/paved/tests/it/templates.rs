@@ -545,6 +545,22 @@ fn template_sync_registers_the_folders_of_a_git_repository() {
     git(&["commit", "--quiet", "-m", "synced v1"]);
 
     let server = Up::start(dir.path(), &dir.path().join("data"), &[]);
+    // A repository that is not there is refused at once (exit 1, as `catalog locations add`
+    // is), and no sync is recorded.
+    let missing = template(
+        &server,
+        &["sync", "add", &display(&dir.path().join("no-such-repo"))],
+    );
+    assert_eq!(missing.code, Some(1), "{missing}");
+    assert!(
+        missing
+            .stderr
+            .contains("cannot be read, so no sync was added"),
+        "{missing}"
+    );
+    let none = template_ok(&server, &["sync", "list", "-o", "json"]).json();
+    assert_eq!(none["items"], json!([]), "{none}");
+
     let added = template_ok(
         &server,
         &["sync", "add", &display(&repository), "-o", "json"],

@@ -29,6 +29,10 @@ pub enum Command {
     /// With no flags, state lives in ./.paved (SQLite) and the server listens on
     /// 127.0.0.1:7080. The admin token for mutating calls is written to
     /// <data-dir>/admin-token on first start.
+    ///
+    /// It prints a short banner (URL, data directory, admin token, docs), then only warnings
+    /// and errors unless --verbose or PAVED_LOG asks for more; colours only on a terminal.
+    #[command(after_help = UP_ENVIRONMENT)]
     Up(UpArgs),
     /// Work with the software catalog (Backstage-compatible).
     #[command(subcommand)]
@@ -97,6 +101,21 @@ pub enum Command {
     ///   printf %s "$PASSWORD" | paved secret set db-password
     #[command(subcommand, verbatim_doc_comment)]
     Secret(SecretCommand),
+    /// Where the CLI finds its server and token, from any directory
+    ///
+    /// The user config file is `$XDG_CONFIG_HOME/paved/config.toml`, or
+    /// `~/.config/paved/config.toml` when XDG_CONFIG_HOME is unset; it is written with mode
+    /// 0600. Every command that talks to a server takes each value from, in order: its flag
+    /// (--server, --token), the environment (PAVED_SERVER, PAVED_TOKEN), this file, and then
+    /// the defaults: http://127.0.0.1:7080 and the admin token of a server started in this
+    /// directory (<data-dir>/admin-token).
+    ///
+    /// Examples:
+    ///   paved config set server https://paved.example.com
+    ///   paved config set token < token.txt
+    ///   paved config show
+    #[command(subcommand, verbatim_doc_comment)]
+    Config(ConfigCommand),
     /// Each cluster's local load balancer: an HTTP listener with forward rules
     ///
     /// Example:
@@ -263,6 +282,41 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Save a value in the user config file
+    ///
+    /// `server` takes an http:// or https:// URL. `token` is read from stdin when no value
+    /// is given (one trailing newline removed), so that it stays out of the shell's history.
+    ///
+    /// Examples:
+    ///   paved config set server http://127.0.0.1:7080
+    ///   paved config set token < .paved/admin-token
+    #[command(verbatim_doc_comment)]
+    Set {
+        key: ConfigKey,
+        /// The value; for `token`, stdin when omitted.
+        value: Option<String>,
+    },
+    /// Remove a value from the user config file
+    Unset { key: ConfigKey },
+    /// Print the config file's path, and the server and token commands use with where each
+    /// comes from (the token redacted)
+    Show {
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// A value of the user config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigKey {
+    Server,
+    Token,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Store a secret, read from stdin or a file (never from an argument)
     ///
@@ -389,8 +443,24 @@ pub enum EngineCommand {
     },
 }
 
+/// Every environment variable `paved up` reads besides its flags' own (shown with each flag).
+const UP_ENVIRONMENT: &str = "\
+Environment variables (besides each flag's, shown above):
+  PAVED_LOG               log filter, e.g. `info` or `warn,paved_catalog=debug` (overrides --verbose)
+  PAVED_ADMIN_TOKEN       the admin token, instead of <data-dir>/admin-token (replicas sharing
+                          PostgreSQL need the same one)
+  PAVED_GIT_USERNAME, PAVED_GIT_PASSWORD
+                          credentials for pushing new services' repositories (--repository-url)
+  PATH, LANG              passed on to the local engine's containers, which see nothing else of
+                          Paved's environment
+  ${VARIABLE}             any variable the --integrations file names
+  PAVED_CRASH_AFTER_STEP  a test hook: abort right after that step of a new service's job";
+
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    /// Log what Paved does (info level), not only warnings and errors.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Address to listen on.
     #[arg(long, env = "PAVED_LISTEN", default_value = "127.0.0.1:7080")]
     pub listen: SocketAddr,
@@ -458,15 +528,12 @@ pub enum OutputFormat {
 /// How to reach a running server.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// URL of the Paved server.
-    #[arg(
-        long,
-        global = true,
-        env = "PAVED_SERVER",
-        default_value = "http://127.0.0.1:7080"
-    )]
-    pub server: String,
-    /// Token for mutating calls. Defaults to the admin token in <data-dir>/admin-token.
+    /// URL of the Paved server; by default the config file's (`paved config`), else
+    /// http://127.0.0.1:7080.
+    #[arg(long, global = true, env = "PAVED_SERVER")]
+    pub server: Option<String>,
+    /// Token for mutating calls; by default the config file's (`paved config`), else the
+    /// admin token in <data-dir>/admin-token.
     #[arg(long, global = true, env = "PAVED_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Where to look for the admin token when --token is not given.

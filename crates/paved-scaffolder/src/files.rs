@@ -108,8 +108,8 @@ fn catalog_info(request: &CreateServiceRequest, template_version: &str, clone_ur
 fn service_spec(request: &CreateServiceRequest, template_version: &str) -> String {
     let mut text = String::from(
         "# The service spec: which template this service follows and its instances per\n\
-         # environment with their inputs, as AWS Proton's service spec does. Paved deploys\n\
-         # each instance from it.\n",
+         # environment with their inputs, as AWS Proton's service spec does. Deployments will\n\
+         # read it; until then README.md says how to render and deploy an instance.\n",
     );
     text.push_str(&yaml(&spec_value(request, template_version)));
     text

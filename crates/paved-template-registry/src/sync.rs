@@ -12,7 +12,7 @@ use paved_model::access::{Action, AuditRecord, Resource, ResourceKind, SystemLoo
 use paved_model::problem::Problem;
 use paved_store::{Mutation, TemplateSyncRow, now_millis};
 
-use crate::source::{self, GitSource, SourceLimits};
+use crate::source::{self, BundleFile, GitSource, SourceLimits};
 use crate::{RegisterRequest, Registry, RegistryError, TemplateOverrides, Version, sync_plan};
 
 /// What one sync run did.
@@ -51,6 +51,14 @@ impl Registry {
             ..parsed.clone()
         }
         .to_string();
+        // A repository that cannot be read now is refused at once, with nothing recorded, as
+        // a catalog location that cannot be read is.
+        if let Err(error) = self.read_repository(target).await? {
+            return Err(RegistryError::InvalidRequest(format!(
+                "repository `{}` cannot be read, so no sync was added: {error}",
+                parsed.repository
+            )));
+        }
         let mut tx = mutation.begin(self.store()).await?;
         let row = tx
             .ensure_template_sync(
@@ -92,6 +100,32 @@ impl Registry {
         Ok(())
     }
 
+    /// Reads the repository of a sync target (`REPOSITORY[#ref=REF]`) at its reference, with
+    /// the configured credentials of its host; the outer error is an internal failure, the
+    /// inner one the read's.
+    async fn read_repository(
+        &self,
+        target: &str,
+    ) -> Result<Result<(String, Vec<BundleFile>), source::SourceError>, RegistryError> {
+        let git = self.authenticate(GitSource::parse(target)?);
+        let cache = self.config().git_cache.clone();
+        // HTTPS repositories are fetched as the catalog fetches them.
+        let url_reader = self.inner.catalog.url_reader().clone();
+        let budget = self.inner.catalog.read_budget();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let limits = SourceLimits {
+                max_total_bytes: 256 * 1024 * 1024,
+                max_files: 20_000,
+                ..SourceLimits::default()
+            };
+            let https = url_reader.smart_http(&runtime, &budget);
+            source::read_git_over(&cache, &git, &limits, Some(&https))
+        })
+        .await
+        .map_err(|error| RegistryError::Internal(error.to_string()))
+    }
+
     /// Syncs one source now. The versions it registers are recorded as the sync loop's
     /// changes; the run itself as the caller's (`mutation`), if a caller asked for it.
     pub async fn run_sync(
@@ -111,23 +145,7 @@ impl Registry {
         if !row.reference.is_empty() {
             target = with_reference(&target, &row.reference);
         }
-        let git = self.authenticate(GitSource::parse(&target)?);
-        let cache = self.config().git_cache.clone();
-        // HTTPS repositories are fetched as the catalog fetches them.
-        let url_reader = self.inner.catalog.url_reader().clone();
-        let budget = self.inner.catalog.read_budget();
-        let runtime = tokio::runtime::Handle::current();
-        let read = tokio::task::spawn_blocking(move || {
-            let limits = SourceLimits {
-                max_total_bytes: 256 * 1024 * 1024,
-                max_files: 20_000,
-                ..SourceLimits::default()
-            };
-            let https = url_reader.smart_http(&runtime, &budget);
-            source::read_git_over(&cache, &git, &limits, Some(&https))
-        })
-        .await
-        .map_err(|error| RegistryError::Internal(error.to_string()))?;
+        let read = self.read_repository(&target).await?;
         let mut outcome = SyncOutcome::default();
         match read {
             Err(error) => outcome

@@ -1,10 +1,12 @@
 //! A small HTTP client for the Paved API, shared by every command that talks to a server.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use paved_api::ErrorResponse;
 use paved_cli::ServerArgs;
+
+use crate::config::{self, Source};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -19,11 +21,13 @@ pub enum ClientError {
         problems: Vec<paved_model::problem::Problem>,
     },
     #[error(
-        "cannot reach the Paved server at `{server}`: {source}\nhint: start it with `paved up`, or pass --server URL"
+        "cannot reach the Paved server at `{server}`: {cause}\nhint: start it with `paved up`, or name another with --server URL, PAVED_SERVER or `paved config set server URL`"
     )]
     Unreachable {
         server: String,
-        source: reqwest::Error,
+        /// The innermost cause only (`Connection refused`): the layers above it repeat the
+        /// URL, and the error is printed once.
+        cause: String,
     },
 }
 
@@ -44,17 +48,21 @@ impl ClientError {
 pub struct Client {
     http: reqwest::Client,
     server: String,
-    token: Option<String>,
+    token: Option<(String, Source)>,
+    config_path: PathBuf,
 }
 
 impl Client {
-    pub fn new(args: &ServerArgs) -> Client {
-        let token = args.token.clone().or_else(|| read_token(&args.data_dir));
-        Client {
+    /// A client for the server and token `args`, the environment and the config file name
+    /// ([`config::resolve`]); fails only on an unreadable config file.
+    pub fn new(args: &ServerArgs) -> anyhow::Result<Client> {
+        let resolved = config::resolve(args)?;
+        Ok(Client {
             http: reqwest::Client::new(),
-            server: args.server.trim_end_matches('/').to_owned(),
-            token,
-        }
+            server: resolved.server,
+            token: resolved.token,
+            config_path: resolved.config_path,
+        })
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
@@ -102,7 +110,7 @@ impl Client {
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.token {
-            Some(token) => request.bearer_auth(token),
+            Some((token, _)) => request.bearer_auth(token),
             None => request,
         }
     }
@@ -112,15 +120,57 @@ impl Client {
         &self,
         request: reqwest::RequestBuilder,
     ) -> anyhow::Result<reqwest::Response> {
-        let response =
-            self.authorize(request)
-                .send()
-                .await
-                .map_err(|source| ClientError::Unreachable {
-                    server: self.server.clone(),
-                    source,
-                })?;
-        check(response).await
+        let response = self
+            .authorize(request)
+            .send()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        check(response)
+            .await
+            .map_err(|error| self.in_cli_terms(error).into())
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> ClientError {
+        let mut cause: &dyn std::error::Error = error;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        ClientError::Unreachable {
+            server: self.server.clone(),
+            cause: cause.to_string(),
+        }
+    }
+
+    /// A refused or missing token, explained with the CLI's ways to give one.
+    fn in_cli_terms(&self, error: ClientError) -> ClientError {
+        let ClientError::Api {
+            status: 401,
+            code,
+            problems,
+            ..
+        } = error
+        else {
+            return error;
+        };
+        let ways = format!(
+            "pass it with --token TOKEN, set PAVED_TOKEN, or save it with `paved config set token` (in `{}`)",
+            self.config_path.display()
+        );
+        let message = match &self.token {
+            Some((_, source)) => format!(
+                "the server at `{}` refused the token from {source}\nhint: use a valid token: {ways}",
+                self.server
+            ),
+            None => format!(
+                "this command needs a token and none was given\nhint: {ways}; the admin token of a server started with `paved up` is in its data directory's `admin-token`"
+            ),
+        };
+        ClientError::Api {
+            status: 401,
+            code,
+            message,
+            problems,
+        }
     }
 
     async fn send<T: DeserializeOwned>(
@@ -224,7 +274,7 @@ impl EventParser {
     }
 }
 
-async fn check(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
     if response.status().is_success() {
         return Ok(response);
     }
@@ -247,15 +297,7 @@ async fn check(response: reqwest::Response) -> anyhow::Result<reqwest::Response>
             problems: Vec::new(),
         },
     };
-    Err(error.into())
-}
-
-/// The admin token `paved up` wrote for local use, if any.
-fn read_token(data_dir: &Path) -> Option<String> {
-    std::fs::read_to_string(data_dir.join("admin-token"))
-        .ok()
-        .map(|token| token.trim().to_owned())
-        .filter(|token| !token.is_empty())
+    Err(error)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod client;
 mod commands;
+mod config;
 mod output;
 
 use std::process::ExitCode;
@@ -125,6 +126,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Images { output, server } => commands::engine::images::run(&server, output).await,
         Command::Logs(args) => commands::engine::logs::run(args).await,
         Command::Secret(command) => commands::engine::secret::run(command).await,
+        Command::Config(command) => commands::config::run(command),
         Command::Lb(command) => commands::engine::lb::run(command).await,
         Command::Engine(command) => commands::engine::services::run(command).await,
         Command::Job(command) => run_job(command).await,

@@ -1,7 +1,8 @@
 """{{ service.name }}: a small HTTP service, Python standard library only.
 
-Serves `/` and the health check path (`HEALTH_CHECK_PATH`, default `/healthz`) on `PORT`
-(default 80), and stops cleanly on SIGTERM, which ECS sends before it stops a task.
+Serves `/` and the health check path (`HEALTH_CHECK_PATH`, default `/healthz`)
+on `PORT` (default {{ service_instance.inputs.port }}), and stops cleanly on SIGTERM, which ECS
+sends before it stops a task.
 """
 import json
 import os
@@ -19,10 +20,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?", 1)[0]
-        if path == HEALTH_CHECK_PATH:
-            self.send_json(200, {"status": "ok"})
-        elif path == "/":
+        # `/` answers 200 too, so it also serves as the health check when that path is `/`.
+        if path == "/":
             self.send_json(200, {"service": SERVICE_NAME, "message": "Hello from Paved"})
+        elif path == HEALTH_CHECK_PATH:
+            self.send_json(200, {"status": "ok"})
         else:
             self.send_json(404, {"error": "not found", "path": path})
 
@@ -41,7 +43,7 @@ def make_server(port, host="0.0.0.0"):
 
 
 def main():
-    server = make_server(int(os.environ.get("PORT", "80")))
+    server = make_server(int(os.environ.get("PORT", "{{ service_instance.inputs.port }}")))
     # shutdown() waits for serve_forever() to return, so it runs on another thread.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"{SERVICE_NAME} listening on port {server.server_address[1]}", file=sys.stderr, flush=True)

@@ -1066,14 +1066,14 @@ async fn builtin_templates_are_registered_on_first_start(backend: Backend) {
     for item in list.body["items"].as_array().expect("items") {
         assert_eq!(item["recommendedVersion"], "1.0", "{item}");
     }
-    // A version's answer carries the bundle's README (here, with its checkov exceptions).
+    // A version's answer carries the bundle's README (here, with its security checks).
     let version = server
         .get("/api/templates/ecs-environment/versions/1")
         .await;
     assert!(
         version.body["readme"]
             .as_str()
-            .is_some_and(|readme| readme.contains("## checkov exceptions")),
+            .is_some_and(|readme| readme.contains("## Security checks")),
         "{}",
         version.text
     );

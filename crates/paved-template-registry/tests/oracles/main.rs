@@ -7,7 +7,7 @@
 //!   autoscaling's requests) are valid API requests (`ecs_api_check.py`), and that check does
 //!   catch a broken task definition;
 //! - checkov 3.3: every failed security check is listed, with a reason, in the template's
-//!   README under `## checkov exceptions`, and every listed exception still happens;
+//!   README under `## Security checks`, and every listed exception still happens;
 //! - JSON Schema 2020-12 (Python's `jsonschema`): the schemas (instance and pipeline) are
 //!   valid, accept the matrix's inputs and refuse invalid ones such as a CPU/memory pair Fargate
 //!   does not offer or an unknown CI provider;
@@ -16,12 +16,15 @@
 //! - the service templates' app skeletons, rendered with their pipeline into the repository the
 //!   scaffolder creates, are complete (the Dockerfile's files exist) and pass their own unit
 //!   tests; the worker's loop consumes a real SQS API (moto, with botocore's request checks)
-//!   and stops on SIGTERM (`worker_check.py`).
+//!   and stops on SIGTERM (`worker_check.py`);
+//! - the web and backend services' port and health check path agree across the app, the
+//!   Dockerfile, the task definition and the load balancer (`golden_paths.rs`).
 //!
 //! `PAVED_ORACLES_KEEP=1` keeps the rendered files (their directories are printed).
 //! Each tool runs once, over every rendered case. A missing tool fails the test.
 
 mod cases;
+mod golden_paths;
 mod render;
 mod tools;
 
@@ -264,14 +267,14 @@ fn expected_operations(case: &Case) -> Vec<&'static str> {
 // ------------------------------------------------------------------------------------------
 // checkov
 
-/// One row of a README's `## checkov exceptions` table.
+/// One row of a README's `## Security checks` table (checkov's exceptions).
 #[derive(Debug)]
 struct Exception {
     check: String,
     resource: String,
 }
 
-/// Reads the `## checkov exceptions` table of `templates/<template>/README.md`.
+/// Reads the `## Security checks` table of `templates/<template>/README.md`.
 fn checkov_exceptions(template: &str) -> Vec<Exception> {
     let path = render::templates_dir().join(template).join("README.md");
     let text = std::fs::read_to_string(&path)
@@ -281,9 +284,9 @@ fn checkov_exceptions(template: &str) -> Vec<Exception> {
         .find(|s| {
             s.trim_start()
                 .to_ascii_lowercase()
-                .starts_with("checkov exceptions")
+                .starts_with("security checks")
         })
-        .unwrap_or_else(|| panic!("{}: no `## checkov exceptions` section", path.display()));
+        .unwrap_or_else(|| panic!("{}: no `## Security checks` section", path.display()));
     let rows: Vec<Vec<String>> = section
         .lines()
         .skip_while(|line| !line.trim_start().starts_with('|'))
@@ -415,7 +418,7 @@ fn checkov_failures_are_the_readme_exceptions() {
     }
     assert!(
         unexcepted.is_empty() && stale.is_empty(),
-        "checkov over {} rendered templates.\nFailed checks not listed under `## checkov exceptions` \
+        "checkov over {} rendered templates.\nFailed checks not listed under `## Security checks` \
          in the template's README (fix the template, or list them with a reason):\n{}\n\
          Exceptions that no case triggers any more (remove them):\n{}",
         rendered.len(),
@@ -430,6 +433,21 @@ fn checkov_failures_are_the_readme_exceptions() {
 /// Inputs each template's schema must refuse: (template, inputs, why).
 fn invalid_inputs() -> Vec<(&'static str, Value, &'static str)> {
     let mut invalid = vec![
+        (
+            "web-service",
+            json!({"environment_variables": {"PORT": "8080"}}),
+            "PORT, which the port input sets",
+        ),
+        (
+            "web-service",
+            json!({"secrets": {"HEALTH_CHECK_PATH": "arn:aws:ssm:eu-west-1:123456789012:parameter/p"}}),
+            "HEALTH_CHECK_PATH, which the health check path input sets",
+        ),
+        (
+            "backend-service",
+            json!({"environment_variables": {"PORT": "8080"}}),
+            "PORT, which the port input sets",
+        ),
         (
             "ecs-environment",
             json!({"vpc_cidr": "10.0.0.0/8"}),
@@ -920,7 +938,7 @@ fn docker_ignored(patterns: &[&str], name: &str) -> bool {
 
 /// What would break `docker build` or the container: a `COPY` source missing from the
 /// repository or left out of the build context by `.dockerignore`, or a `CMD` running a Python
-/// file the image does not copy.
+/// file the image does not copy, or running something other than `python3`.
 fn dockerfile_problems(dir: &Path) -> Vec<String> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
     let ignore = read(".dockerignore");
@@ -953,6 +971,10 @@ fn dockerfile_problems(dir: &Path) -> Vec<String> {
     }
     match cmd {
         Some(cmd) => {
+            // The image and a stock Debian or Ubuntu host (the local engine) both have python3.
+            if cmd.first().map(String::as_str) != Some("python3") {
+                problems.push(format!("CMD {cmd:?} does not run python3"));
+            }
             for script in cmd.iter().filter(|arg| arg.ends_with(".py")) {
                 if !copied.contains(script) {
                     problems.push(format!("CMD runs {script}, which the image does not copy"));

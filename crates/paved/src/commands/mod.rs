@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod config;
 pub mod engine;
 pub mod job;
 pub mod service;

@@ -16,7 +16,7 @@ use paved_template_registry::RegistryConfig;
 use tokio::sync::watch;
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
+    init_logging(args.log_format, args.verbose);
     keep_files_private();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory `{}`", args.data_dir.display()))?;
@@ -130,10 +130,22 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         store.backend(),
         data_dir.display()
     );
+    let token_file = data_dir.join("admin-token");
+    if std::env::var_os("PAVED_ADMIN_TOKEN").is_some() {
+        eprintln!("Admin token for mutating calls: PAVED_ADMIN_TOKEN");
+    } else {
+        eprintln!(
+            "Admin token for mutating calls: {} (from elsewhere: `paved config set token < {}`)",
+            token_file.display(),
+            token_file.display()
+        );
+    }
     eprintln!(
-        "Admin token for mutating calls: {}",
-        data_dir.join("admin-token").display()
+        "API reference: http://{address}/api/openapi.json; guides: README.md and docs/ in Paved's repository"
     );
+    if !args.verbose && std::env::var_os("PAVED_LOG").is_none() {
+        eprintln!("Logging warnings only (--verbose or PAVED_LOG=info for more)");
+    }
     paved_server::serve(listener, state, stop_requested(stopped))
         .await
         .context("serving HTTP")?;
@@ -330,11 +342,19 @@ fn write_token_file(data_dir: &Path, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(format: LogFormat) {
+/// Warnings and errors only unless `verbose` (info) or PAVED_LOG (any filter); ANSI colours
+/// only when stderr is a terminal, so redirected logs stay plain text.
+fn init_logging(format: LogFormat, verbose: bool) {
+    let default = if verbose {
+        "info,tower_http=warn,sqlx=warn"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAVED_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -2,6 +2,7 @@
 //! validator, and `paved up` with the catalog, template and service commands talking to it.
 
 mod backstage;
+mod config;
 mod engine;
 mod engine_cli;
 mod services;
@@ -28,7 +29,8 @@ pub fn paved_under_umask(umask: &str) -> Command {
     paved_in(shell)
 }
 
-/// `command` in the crate's directory, without the test runner's `PAVED_*` variables.
+/// `command` in the crate's directory, without the test runner's `PAVED_*` variables and with
+/// a config directory that holds no `paved/config.toml`, so the user's own never applies.
 fn paved_in(mut command: Command) -> Command {
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     for (key, _) in std::env::vars_os() {
@@ -36,6 +38,10 @@ fn paved_in(mut command: Command) -> Command {
             command.env_remove(key);
         }
     }
+    command.env(
+        "XDG_CONFIG_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-user-config"),
+    );
     command
 }
 

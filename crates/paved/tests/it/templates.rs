@@ -255,7 +255,9 @@ fn template_lifecycle_from_init_to_withdraw() {
         .arg(dir.path().join("no-token-here")));
     assert_eq!(unauthenticated.code, Some(1), "{unauthenticated}");
     assert!(
-        unauthenticated.stderr.contains("authentication required"),
+        unauthenticated
+            .stderr
+            .contains("needs a token and none was given"),
         "{unauthenticated}"
     );
     let unknown = template(&server, &["show", "nothing-like-it"]);
@@ -543,6 +545,22 @@ fn template_sync_registers_the_folders_of_a_git_repository() {
     git(&["commit", "--quiet", "-m", "synced v1"]);
 
     let server = Up::start(dir.path(), &dir.path().join("data"), &[]);
+    // A repository that is not there is refused at once (exit 1, as `catalog locations add`
+    // is), and no sync is recorded.
+    let missing = template(
+        &server,
+        &["sync", "add", &display(&dir.path().join("no-such-repo"))],
+    );
+    assert_eq!(missing.code, Some(1), "{missing}");
+    assert!(
+        missing
+            .stderr
+            .contains("cannot be read, so no sync was added"),
+        "{missing}"
+    );
+    let none = template_ok(&server, &["sync", "list", "-o", "json"]).json();
+    assert_eq!(none["items"], json!([]), "{none}");
+
     let added = template_ok(
         &server,
         &["sync", "add", &display(&repository), "-o", "json"],

@@ -129,7 +129,10 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
         &[&catalog],
     );
     assert_eq!(refused.code, Some(1), "{refused}");
-    assert!(refused.stderr.contains("token is not valid"), "{refused}");
+    assert!(
+        refused.stderr.contains("refused the token from --token"),
+        "{refused}"
+    );
     let refused = server.cli(
         &[
             "catalog",
@@ -142,7 +145,10 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
         &[],
     );
     assert_eq!(refused.code, Some(1), "{refused}");
-    assert!(refused.stderr.contains("token is not valid"), "{refused}");
+    assert!(
+        refused.stderr.contains("refused the token from --token"),
+        "{refused}"
+    );
 
     let status = server.terminate();
     assert_eq!(
@@ -227,6 +233,39 @@ fn sigterm_stops_a_long_read() {
     assert!(!log.contains("grace period is over"), "{log}");
 }
 
+/// Run as a user runs it, `paved up` prints its banner and then only warnings; with its
+/// output not a terminal, no colour codes. `--verbose` logs what it does.
+#[test]
+fn up_prints_a_banner_then_only_warnings_without_colours() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let quiet = Up::start_quiet(dir.path(), &dir.path().join("quiet"));
+    let file = dir.path().join("group.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-quiet\nspec:\n  type: team\n  children: []\n",
+    )
+    .expect("write a group");
+    let added = quiet.cli(&["catalog", "locations", "add"], &[&file]);
+    assert_eq!(added.code, Some(0), "{added}");
+    let log = quiet.log();
+    for wanted in [
+        READY_LINE,
+        "Admin token for mutating calls",
+        "/api/openapi.json",
+        "--verbose",
+    ] {
+        assert!(log.contains(wanted), "{wanted:?} in the banner:\n{log}");
+    }
+    assert!(!log.contains("INFO"), "only warnings:\n{log}");
+    assert!(!log.contains('\x1b'), "no colour codes:\n{log}");
+    drop(quiet);
+
+    let verbose = Up::start(dir.path(), &dir.path().join("verbose"), &[]);
+    let log = verbose.log();
+    assert!(log.contains("INFO") && log.contains("paved is up"), "{log}");
+    assert!(!log.contains('\x1b'), "no colour codes:\n{log}");
+}
+
 #[test]
 fn unreachable_server_exits_3_with_a_hint() {
     let port = free_port();
@@ -240,6 +279,13 @@ fn unreachable_server_exits_3_with_a_hint() {
     assert_eq!(result.code, Some(3), "{result}");
     assert!(result.stderr.contains("paved up"), "{result}");
     assert!(result.stdout.is_empty(), "{result}");
+    // The connection error is printed once, without the layers that repeat the URL.
+    assert_eq!(
+        result.stderr.matches(&format!("127.0.0.1:{port}")).count(),
+        1,
+        "{result}"
+    );
+    assert_eq!(result.stderr.matches("refused").count(), 1, "{result}");
 }
 
 #[test]
@@ -248,7 +294,24 @@ fn help_mentions_the_key_flags() {
         (&["--help"], &["up", "catalog", "paved up"]),
         (
             &["up", "--help"],
-            &["--listen", "--data-dir", "--database-url", "admin-token"],
+            &[
+                "--listen",
+                "--data-dir",
+                "--database-url",
+                "admin-token",
+                "--verbose",
+                // Every environment variable `paved up` reads.
+                "PAVED_LISTEN",
+                "PAVED_DATA_DIR",
+                "PAVED_DATABASE_URL",
+                "PAVED_LOG_FORMAT",
+                "PAVED_SHUTDOWN_GRACE",
+                "PAVED_LOG",
+                "PAVED_ADMIN_TOKEN",
+                "PAVED_GIT_USERNAME",
+                "PAVED_GIT_PASSWORD",
+                "PAVED_CRASH_AFTER_STEP",
+            ],
         ),
         (
             &["catalog", "locations", "add", "--help"],
@@ -327,18 +390,41 @@ impl Up {
         Up::start_command(paved, work_dir, data_dir, extra)
     }
 
-    /// [`Up::start`] with `paved` (`paved()` or `paved_under_umask(...)`) as given.
+    /// [`Up::start`] with `paved` (`paved()` or `paved_under_umask(...)`) as given. Tests
+    /// read its info-level log (`--verbose`).
     #[track_caller]
     pub(crate) fn start_command(
-        mut paved: Command,
+        paved: Command,
         work_dir: &Path,
         data_dir: &Path,
         extra: &[&str],
     ) -> Up {
+        Up::start_logging(paved, work_dir, data_dir, extra, true)
+    }
+
+    /// [`Up::start`] as a user runs it: without `--verbose`.
+    #[track_caller]
+    pub(crate) fn start_quiet(work_dir: &Path, data_dir: &Path) -> Up {
+        Up::start_logging(paved(), work_dir, data_dir, &[], false)
+    }
+
+    #[track_caller]
+    fn start_logging(
+        mut paved: Command,
+        work_dir: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        verbose: bool,
+    ) -> Up {
         let address = format!("127.0.0.1:{}", free_port());
+        if verbose {
+            paved.arg("up").arg("--verbose");
+        } else {
+            paved.arg("up");
+        }
         let mut child = paved
             .current_dir(work_dir)
-            .args(["up", "--listen", &address, "--data-dir"])
+            .args(["--listen", &address, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .stdin(Stdio::null())

@@ -34,7 +34,7 @@ pub async fn list(
         }
     }
     parameters.append_pair("limit", &query.limit.to_string());
-    let list: AuditEventList = Client::new(server)
+    let list: AuditEventList = Client::new(server)?
         .get(&format!("/api/audit?{}", parameters.finish()))
         .await?;
     output::print(format, &list, || {

@@ -26,7 +26,7 @@ pub async fn run(
         "/api/catalog/entities/by-name/{}/{}/{}",
         reference.kind, reference.namespace, reference.name
     );
-    let entity: Value = Client::new(server).get(&path).await?;
+    let entity: Value = Client::new(server)?.get(&path).await?;
     output::print(format, &entity, || {
         let mut table = output::table(&["field", "value"]);
         table.add_row(vec!["ref".to_owned(), reference.key()]);

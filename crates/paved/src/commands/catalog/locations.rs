@@ -46,7 +46,7 @@ pub async fn add(
     } else {
         "/api/catalog/locations"
     };
-    let response: AddLocationResponse = Client::new(server).post(path, &spec).await?;
+    let response: AddLocationResponse = Client::new(server)?.post(path, &spec).await?;
     output::print(format, &response, || {
         for problem in &response.problems {
             eprintln!(
@@ -72,7 +72,7 @@ pub async fn add(
 }
 
 pub async fn list(server: &ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let locations: Vec<LocationItem> = Client::new(server).get("/api/catalog/locations").await?;
+    let locations: Vec<LocationItem> = Client::new(server)?.get("/api/catalog/locations").await?;
     output::print(format, &locations, || {
         let mut table = output::table(&["id", "type", "target", "refreshed", "problems"]);
         for item in &locations {
@@ -94,7 +94,7 @@ pub async fn list(server: &ServerArgs, format: OutputFormat) -> Result<(), Failu
 }
 
 pub async fn remove(server: &ServerArgs, id: &str) -> Result<(), Failure> {
-    Client::new(server)
+    Client::new(server)?
         .delete(&format!("/api/catalog/locations/{id}"))
         .await?;
     eprintln!("removed location {id} and its entities");

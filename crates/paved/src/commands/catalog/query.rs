@@ -35,7 +35,7 @@ pub async fn run(
         query.append_pair("orderField", order);
     }
     query.append_pair("limit", &request.limit.to_string());
-    let response: QueryEntitiesResponse = Client::new(server)
+    let response: QueryEntitiesResponse = Client::new(server)?
         .get(&format!(
             "/api/catalog/entities/by-query?{}",
             query.finish()

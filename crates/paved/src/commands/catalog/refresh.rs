@@ -20,7 +20,7 @@ pub async fn run(
         entity_ref,
         location_id: location,
     };
-    let response: RefreshResponse = Client::new(server)
+    let response: RefreshResponse = Client::new(server)?
         .post("/api/catalog/refresh", &request)
         .await?;
     output::print(format, &response, || {

@@ -35,7 +35,9 @@ pub async fn run(args: BuildArgs) -> Result<(), Failure> {
         service: service.clone(),
         reference: Some(reference),
     };
-    let built: anyhow::Result<Image> = Client::new(&server).post("/api/engine/images", &body).await;
+    let built: anyhow::Result<Image> = Client::new(&server)?
+        .post("/api/engine/images", &body)
+        .await;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }

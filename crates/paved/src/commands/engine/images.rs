@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::output;
 
 pub async fn run(server: &ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let list: ImageList = Client::new(server).get("/api/engine/images").await?;
+    let list: ImageList = Client::new(server)?.get("/api/engine/images").await?;
     output::print(format, &list, || {
         let mut table = output::table(&["name", "commit", "image"]);
         for image in &list.items {

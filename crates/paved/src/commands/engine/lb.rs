@@ -23,7 +23,7 @@ pub async fn run(command: LbCommand) -> Result<(), Failure> {
             // YAML is a superset of JSON: one parser reads both.
             let spec: LoadBalancerSpec = serde_saphyr::from_str(&text)
                 .map_err(|error| refuse(format_args!("`{}`: {error}", file.display())))?;
-            let applied: LoadBalancer = Client::new(&server)
+            let applied: LoadBalancer = Client::new(&server)?
                 .put(
                     &format!("/api/engine/load-balancers/{}", segment(&cluster)),
                     &spec,
@@ -52,7 +52,7 @@ pub async fn run(command: LbCommand) -> Result<(), Failure> {
         }
         LbCommand::List { output, server } => list(&server, output).await,
         LbCommand::Rm { cluster, server } => {
-            Client::new(&server)
+            Client::new(&server)?
                 .delete(&format!("/api/engine/load-balancers/{}", segment(&cluster)))
                 .await?;
             eprintln!("removed the load balancer of {cluster}");
@@ -62,7 +62,7 @@ pub async fn run(command: LbCommand) -> Result<(), Failure> {
 }
 
 async fn list(server: &paved_cli::ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let list: LoadBalancerList = Client::new(server)
+    let list: LoadBalancerList = Client::new(server)?
         .get("/api/engine/load-balancers")
         .await?;
     output::print(format, &list, || {

@@ -33,7 +33,7 @@ pub async fn run(args: LogsArgs) -> Result<(), Failure> {
         segment(&service),
         query.finish()
     );
-    let client = Client::new(&server);
+    let client = Client::new(&server)?;
     if !follow {
         let lines: LogLineList = client.get(&path).await?;
         for line in &lines.items {

@@ -32,7 +32,7 @@ pub async fn run(command: SecretCommand) -> Result<(), Failure> {
                 )));
             }
             let body = PutSecretBody { value };
-            let secret: Secret = Client::new(&server)
+            let secret: Secret = Client::new(&server)?
                 .put(&format!("/api/engine/secrets/{}", segment(&name)), &body)
                 .await
                 .map_err(|error| {
@@ -43,7 +43,7 @@ pub async fn run(command: SecretCommand) -> Result<(), Failure> {
         }
         SecretCommand::List { output, server } => list(&server, output).await,
         SecretCommand::Rm { name, server } => {
-            Client::new(&server)
+            Client::new(&server)?
                 .delete(&format!("/api/engine/secrets/{}", segment(&name)))
                 .await?;
             eprintln!("removed secret {name}");
@@ -72,7 +72,7 @@ fn read_stdin(name: &str) -> Result<String, Failure> {
 }
 
 async fn list(server: &paved_cli::ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let list: SecretList = Client::new(server).get("/api/engine/secrets").await?;
+    let list: SecretList = Client::new(server)?.get("/api/engine/secrets").await?;
     output::print(format, &list, || {
         let mut table = output::table(&["name", "created", "updated"]);
         for secret in &list.items {

@@ -25,7 +25,7 @@ pub async fn run(command: EngineCommand) -> Result<(), Failure> {
                 ),
                 None => "/api/engine/services".to_owned(),
             };
-            let list: EngineServiceList = Client::new(&server).get(&path).await?;
+            let list: EngineServiceList = Client::new(&server)?.get(&path).await?;
             output::print(output, &list, || {
                 let mut table = output::table(&[
                     "cluster",
@@ -64,7 +64,7 @@ pub async fn run(command: EngineCommand) -> Result<(), Failure> {
             output,
             server,
         } => {
-            let detail: EngineServiceDetail = Client::new(&server)
+            let detail: EngineServiceDetail = Client::new(&server)?
                 .get(&format!(
                     "/api/engine/services/{}/{}",
                     segment(&cluster),

@@ -10,7 +10,7 @@ use crate::commands::template::print_or_text;
 use crate::output::emit;
 
 pub async fn run(server: &ServerArgs, id: &str, format: OutputFormat) -> Result<(), Failure> {
-    let client = Client::new(server);
+    let client = Client::new(server)?;
     let job: Job = client
         .post(
             &format!("/api/jobs/{}/cancel", segment(id)),

@@ -32,7 +32,7 @@ pub async fn run(
         }
     }
     parameters.append_pair("limit", &query.limit.to_string());
-    let list: JobList = Client::new(server)
+    let list: JobList = Client::new(server)?
         .get(&format!("/api/jobs?{}", parameters.finish()))
         .await?;
     output::print(format, &list, || {

@@ -11,7 +11,7 @@ use crate::commands::template::print_or_text;
 use crate::output::emit;
 
 pub async fn show(server: &ServerArgs, id: &str, format: OutputFormat) -> Result<(), Failure> {
-    let client = Client::new(server);
+    let client = Client::new(server)?;
     let job: Job = client.get(&format!("/api/jobs/{}", segment(id))).await?;
     print_or_text(format, &job, || {
         emit(heading(&job));
@@ -30,7 +30,7 @@ pub async fn follow_to_end(
     id: &str,
     format: OutputFormat,
 ) -> Result<(), Failure> {
-    let client = Client::new(server);
+    let client = Client::new(server)?;
     let job = follow(&client, &segment(id)).await?;
     print_or_text(format, &job, || {
         emit(heading(&job));

@@ -61,7 +61,7 @@ pub async fn run(args: ServiceCreateArgs) -> Result<(), Failure> {
         repository_url: repository_url.as_deref().map(absolute_local_repository),
         dry_run,
     };
-    let client = Client::new(&server);
+    let client = Client::new(&server)?;
     let response: CreateServiceResponse =
         client.post("/api/services", &body).await.map_err(|error| {
             report_problems(error, &format!("service `{name}` was not created"), None)

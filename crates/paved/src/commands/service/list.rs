@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::output;
 
 pub async fn run(server: &ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let list: ServiceList = Client::new(server).get("/api/services").await?;
+    let list: ServiceList = Client::new(server)?.get("/api/services").await?;
     output::print(format, &list, || {
         let mut table = output::table(&["name", "owner", "template", "version", "repository"]);
         for service in &list.items {

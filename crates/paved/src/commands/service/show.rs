@@ -9,7 +9,7 @@ use crate::commands::template::{print_or_text, short_time};
 use crate::output::emit;
 
 pub async fn run(server: &ServerArgs, name: &str, format: OutputFormat) -> Result<(), Failure> {
-    let service: Service = Client::new(server)
+    let service: Service = Client::new(server)?
         .get(&format!("/api/services/{name}"))
         .await?;
     let spec = serde_saphyr::to_string(&service.spec).map_err(anyhow::Error::from)?;

@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::output;
 
 pub async fn run(server: &ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let list: TemplateList = Client::new(server).get("/api/templates").await?;
+    let list: TemplateList = Client::new(server)?.get("/api/templates").await?;
     output::print(format, &list, || {
         let mut table = output::table(&[
             "name",

@@ -15,7 +15,7 @@ pub async fn publish(
     format: OutputFormat,
 ) -> Result<(), Failure> {
     let (name, number) = exact_version(version);
-    let published: TemplateVersion = Client::new(server)
+    let published: TemplateVersion = Client::new(server)?
         .post(
             &format!("/api/templates/{name}/versions/{number}/publish"),
             &serde_json::json!({}),
@@ -46,7 +46,7 @@ pub async fn withdraw(
     if reason.trim().is_empty() {
         usage_error("`--reason` is empty: say why the version is withdrawn; teams see it");
     }
-    let client = Client::new(server);
+    let client = Client::new(server)?;
     let withdrawn: TemplateVersion = client
         .post(
             &format!("/api/templates/{name}/versions/{number}/withdraw"),

@@ -51,7 +51,7 @@ pub async fn run(
         publish: options.publish,
         dry_run: options.dry_run,
     };
-    let response: RegisterTemplateResponse = Client::new(server)
+    let response: RegisterTemplateResponse = Client::new(server)?
         .post("/api/templates/versions", &request)
         .await
         .map_err(|error| {

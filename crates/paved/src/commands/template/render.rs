@@ -112,7 +112,7 @@ pub async fn run(
         pipeline_inputs,
         context,
     };
-    let response: RenderTemplateResponse = Client::new(server)
+    let response: RenderTemplateResponse = Client::new(server)?
         .post(&format!("/api/templates/{name}/render"), &request)
         .await
         .map_err(|error| report_problems(error, &format!("`{template}` was not rendered"), None))?;

@@ -27,7 +27,7 @@ pub async fn run(server: &ServerArgs, template: &str, format: OutputFormat) -> R
             "`{template}` is not a template: give NAME, NAME@MAJOR or NAME@MAJOR.MINOR"
         ));
     }
-    let client = Client::new(server);
+    let client = Client::new(server)?;
     let detail: TemplateDetail = client.get(&format!("/api/templates/{name}")).await?;
     let selected_version = match selector {
         Some(selector) => Some(
@@ -58,6 +58,18 @@ pub async fn run(server: &ServerArgs, template: &str, format: OutputFormat) -> R
     print_or_text(format, &shown, || print_text(&shown))
 }
 
+/// `draft`, `published` or `withdrawn: REASON`.
+fn version_state(version: &TemplateVersion) -> String {
+    match version
+        .withdrawn_reason
+        .as_ref()
+        .filter(|_| version.status == "withdrawn")
+    {
+        Some(reason) => format!("{}: {reason}", version.status),
+        None => version.status.clone(),
+    }
+}
+
 fn print_text(shown: &Shown) {
     let summary = &shown.detail.summary;
     match &summary.title {
@@ -86,14 +98,18 @@ fn print_text(shown: &Shown) {
         emit("The template has no versions yet.");
         return;
     };
-    let mut state = version.status.clone();
-    if let Some(reason) = version
-        .withdrawn_reason
-        .as_ref()
-        .filter(|_| version.status == "withdrawn")
-    {
-        state.push_str(&format!(": {reason}"));
+    emit("");
+    let mut versions = output::table(&["version", "state", "recommended"]);
+    for listed in &shown.detail.versions {
+        versions.add_row(vec![
+            listed.version.clone(),
+            version_state(listed),
+            if listed.recommended { "✓" } else { "" }.to_owned(),
+        ]);
     }
+    emit(versions);
+    emit("");
+    let mut state = version_state(version);
     if version.recommended {
         state.push_str(", recommended");
     }

@@ -14,7 +14,7 @@ pub async fn add(server: &ServerArgs, target: &str, format: OutputFormat) -> Res
     let request = AddTemplateSyncRequest {
         target: absolute_local_repository(target),
     };
-    let response: TemplateSyncRunResponse = Client::new(server)
+    let response: TemplateSyncRunResponse = Client::new(server)?
         .post("/api/template-syncs", &request)
         .await?;
     print_or_text(format, &response, || {
@@ -27,7 +27,7 @@ pub async fn add(server: &ServerArgs, target: &str, format: OutputFormat) -> Res
 }
 
 pub async fn list(server: &ServerArgs, format: OutputFormat) -> Result<(), Failure> {
-    let syncs: TemplateSyncList = Client::new(server).get("/api/template-syncs").await?;
+    let syncs: TemplateSyncList = Client::new(server)?.get("/api/template-syncs").await?;
     output::print(format, &syncs, || {
         let mut table = output::table(&["id", "repository", "ref", "commit", "synced", "problems"]);
         for sync in &syncs.items {
@@ -52,7 +52,7 @@ pub async fn list(server: &ServerArgs, format: OutputFormat) -> Result<(), Failu
 }
 
 pub async fn run(server: &ServerArgs, id: &str, format: OutputFormat) -> Result<(), Failure> {
-    let response: TemplateSyncRunResponse = Client::new(server)
+    let response: TemplateSyncRunResponse = Client::new(server)?
         .post(
             &format!("/api/template-syncs/{id}/run"),
             &serde_json::json!({}),
@@ -62,7 +62,7 @@ pub async fn run(server: &ServerArgs, id: &str, format: OutputFormat) -> Result<
 }
 
 pub async fn remove(server: &ServerArgs, id: &str) -> Result<(), Failure> {
-    Client::new(server)
+    Client::new(server)?
         .delete(&format!("/api/template-syncs/{id}"))
         .await?;
     eprintln!("removed template sync {id}; the versions it registered stay");

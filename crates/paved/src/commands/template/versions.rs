@@ -15,7 +15,7 @@ pub async fn run(server: &ServerArgs, name: &str, format: OutputFormat) -> Resul
              one template, e.g. `paved template versions web-service`"
         ));
     }
-    let detail: TemplateDetail = Client::new(server)
+    let detail: TemplateDetail = Client::new(server)?
         .get(&format!("/api/templates/{name}"))
         .await?;
     output::print(format, &detail.versions, || {

@@ -9,6 +9,7 @@ mod engine;
 mod engine_api;
 mod http;
 mod locations;
+mod portal;
 mod queries;
 mod references;
 mod registry;

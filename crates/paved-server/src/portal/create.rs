@@ -219,11 +219,63 @@ fn input_fields(
                 step => step,
                 minlength => property["minLength"].as_u64(),
                 maxlength => property["maxLength"].as_u64(),
-                pattern => property["pattern"].as_str(),
+                pattern => property["pattern"].as_str().map(html_pattern),
                 error => errors.get(&name),
             }
         })
         .collect()
+}
+
+/// A JSON Schema pattern (ECMA-262, `u` flag) as an HTML `pattern` attribute, which browsers
+/// compile with the `v` flag: there, inside a class, `/`, `-` outside a range and doubled
+/// punctuation must be escaped. Escaping them changes no match.
+fn html_pattern(pattern: &str) -> String {
+    const ESCAPE_IN_CLASS: &str = "^$\\.*+?()[]{}|/&-!#%,:;<=>@`~";
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut html = String::with_capacity(pattern.len() + 8);
+    let mut in_class = false;
+    let mut index = 0;
+    while index < chars.len() {
+        let c = chars[index];
+        if c == '\\' {
+            html.push(c);
+            if let Some(next) = chars.get(index + 1) {
+                html.push(*next);
+            }
+            index += 2;
+            continue;
+        }
+        if !in_class {
+            if c == '[' {
+                in_class = true;
+                html.push(c);
+                if chars.get(index + 1) == Some(&'^') {
+                    html.push('^');
+                    index += 1;
+                }
+            } else {
+                html.push(c);
+            }
+        } else if c == ']' {
+            in_class = false;
+            html.push(c);
+        } else if c == '-'
+            && index > 0
+            && chars[index - 1].is_ascii_alphanumeric()
+            && chars
+                .get(index + 1)
+                .is_some_and(char::is_ascii_alphanumeric)
+        {
+            html.push(c);
+        } else if ESCAPE_IN_CLASS.contains(c) {
+            html.push('\\');
+            html.push(c);
+        } else {
+            html.push(c);
+        }
+        index += 1;
+    }
+    html
 }
 
 /// Reads the inputs as the schema types them; what does not parse is an error by its field.
@@ -505,6 +557,19 @@ pub async fn submit(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn patterns_are_escaped_for_the_v_flag() {
+        assert_eq!(
+            html_pattern("^[A-Za-z0-9][A-Za-z0-9._/:@#-]*$"),
+            r"^[A-Za-z0-9][A-Za-z0-9\._\/\:\@\#\-]*$"
+        );
+        assert_eq!(
+            html_pattern(r"^/[a-z]+(\.[a-z]+)?$"),
+            r"^/[a-z]+(\.[a-z]+)?$"
+        );
+        assert_eq!(html_pattern("[^-a]"), r"[^\-a]");
+    }
 
     #[test]
     fn inputs_follow_ui_order_then_the_schema() {

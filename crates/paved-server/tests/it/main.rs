@@ -10,6 +10,7 @@ mod engine_api;
 mod http;
 mod locations;
 mod portal;
+mod portal_browser;
 mod queries;
 mod references;
 mod registry;

@@ -46,6 +46,8 @@ pub struct VersionQuery {
 struct Chosen {
     summary: paved_api::TemplateSummary,
     version: paved_api::TemplateVersion,
+    /// The published versions one may create from, newest first.
+    published: Vec<String>,
 }
 
 async fn choose(state: &AppState, name: &str, version: Option<&str>) -> Result<Chosen, Refusal> {
@@ -63,10 +65,18 @@ async fn choose(state: &AppState, name: &str, version: Option<&str>) -> Result<C
         .iter()
         .find(|candidate| Some(&candidate.version) == wanted.as_ref())
         .cloned();
+    let published = detail
+        .versions
+        .iter()
+        .rev()
+        .filter(|candidate| candidate.status == "published")
+        .map(|candidate| candidate.version.clone())
+        .collect();
     match chosen {
         Some(version) => Ok(Chosen {
             summary: detail.summary,
             version,
+            published,
         }),
         None => Err(Refusal::new(
             StatusCode::NOT_FOUND,
@@ -373,6 +383,8 @@ async fn render_form(
         context! {
             template => to_value(&chosen.summary),
             version => chosen.version.version.clone(),
+            published => chosen.published.clone(),
+            recommended => chosen.summary.recommended_version.clone(),
             readme => chosen.version.readme.clone(),
             fields => fields,
             groups => groups(state).await,

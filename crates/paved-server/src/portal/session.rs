@@ -11,13 +11,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use paved_model::access::Principal;
+use paved_model::access::{Action, AuditRecord, Principal, Resource, ResourceKind};
 use paved_store::SessionRow;
 
-use crate::AppState;
-use crate::access::Caller;
+use crate::access::{Caller, mutation};
 use crate::auth::{generate_token, sha256_hex};
-use crate::portal::render::{Refusal, error_page, page, page_with_status, see_other};
+use crate::portal::render::{
+    Refusal, api_error_page, error_page, page, page_with_status, see_other,
+};
+use crate::{ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "paved_session";
 
@@ -158,6 +160,10 @@ fn session_id(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
+fn store_error(error: paved_store::StoreError) -> ApiError {
+    ApiError::Catalog(error.into())
+}
+
 fn cookie(viewer: &Viewer, value: &str, max_age_seconds: i64) -> String {
     let secure = if viewer.https { "; Secure" } else { "" };
     format!(
@@ -187,7 +193,19 @@ pub async fn sign_in(
         return error_page(&viewer, &refusal);
     }
     let token = form.token.trim();
+    let resource = Resource::new(ResourceKind::Session, Principal::Admin.to_string());
     if !state.auth.is_admin(token) {
+        // Recorded as the API records a bad token (rate-limited per source).
+        let record = AuditRecord::new(
+            Principal::Anonymous,
+            Action::CreateSession,
+            resource,
+            viewer.caller.origin.clone(),
+        );
+        state
+            .policy
+            .record_refusal(&record, "the token is not valid")
+            .await;
         return page_with_status(
             &viewer,
             StatusCode::UNAUTHORIZED,
@@ -205,22 +223,25 @@ pub async fn sign_in(
         created_at: now,
         expires_at: now + SESSION_TTL_MILLIS,
     };
-    let stored = async {
-        let mut tx = state.store.begin().await?;
-        tx.insert_session(&session).await?;
-        tx.commit().await
-    }
+    // The token proved who this is: the session is started by, and audited as, them.
+    let caller = Caller {
+        principal: Principal::Admin,
+        origin: viewer.caller.origin.clone(),
+    };
+    let stored = mutation(
+        &state,
+        &caller,
+        Action::CreateSession,
+        resource,
+        async |mutation| {
+            let mut tx = mutation.begin(&state.store).await.map_err(store_error)?;
+            tx.insert_session(&session).await.map_err(store_error)?;
+            mutation.commit(tx).await.map_err(store_error)
+        },
+    )
     .await;
     if let Err(error) = stored {
-        tracing::error!(%error, "a portal session could not be stored");
-        return error_page(
-            &viewer,
-            &Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "internal",
-                "the session could not be stored; see the server log",
-            ),
-        );
+        return api_error_page(&viewer, error).await;
     }
     let mut response = see_other("/");
     if let Ok(value) = cookie(&viewer, &id, SESSION_TTL_MILLIS / 1000).parse() {
@@ -245,22 +266,23 @@ pub async fn sign_out(
         return error_page(&viewer, &refusal);
     }
     if let Some(session) = &viewer.session {
-        let deleted = async {
-            let mut tx = state.store.begin().await?;
-            tx.delete_session(&session.id_sha256).await?;
-            tx.commit().await
-        }
+        let resource = Resource::new(ResourceKind::Session, session.principal.clone());
+        let deleted = mutation(
+            &state,
+            &viewer.caller,
+            Action::DeleteSession,
+            resource,
+            async |mutation| {
+                let mut tx = mutation.begin(&state.store).await.map_err(store_error)?;
+                tx.delete_session(&session.id_sha256)
+                    .await
+                    .map_err(store_error)?;
+                mutation.commit(tx).await.map_err(store_error)
+            },
+        )
         .await;
         if let Err(error) = deleted {
-            tracing::error!(%error, "a portal session could not be ended");
-            return error_page(
-                &viewer,
-                &Refusal::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "internal",
-                    "the session could not be ended; see the server log",
-                ),
-            );
+            return api_error_page(&viewer, error).await;
         }
     }
     let mut response = see_other("/");

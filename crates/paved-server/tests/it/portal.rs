@@ -328,6 +328,17 @@ async fn portal_sign_in_gives_a_hardened_session_that_sign_out_ends(backend: Bac
     );
     let after = get(&server, "/audit", Some(&cookie)).await;
     assert_eq!(after.status, 401, "the old cookie no longer signs in");
+    // Sign-in and sign-out pass the policy point: the refused token, two sessions started
+    // and one ended are in the audit log.
+    let log = server.audit_log().await;
+    let count = |action: &str, outcome: &str| {
+        log.iter()
+            .filter(|event| event.action == action && event.outcome.starts_with(outcome))
+            .count()
+    };
+    assert_eq!(count("session.create", "ok"), 3, "{log:#?}");
+    assert_eq!(count("session.create", "refused"), 1, "{log:#?}");
+    assert_eq!(count("session.delete", "ok"), 1, "{log:#?}");
 }
 
 async fn portal_forged_posts_are_refused_and_change_nothing(backend: Backend) {

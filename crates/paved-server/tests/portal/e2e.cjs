@@ -110,6 +110,7 @@ async function main() {
   const log = await page.locator("#job-log").textContent();
   check(log.includes("record"), `the log shows the last step: ${log}`);
   check(await page.locator("#job-result a").textContent() === "storefront", "the job links the service");
+  check(await page.locator("#job-cancel").count() === 0, "a finished job offers no cancel");
   await screenshot("job");
   await page.locator("#job-result a").click();
   await page.waitForURL(/\/catalog\/component\/default\/storefront$/);

@@ -41,6 +41,18 @@ function followJob(log) {
       span.textContent = job.state;
       state.appendChild(span);
     }
+    // A finished job cannot be cancelled any more.
+    const cancel = document.getElementById("job-cancel");
+    if (cancel) cancel.remove();
+    const finished = document.getElementById("job-finished");
+    if (finished && job.finishedAt) {
+      finished.textContent = "";
+      const time = document.createElement("time");
+      time.dateTime = job.finishedAt;
+      time.title = job.finishedAt;
+      time.textContent = "just now";
+      finished.appendChild(time);
+    }
     const follow = document.getElementById("job-follow");
     if (follow) follow.textContent = "The job has ended: " + job.state + (job.error ? " (" + job.error + ")" : "") + ".";
     log.dataset.finished = "true";

@@ -10,6 +10,7 @@ both_backends!(
     portal_sign_in_gives_a_hardened_session_that_sign_out_ends,
     portal_forged_posts_are_refused_and_change_nothing,
     portal_creates_a_service_through_the_form,
+    portal_shows_the_engines_services_tasks_and_logs,
 );
 
 const TEAM: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\n  description: The payments team\nspec:\n  type: team\n  children: []\n";
@@ -567,4 +568,106 @@ async fn portal_creates_a_service_through_the_form(backend: Backend) {
     let entity = get(&server, "/catalog/component/default/checkout", None).await;
     assert_html(&entity, "entity");
     assert!(entity.text.contains("git clone file://"), "{}", entity.text);
+}
+
+async fn portal_shows_the_engines_services_tasks_and_logs(backend: Backend) {
+    use paved_engine::Operation;
+    use serde_json::json;
+
+    let server = TestServer::start(backend).await;
+    paved_test::engine::service_repository(
+        server.data.dir.path(),
+        "chatty",
+        &[
+            (
+                "Dockerfile",
+                "FROM alpine\nWORKDIR /app\nCOPY . /app\nCMD [\"sh\", \"run.sh\"]\n",
+            ),
+            (
+                "run.sh",
+                "echo \"hello from the portal test\"\nexec sleep 600\n",
+            ),
+        ],
+    );
+    let built = server
+        .post("/api/engine/images", json!({"service": "chatty"}))
+        .await;
+    assert_eq!(built.status, 201, "{}", built.text);
+    let image = built.body["image"].as_str().expect("an image").to_owned();
+    server
+        .ecs(
+            Operation::RegisterTaskDefinition,
+            json!({"family": "chatty", "memory": "512", "containerDefinitions": [{
+                "name": "app", "image": image, "essential": true, "stopTimeout": 1,
+            }]}),
+        )
+        .await;
+    let mut lines = server.local.runtime().logs().subscribe();
+    server
+        .ecs(
+            Operation::CreateService,
+            json!({"serviceName": "chatty", "taskDefinition": "chatty", "desiredCount": 1}),
+        )
+        .await;
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while !lines
+            .recv()
+            .await
+            .expect("the log broadcast runs")
+            .message
+            .contains("hello from the portal test")
+        {}
+    })
+    .await
+    .expect("the task logs in time");
+    server
+        .until(
+            "the service runs",
+            std::time::Duration::from_secs(60),
+            || async {
+                let services = server.local.service_overviews(None).await.ok()?;
+                services
+                    .iter()
+                    .any(|service| service.record.service.running_count == 1)
+                    .then_some(())
+            },
+        )
+        .await;
+
+    let engine = get(&server, "/engine", None).await;
+    assert_html(&engine, "/engine");
+    for content in [
+        "Cluster default",
+        "/engine/default/chatty",
+        "1 / 1",
+        "chatty:1",
+    ] {
+        assert!(
+            engine.text.contains(content),
+            "`{content}`:\n{}",
+            engine.text
+        );
+    }
+    let service = get(&server, "/engine/default/chatty", None).await;
+    assert_html(&service, "/engine/default/chatty");
+    for content in [
+        "Deployments",
+        "RUNNING",
+        "hello from the portal test",
+        "data-service-logs=\"/api/engine/services/default/chatty/logs?follow=true",
+    ] {
+        assert!(
+            service.text.contains(content),
+            "`{content}`:\n{}",
+            service.text
+        );
+    }
+    let missing = get(&server, "/engine/default/nothing", None).await;
+    assert_eq!(missing.status, 404);
+    let home = get(&server, "/", None).await;
+    assert!(
+        home.text.contains("Nothing needs attention"),
+        "{}",
+        home.text
+    );
 }

@@ -11,6 +11,7 @@ both_backends!(
     portal_forged_posts_are_refused_and_change_nothing,
     portal_creates_a_service_through_the_form,
     portal_shows_the_engines_services_tasks_and_logs,
+    portal_admin_actions_are_the_apis_calls,
 );
 
 const TEAM: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\n  description: The payments team\nspec:\n  type: team\n  children: []\n";
@@ -670,4 +671,117 @@ async fn portal_shows_the_engines_services_tasks_and_logs(backend: Backend) {
         "{}",
         home.text
     );
+}
+
+async fn portal_admin_actions_are_the_apis_calls(backend: Backend) {
+    let server = server(backend).await;
+    let (cookie, csrf) = sign_in(&server).await;
+    let own = server.base_url.clone();
+
+    // Withdraw, as POST /api/templates/{name}/versions/{v}/withdraw does it.
+    let withdrawn = post(
+        &server,
+        "/templates/worker-service/1.0/withdraw",
+        Some(&cookie),
+        Some(&own),
+        &[("csrf", &csrf), ("reason", "replaced by the queue service")],
+    )
+    .await;
+    assert_eq!(withdrawn.status, 303, "{}", withdrawn.text);
+    assert_eq!(withdrawn.headers[LOCATION], "/templates/worker-service");
+    let version = server
+        .get("/api/templates/worker-service/versions/1.0")
+        .await;
+    assert_eq!(version.body["status"], "withdrawn", "{}", version.text);
+    assert_eq!(
+        version.body["withdrawnReason"],
+        "replaced by the queue service"
+    );
+    let page = get(&server, "/templates/worker-service", Some(&cookie)).await;
+    assert!(page.text.contains("replaced by the queue service"));
+    assert!(
+        !page.text.contains("Withdraw 1.0"),
+        "a withdrawn version offers no withdraw"
+    );
+    // Published again; publishing it once more is the API's refusal, with the API's words,
+    // as a page.
+    let republished = post(
+        &server,
+        "/templates/worker-service/1.0/publish",
+        Some(&cookie),
+        Some(&own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(republished.status, 303, "{}", republished.text);
+    let version = server
+        .get("/api/templates/worker-service/versions/1.0")
+        .await;
+    assert_eq!(version.body["status"], "published", "{}", version.text);
+    let refused = post(
+        &server,
+        "/templates/worker-service/1.0/publish",
+        Some(&cookie),
+        Some(&own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    let api = server
+        .post(
+            "/api/templates/worker-service/versions/1.0/publish",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(api.status, 409, "{}", api.text);
+    assert_eq!(refused.status, api.status, "{}", refused.text);
+    let message = api.body["error"]["message"].as_str().expect("a message");
+    assert!(
+        refused.text.contains(&message.replace('`', "&#x60;")) || refused.text.contains(message),
+        "the page shows the API's message `{message}`:\n{}",
+        refused.text
+    );
+
+    // Cancelling a finished job: the API's 409, as a page.
+    let created = server
+        .post(
+            "/api/services",
+            serde_json::json!({"name": "ledger", "template": "web-service", "owner": "team-a"}),
+        )
+        .await;
+    assert_eq!(created.status, 202, "{}", created.text);
+    let job = created.body["jobId"].as_str().expect("a job").to_owned();
+    client()
+        .get(format!("{}/api/jobs/{job}/events", server.base_url))
+        .send()
+        .await
+        .expect("the stream opens")
+        .text()
+        .await
+        .expect("the stream ends");
+    let cancel = post(
+        &server,
+        &format!("/jobs/{job}/cancel"),
+        Some(&cookie),
+        Some(&own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(cancel.status, 409, "{}", cancel.text);
+    let job_page = get(&server, &format!("/jobs/{job}"), Some(&cookie)).await;
+    assert!(!job_page.text.contains("Cancel this job"));
+
+    // Every action is audited as the admin's, once.
+    let log = server.audit_log().await;
+    let by_admin = |action: &str| {
+        log.iter()
+            .filter(|event| event.action == action && event.principal == "admin")
+            .count()
+    };
+    assert_eq!(by_admin("template.withdraw"), 1, "{log:#?}");
+    assert_eq!(
+        by_admin("template.publish"),
+        3,
+        "the portal's publication, its refusal and the API's"
+    );
+    assert_eq!(by_admin("job.cancel"), 1, "{log:#?}");
 }

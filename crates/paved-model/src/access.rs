@@ -165,6 +165,9 @@ actions! {
     /// Reading the ECS endpoint (ECS authenticates reads too).
     EcsRead = "ecs.read", false;
     ReadAudit = "audit.read", false;
+    /// Signing in to the portal starts a session; signing out ends it.
+    CreateSession = "session.create", true;
+    DeleteSession = "session.delete", true;
 }
 
 impl fmt::Display for Action {
@@ -191,6 +194,8 @@ pub enum ResourceKind {
     EcsService,
     EcsTask,
     AuditLog,
+    /// A portal sign-in session (named by its principal; the id is never recorded).
+    Session,
     /// An API route, for refusals recorded before the resource could be known.
     Route,
 }
@@ -212,6 +217,7 @@ impl ResourceKind {
             ResourceKind::EcsService => "ecs-service",
             ResourceKind::EcsTask => "ecs-task",
             ResourceKind::AuditLog => "audit-log",
+            ResourceKind::Session => "session",
             ResourceKind::Route => "route",
         }
     }

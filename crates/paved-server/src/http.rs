@@ -113,10 +113,10 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.contains("json"))
+        .is_some_and(|value| value.contains("json") || value.starts_with("text/html"))
 }
 
-/// The outermost middleware: every error answer not already in JSON (axum's 404 and 405,
+/// The outermost middleware: every error answer not already in JSON (or a portal page) (axum's 404 and 405,
 /// extractor rejections, the timeout's 408, a panic's 500) is given the API's error envelope,
 /// or ECS's `{"__type", "message"}` under `/ecs`; and every answer gets headers that stop
 /// type sniffing and cross-origin reads.

@@ -19,6 +19,7 @@ pub mod http;
 mod jobs;
 mod metrics;
 mod openapi;
+pub mod portal;
 mod services;
 mod sigv4;
 mod system;
@@ -182,7 +183,8 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(audit::router())
         .merge(engine::router())
-        .merge(system::router());
+        .merge(system::router())
+        .merge(portal::router());
     // Two routes take larger bodies than the API's default: registration and `/ecs`.
     http::with_body_limit(api, http::MAX_BODY_BYTES)
         .merge(templates::registration_router())

@@ -24,6 +24,7 @@ mod jobs;
 mod lease;
 mod mutation;
 mod services;
+mod sessions;
 mod templates;
 mod tx;
 
@@ -49,6 +50,7 @@ pub use crate::jobs::{JobEventRow, JobFilter, JobRow, NewJob, job_lease_name};
 pub use crate::lease::Lease;
 pub use crate::mutation::{Fence, Mutation};
 pub use crate::services::ServiceRow;
+pub use crate::sessions::SessionRow;
 pub use crate::templates::{TemplateRow, TemplateSyncRow, TemplateVersionRow};
 pub use crate::tx::Tx;
 

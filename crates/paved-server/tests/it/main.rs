@@ -11,6 +11,8 @@ mod engine;
 mod engine_api;
 mod http;
 mod locations;
+mod portal;
+mod portal_browser;
 mod queries;
 mod references;
 mod registry;

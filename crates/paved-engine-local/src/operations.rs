@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use paved_balancer::{TargetHealth, TargetInfo};
 use paved_runtime::{ImageError, ImageRef, LogLine};
-use paved_store::{EcsServiceEventRow, EcsServiceRow, EcsTaskFilter};
+use paved_store::{EcsServiceEventRow, EcsServiceRow, EcsTaskFilter, Mutation};
 use tokio::sync::broadcast;
 
 use crate::scheduler::{LoadBalancerConfig, LocalEngine};
@@ -344,7 +344,12 @@ impl LocalEngine {
     }
 
     /// Stores a secret for tasks' `secrets` (`valueFrom` names it); true if it was new.
-    pub async fn put_secret(&self, name: &str, value: &str) -> Result<bool, LocalError> {
+    pub async fn put_secret(
+        &self,
+        name: &str,
+        value: &str,
+        mutation: &Mutation<'_>,
+    ) -> Result<bool, LocalError> {
         let mut problems = Vec::new();
         if !valid_secret_name(name) {
             problems.push(secret_name_problem(name));
@@ -365,11 +370,11 @@ impl LocalEngine {
                 problems,
             });
         }
-        let existed = self
-            .engine()
-            .store()
+        let mut tx = mutation.begin(self.engine().store()).await?;
+        let existed = tx
             .put_engine_secret(name, value, paved_store::now_millis())
             .await?;
+        mutation.commit(tx).await?;
         Ok(!existed)
     }
 
@@ -386,7 +391,11 @@ impl LocalEngine {
             .collect())
     }
 
-    pub async fn delete_secret(&self, name: &str) -> Result<(), LocalError> {
+    pub async fn delete_secret(
+        &self,
+        name: &str,
+        mutation: &Mutation<'_>,
+    ) -> Result<(), LocalError> {
         if !valid_secret_name(name) {
             let problem = secret_name_problem(name);
             return Err(LocalError::Invalid {
@@ -394,7 +403,9 @@ impl LocalEngine {
                 problems: vec![problem],
             });
         }
-        if self.engine().store().delete_engine_secret(name).await? {
+        let mut tx = mutation.begin(self.engine().store()).await?;
+        if tx.delete_engine_secret(name).await? {
+            mutation.commit(tx).await?;
             Ok(())
         } else {
             Err(LocalError::NotFound {
@@ -576,6 +587,7 @@ impl LocalEngine {
         &self,
         cluster: &str,
         config: &LoadBalancerConfig,
+        mutation: &Mutation<'_>,
     ) -> Result<(), LocalError> {
         let problems = self.check_load_balancer(cluster, config).await?;
         if !problems.is_empty() {
@@ -586,10 +598,10 @@ impl LocalEngine {
         }
         let body = serde_json::to_string(config)
             .map_err(|error| LocalError::Internal(error.to_string()))?;
-        self.engine()
-            .store()
-            .put_engine_load_balancer(cluster, &body, paved_store::now_millis())
+        let mut tx = mutation.begin(self.engine().store()).await?;
+        tx.put_engine_load_balancer(cluster, &body, paved_store::now_millis())
             .await?;
+        mutation.commit(tx).await?;
         self.engine().wake();
         Ok(())
     }
@@ -643,13 +655,14 @@ impl LocalEngine {
         Ok(statuses)
     }
 
-    pub async fn delete_load_balancer(&self, cluster: &str) -> Result<(), LocalError> {
-        if self
-            .engine()
-            .store()
-            .delete_engine_load_balancer(cluster)
-            .await?
-        {
+    pub async fn delete_load_balancer(
+        &self,
+        cluster: &str,
+        mutation: &Mutation<'_>,
+    ) -> Result<(), LocalError> {
+        let mut tx = mutation.begin(self.engine().store()).await?;
+        if tx.delete_engine_load_balancer(cluster).await? {
+            mutation.commit(tx).await?;
             self.engine().wake();
             Ok(())
         } else {

@@ -139,8 +139,8 @@ pub async fn put_secret(
         &caller,
         Action::PutSecret,
         resource,
-        async |_mutation| {
-            let created = state.local.put_secret(&name, &body.value).await?;
+        async |mutation| {
+            let created = state.local.put_secret(&name, &body.value, mutation).await?;
             let secret = state
                 .local
                 .secrets()
@@ -180,8 +180,8 @@ pub async fn delete_secret(
         &caller,
         Action::DeleteSecret,
         resource,
-        async |_mutation| {
-            state.local.delete_secret(&name).await?;
+        async |mutation| {
+            state.local.delete_secret(&name, mutation).await?;
             Ok(StatusCode::NO_CONTENT)
         },
     )
@@ -309,7 +309,7 @@ pub async fn put_load_balancer(
         &caller,
         Action::PutLoadBalancer,
         resource,
-        async |_mutation| {
+        async |mutation| {
             let (config, mut problems) = load_balancer_settings(&spec).config();
             if !problems.is_empty() {
                 problems.extend(state.local.check_load_balancer(&cluster, &config).await?);
@@ -319,7 +319,10 @@ pub async fn put_load_balancer(
                 }
                 .into());
             }
-            state.local.put_load_balancer(&cluster, &config).await?;
+            state
+                .local
+                .put_load_balancer(&cluster, &config, mutation)
+                .await?;
             Ok(Json(load_balancer_view(
                 state.local.load_balancer(&cluster).await?,
             )))
@@ -363,8 +366,8 @@ pub async fn delete_load_balancer(
         &caller,
         Action::DeleteLoadBalancer,
         resource,
-        async |_mutation| {
-            state.local.delete_load_balancer(&cluster).await?;
+        async |mutation| {
+            state.local.delete_load_balancer(&cluster, mutation).await?;
             Ok(StatusCode::NO_CONTENT)
         },
     )

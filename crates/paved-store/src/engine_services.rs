@@ -277,21 +277,6 @@ impl Store {
         Ok(done)
     }
 
-    /// Sets a secret's value (creating it); returns whether it existed.
-    pub async fn put_engine_secret(
-        &self,
-        name: &str,
-        value: &str,
-        at: i64,
-    ) -> Result<bool, StoreError> {
-        let existed = self.engine_secret(name).await?.is_some();
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO engine_secrets (name, value, created_at, updated_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        ).bind(name).bind(value).bind(at).execute(pool).await.map(|_| ()))?;
-        Ok(existed)
-    }
-
     pub async fn engine_secret(&self, name: &str) -> Result<Option<String>, StoreError> {
         let row: Option<(String,)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT value FROM engine_secrets WHERE name = $1",
@@ -307,25 +292,6 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn delete_engine_secret(&self, name: &str) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query("DELETE FROM engine_secrets WHERE name = $1")
-            .bind(name).execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
-    }
-
-    pub async fn put_engine_load_balancer(
-        &self,
-        cluster: &str,
-        body: &str,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, pool => sqlx::query(
-            "INSERT INTO engine_load_balancers (cluster, body, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (cluster) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-        ).bind(cluster).bind(body).bind(at).execute(pool).await.map(|_| ()))?;
-        Ok(())
-    }
-
     /// Every cluster's load balancer `(cluster, body)`, by cluster.
     pub async fn engine_load_balancers(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = with_pool!(self, pool => sqlx::query_as(
@@ -333,16 +299,55 @@ impl Store {
         ).fetch_all(pool).await)?;
         Ok(rows)
     }
-
-    pub async fn delete_engine_load_balancer(&self, cluster: &str) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => sqlx::query("DELETE FROM engine_load_balancers WHERE cluster = $1")
-            .bind(cluster).execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(done > 0)
-    }
 }
 
 /// The same writes inside a caller's transaction (with its audit record).
 impl Tx {
+    /// Sets a secret's value (creating it); returns whether it existed.
+    pub async fn put_engine_secret(
+        &mut self,
+        name: &str,
+        value: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let existed: Option<(String,)> = with_tx!(self, conn => sqlx::query_as(
+            "SELECT name FROM engine_secrets WHERE name = $1",
+        ).bind(name).fetch_optional(&mut **conn).await)?;
+        with_tx!(self, conn => sqlx::query(
+            "INSERT INTO engine_secrets (name, value, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        ).bind(name).bind(value).bind(at).execute(&mut **conn).await.map(|_| ()))?;
+        Ok(existed.is_some())
+    }
+
+    /// Deletes a secret; false when there was none.
+    pub async fn delete_engine_secret(&mut self, name: &str) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query("DELETE FROM engine_secrets WHERE name = $1")
+            .bind(name).execute(&mut **conn).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Sets a cluster's load balancer configuration (JSON).
+    pub async fn put_engine_load_balancer(
+        &mut self,
+        cluster: &str,
+        body: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, conn => sqlx::query(
+            "INSERT INTO engine_load_balancers (cluster, body, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (cluster) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        ).bind(cluster).bind(body).bind(at).execute(&mut **conn).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Deletes a cluster's load balancer configuration; false when there was none.
+    pub async fn delete_engine_load_balancer(&mut self, cluster: &str) -> Result<bool, StoreError> {
+        let done = with_tx!(self, conn => sqlx::query("DELETE FROM engine_load_balancers WHERE cluster = $1")
+            .bind(cluster).execute(&mut **conn).await.map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
     /// Creates a service; false when an `ACTIVE` or `DRAINING` one has the name (an
     /// `INACTIVE` one is replaced, as ECS lets a deleted service's name be reused).
     pub async fn insert_ecs_service(&mut self, row: &EcsServiceRow) -> Result<bool, StoreError> {

@@ -538,38 +538,6 @@ impl TestServer {
             .expect("the audit log reads")
     }
 
-    /// Makes every write to the audit log fail (a trigger on its table), or works again: so a
-    /// test can show that a change and its audit record commit together or not at all.
-    pub async fn fail_audit_writes(&self, fail: bool) {
-        let statements: &[&str] = match (&self.store, fail) {
-            (paved_store::Store::Sqlite(_), true) => &[
-                "CREATE TRIGGER audit_unavailable BEFORE INSERT ON audit_events \
-                 BEGIN SELECT RAISE(ABORT, 'the audit log is unavailable (test)'); END",
-            ],
-            (paved_store::Store::Sqlite(_), false) => &["DROP TRIGGER audit_unavailable"],
-            (paved_store::Store::Postgres(_), true) => &[
-                "CREATE OR REPLACE FUNCTION audit_unavailable() RETURNS trigger LANGUAGE plpgsql \
-                 AS $$ BEGIN RAISE EXCEPTION 'the audit log is unavailable (test)'; END $$",
-                "CREATE TRIGGER audit_unavailable BEFORE INSERT ON audit_events \
-                 FOR EACH ROW EXECUTE FUNCTION audit_unavailable()",
-            ],
-            (paved_store::Store::Postgres(_), false) => {
-                &["DROP TRIGGER audit_unavailable ON audit_events"]
-            }
-        };
-        for statement in statements {
-            let done = match &self.store {
-                paved_store::Store::Sqlite(pool) => {
-                    sqlx::query(*statement).execute(pool).await.map(|_| ())
-                }
-                paved_store::Store::Postgres(pool) => {
-                    sqlx::query(*statement).execute(pool).await.map(|_| ())
-                }
-            };
-            done.unwrap_or_else(|error| panic!("`{statement}`: {error}"));
-        }
-    }
-
     /// Writes an input file under the test's data directory and returns its path.
     pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
         let path = self.data.path(relative);

@@ -84,15 +84,21 @@ async fn configure_load_balancer(server: &TestServer, target_group: &str) -> std
         }],
     }))
     .expect("a load balancer configuration");
-    server
-        .store
-        .put_engine_load_balancer(
-            "default",
-            &serde_json::to_string(&config).expect("serialises"),
-            paved_store::now_millis(),
-        )
-        .await
-        .expect("stored");
+    let record = paved_test::admin_record(
+        paved_model::access::Action::PutLoadBalancer,
+        paved_model::access::ResourceKind::LoadBalancer,
+        "default",
+    );
+    let mutation = paved_store::Mutation::new(&record);
+    let mut tx = mutation.begin(&server.store).await.expect("a transaction");
+    tx.put_engine_load_balancer(
+        "default",
+        &serde_json::to_string(&config).expect("serialises"),
+        paved_store::now_millis(),
+    )
+    .await
+    .expect("stored");
+    mutation.commit(tx).await.expect("committed");
     // The default cluster exists once any call names it.
     server.ecs(Operation::DescribeClusters, json!({})).await;
     server
@@ -503,11 +509,17 @@ async fn until_task(server: &TestServer, arn: &str, status: &str) -> Value {
 async fn run_task_and_stop_task_with_secrets(backend: Backend) {
     let server = TestServer::start(backend).await;
     let image = server.build_app("job");
-    server
-        .store
-        .put_engine_secret("db-password", "s3cret-value", paved_store::now_millis())
+    let record = paved_test::admin_record(
+        paved_model::access::Action::PutSecret,
+        paved_model::access::ResourceKind::Secret,
+        "db-password",
+    );
+    let mutation = paved_store::Mutation::new(&record);
+    let mut tx = mutation.begin(&server.store).await.expect("a transaction");
+    tx.put_engine_secret("db-password", "s3cret-value", paved_store::now_millis())
         .await
         .expect("a secret");
+    mutation.commit(tx).await.expect("committed");
     server.ecs(Operation::RegisterTaskDefinition,
         json!({"family": "job", "memory": "512", "containerDefinitions": [{
             "name": "main", "image": image, "stopTimeout": 1,

@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP API against a real server, on SQLite and PostgreSQL.
 
+mod audit_walk;
 mod backstage_oracle;
 mod bounded_reads;
 mod catalog_smoke;

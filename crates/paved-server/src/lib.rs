@@ -42,9 +42,23 @@ use tower_http::trace::TraceLayer;
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs: one `Arc`, so the clones every request makes (extractors,
+/// middleware) cost one reference count, not one per part (they were a quarter of a read's
+/// CPU time).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Debug)]
+pub struct AppParts {
     pub catalog: Catalog,
     pub store: Store,
     pub metrics: Arc<Metrics>,
@@ -106,7 +120,7 @@ impl AppState {
         let control = paved_engine_local::ControlPlane::new(store.clone());
         let local = paved_engine_local::LocalEngine::new(control.clone(), config.engine)
             .map_err(|error| paved_template_registry::RegistryError::Internal(error.to_string()))?;
-        let state = AppState {
+        let state = AppParts {
             engine: Arc::new(control),
             local,
             catalog,
@@ -119,7 +133,7 @@ impl AppState {
             scaffolder,
             shutting_down: Arc::new(tokio::sync::watch::channel(false).0),
         };
-        Ok((state, created))
+        Ok((AppState(Arc::new(state)), created))
     }
 
     /// Starts every background loop (catalog refresh and change feed, template sync, the job

@@ -51,20 +51,26 @@ impl Registry {
             ..parsed.clone()
         }
         .to_string();
+        let reference = parsed.reference.as_deref().unwrap_or("");
+        let sync_target = sync_target(&canonical, reference);
         // A repository that cannot be read now is refused at once, with nothing recorded, as
-        // a catalog location that cannot be read is.
-        if let Err(error) = self.read_repository(target).await? {
-            return Err(RegistryError::InvalidRequest(format!(
-                "repository `{}` cannot be read, so no sync was added: {error}",
-                parsed.repository
-            )));
-        }
+        // a catalog location that cannot be read is; what was read is the first run's.
+        let running = self.inner.syncing.lock().await;
+        let read = match self.read_repository(&sync_target).await? {
+            Ok(read) => read,
+            Err(error) => {
+                return Err(RegistryError::InvalidRequest(format!(
+                    "repository `{}` cannot be read, so no sync was added: {error}",
+                    parsed.repository
+                )));
+            }
+        };
         let mut tx = mutation.begin(self.store()).await?;
         let row = tx
             .ensure_template_sync(
                 &uuid::Uuid::new_v4().to_string(),
                 &canonical,
-                parsed.reference.as_deref().unwrap_or(""),
+                reference,
                 now_millis(),
             )
             .await?;
@@ -72,7 +78,10 @@ impl Registry {
             .audit
             .set_details(serde_json::json!({ "id": row.id }));
         mutation.commit(tx).await?;
-        let outcome = self.run_sync(&row.id, None).await?;
+        let outcome = self
+            .apply_sync(&row.id, &sync_target, Ok(read), None)
+            .await?;
+        drop(running);
         let row = self
             .store()
             .template_sync(&row.id)
@@ -141,11 +150,19 @@ impl Registry {
             .template_sync(id)
             .await?
             .ok_or_else(|| RegistryError::SyncNotFound(id.to_owned()))?;
-        let mut target = row.repository.clone();
-        if !row.reference.is_empty() {
-            target = with_reference(&target, &row.reference);
-        }
+        let target = sync_target(&row.repository, &row.reference);
         let read = self.read_repository(&target).await?;
+        self.apply_sync(id, &target, read, mutation).await
+    }
+
+    /// Registers what a run read (or records why it could not read) and records the run.
+    async fn apply_sync(
+        &self,
+        id: &str,
+        target: &str,
+        read: Result<(String, Vec<BundleFile>), source::SourceError>,
+        mutation: Option<&Mutation<'_>>,
+    ) -> Result<SyncOutcome, RegistryError> {
         let mut outcome = SyncOutcome::default();
         match read {
             Err(error) => outcome
@@ -163,7 +180,7 @@ impl Registry {
                 // Proton allows: what waits for one is tried again once the others are in.
                 let mut waiting = Vec::new();
                 for bundle in bundles {
-                    let request = sync_request(&bundle, &target, &commit);
+                    let request = sync_request(&bundle, target, &commit);
                     let audit = sync_audit_record(&bundle.template);
                     match self.register(request, &Mutation::new(&audit)).await {
                         Err(RegistryError::UnknownCompatibleEnvironment { .. }) => {
@@ -176,7 +193,7 @@ impl Registry {
                     let audit = sync_audit_record(&bundle.template);
                     let result = self
                         .register(
-                            sync_request(&bundle, &target, &commit),
+                            sync_request(&bundle, target, &commit),
                             &Mutation::new(&audit),
                         )
                         .await;
@@ -321,10 +338,14 @@ fn record(
 }
 
 /// `REPO[#path=P]` with `ref=R` added.
-fn with_reference(target: &str, reference: &str) -> String {
-    match target.split_once('#') {
+/// What a sync reads: its repository (`REPOSITORY[#path=DIR]`) at its reference, if it has one.
+fn sync_target(repository: &str, reference: &str) -> String {
+    if reference.is_empty() {
+        return repository.to_owned();
+    }
+    match repository.split_once('#') {
         Some((repository, rest)) => format!("{repository}#ref={reference}&{rest}"),
-        None => format!("{target}#ref={reference}"),
+        None => format!("{repository}#ref={reference}"),
     }
 }
 

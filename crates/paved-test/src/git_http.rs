@@ -147,7 +147,11 @@ async fn answer(
 }
 
 /// Runs `git http-backend` over `root` with the request in CGI variables and on stdin.
-async fn run_backend(root: PathBuf, variables: &[(&str, String)], body: Bytes) -> Vec<u8> {
+pub(crate) async fn run_backend(
+    root: PathBuf,
+    variables: &[(&str, String)],
+    body: Bytes,
+) -> Vec<u8> {
     let mut child = tokio::process::Command::new("git")
         .arg("http-backend")
         .env_clear()
@@ -179,7 +183,7 @@ async fn run_backend(root: PathBuf, variables: &[(&str, String)], body: Bytes) -
 }
 
 /// A CGI program's output (header lines, a blank line, the body) as an HTTP response.
-fn cgi_response(output: &[u8]) -> Response<Full<Bytes>> {
+pub(crate) fn cgi_response(output: &[u8]) -> Response<Full<Bytes>> {
     let (head, body) = [&b"\r\n\r\n"[..], b"\n\n"]
         .iter()
         .find_map(|separator| {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tokio_rustls::rustls;
@@ -279,8 +279,6 @@ async fn git_http_backend(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    use tokio::io::AsyncWriteExt as _;
-    let path_info = uri.path();
     let header = |name: header::HeaderName| {
         headers
             .get(name)
@@ -288,74 +286,23 @@ async fn git_http_backend(
             .unwrap_or_default()
             .to_owned()
     };
-    let mut child = tokio::process::Command::new("git")
-        .arg("http-backend")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_PROJECT_ROOT", root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("PATH_INFO", path_info)
-        .env("QUERY_STRING", uri.query().unwrap_or_default())
-        .env("REQUEST_METHOD", method.as_str())
-        .env("CONTENT_TYPE", header(header::CONTENT_TYPE))
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .env("HTTP_CONTENT_ENCODING", header(header::CONTENT_ENCODING))
-        .env(
-            "GIT_PROTOCOL",
-            header(header::HeaderName::from_static("git-protocol")),
-        )
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("git http-backend starts");
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let writer = tokio::spawn(async move {
-        let _ = stdin.write_all(&body).await;
-    });
-    let output = child
-        .wait_with_output()
-        .await
-        .expect("git http-backend runs");
-    let _ = writer.await;
-    let separator = output
-        .stdout
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map(|at| (at, 4))
-        .or_else(|| {
-            output
-                .stdout
-                .windows(2)
-                .position(|window| window == b"\n\n")
-                .map(|at| (at, 2))
-        });
-    let Some((at, length)) = separator else {
-        return StatusCode::BAD_GATEWAY.into_response();
-    };
-    let head = String::from_utf8_lossy(&output.stdout[..at]).into_owned();
-    let mut response = Response::new(Body::from(output.stdout[at + length..].to_vec()));
-    for line in head.lines() {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("status") {
-            if let Some(code) = value
-                .split(' ')
-                .next()
-                .and_then(|code| code.parse().ok())
-                .and_then(|code| StatusCode::from_u16(code).ok())
-            {
-                *response.status_mut() = code;
-            }
-        } else if let (Ok(name), Ok(value)) = (
-            header::HeaderName::from_bytes(name.trim().as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
+    let output = crate::git_http::run_backend(
+        root.to_owned(),
+        &[
+            ("REQUEST_METHOD", method.as_str().to_owned()),
+            ("PATH_INFO", uri.path().to_owned()),
+            ("QUERY_STRING", uri.query().unwrap_or_default().to_owned()),
+            ("CONTENT_TYPE", header(header::CONTENT_TYPE)),
+            ("HTTP_CONTENT_ENCODING", header(header::CONTENT_ENCODING)),
+            ("CONTENT_LENGTH", body.len().to_string()),
+            (
+                "GIT_PROTOCOL",
+                header(header::HeaderName::from_static("git-protocol")),
+            ),
+            ("REMOTE_ADDR", "127.0.0.1".to_owned()),
+        ],
+        body,
+    )
+    .await;
+    crate::git_http::cgi_response(&output).map(Body::new)
 }

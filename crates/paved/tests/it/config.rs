@@ -2,13 +2,12 @@
 //! flag > environment > config file > the data directory's admin token; a missing or refused
 //! token is explained in the CLI's terms.
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::up::Up;
-use crate::{Run, paved, run};
+use crate::{Run, paved, run, run_with_stdin};
 
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
@@ -40,24 +39,7 @@ fn paved_at(work_dir: &Path, config_home: &Path, env: &[(&str, &str)], args: &[&
 
 /// The same, with `stdin` piped in.
 fn paved_with_stdin(work_dir: &Path, config_home: &Path, args: &[&str], stdin: &str) -> Run {
-    let mut child = paved_at(work_dir, config_home, &[], args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start paved");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let output = child.wait_with_output().expect("wait for paved");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    run_with_stdin(&mut paved_at(work_dir, config_home, &[], args), stdin)
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! in-process test server. `paved secret set` reads the value from stdin and never shows it;
 //! `paved logs` prints `TIMESTAMP TASK/CONTAINER MESSAGE` with stderr lines marked.
 
-use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use paved_engine::Operation;
 use paved_test::{Backend, TEST_TOKEN, TestServer, both_backends};
 use serde_json::json;
 
-use crate::{Run, paved, run};
+use crate::{Run, paved, run, run_with_stdin};
 
 both_backends!(
     secret_set_reads_stdin_and_never_shows_the_value,
@@ -29,26 +28,7 @@ async fn cli(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Run {
     let stdin = stdin.map(str::to_owned);
     tokio::task::spawn_blocking(move || match stdin {
         None => run(command.stdin(Stdio::null())),
-        Some(input) => {
-            let mut child = command
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start paved");
-            child
-                .stdin
-                .take()
-                .expect("stdin is piped")
-                .write_all(input.as_bytes())
-                .expect("write stdin");
-            let output = child.wait_with_output().expect("paved runs");
-            Run {
-                code: output.status.code(),
-                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            }
-        }
+        Some(input) => run_with_stdin(&mut command, &input),
     })
     .await
     .expect("the command runs")

@@ -650,6 +650,26 @@ async fn wrong_tokens_are_refused(backend: Backend) {
     assert_eq!(lines, [refusal, refusal, refusal, r#"admin "ok""#]);
 }
 
+/// A component to append to [`CATALOG`].
+const LATER: &str = "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n";
+
+/// Registers `file` as a location of `catalog` directly, as the admin.
+async fn add_file_location(catalog: &Catalog, file: &std::path::Path) {
+    catalog
+        .add_location(
+            "file",
+            &file.display().to_string(),
+            false,
+            &paved_store::Mutation::new(&paved_test::admin_record(
+                paved_model::access::Action::CreateLocation,
+                paved_model::access::ResourceKind::Location,
+                "test",
+            )),
+        )
+        .await
+        .expect("registered");
+}
+
 /// The background loop reads a due location again by itself, without any request.
 async fn the_schedule_refreshes_due_locations(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -664,20 +684,8 @@ async fn the_schedule_refreshes_due_locations(backend: Backend) {
         .await
         .expect("a catalog with a one-second schedule");
     let file = server.write("catalog-info.yaml", CATALOG);
-    replica
-        .add_location(
-            "file",
-            &file.display().to_string(),
-            false,
-            &paved_store::Mutation::new(&paved_test::admin_record(
-                paved_model::access::Action::CreateLocation,
-                paved_model::access::ResourceKind::Location,
-                "test",
-            )),
-        )
-        .await
-        .expect("registered");
-    server.write("catalog-info.yaml", &format!("{CATALOG}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"));
+    add_file_location(&replica, &file).await;
+    server.write("catalog-info.yaml", &format!("{CATALOG}{LATER}"));
     assert!(
         replica.entity_by_ref("component:default/later").is_none(),
         "not before the next refresh"
@@ -721,21 +729,8 @@ async fn orphan_deletion_is_audited_as_the_refresh_loop(backend: Backend) {
         .expect("open the catalog");
     let file = data.path("catalog-info.yaml");
     std::fs::create_dir_all(file.parent().expect("a parent")).expect("input directory");
-    let later = "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n";
-    std::fs::write(&file, format!("{CATALOG}{later}")).expect("write the file");
-    catalog
-        .add_location(
-            "file",
-            &file.display().to_string(),
-            false,
-            &paved_store::Mutation::new(&paved_test::admin_record(
-                paved_model::access::Action::CreateLocation,
-                paved_model::access::ResourceKind::Location,
-                "test",
-            )),
-        )
-        .await
-        .expect("registered");
+    std::fs::write(&file, format!("{CATALOG}{LATER}")).expect("write the file");
+    add_file_location(&catalog, &file).await;
     assert!(catalog.entity_by_ref("component:default/later").is_some());
 
     std::fs::write(&file, CATALOG).expect("rewrite the file");

@@ -136,6 +136,19 @@ async fn register_versions() {
             cache_bytes: paved_template_registry::DEFAULT_CACHE_BYTES,
         },
     );
+    // Service templates name a compatible environment template, which must exist first.
+    registry
+        .register(
+            RegisterRequest {
+                files: builtin::files("ecs-environment").expect("a built-in"),
+                source: "bench".to_owned(),
+                publish: true,
+                ..RegisterRequest::default()
+            },
+            &mutation,
+        )
+        .await
+        .expect("the environment template registers");
     let base = builtin::files("web-service").expect("a built-in");
     // 500 versions: 50 templates of 10 minor versions each, every one a changed bundle.
     let mut times = Vec::new();

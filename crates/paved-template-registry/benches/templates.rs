@@ -36,6 +36,7 @@ fn main() {
     }
     parse_builtin();
     render_builtin();
+    runaway_renders();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,6 +96,51 @@ fn render_builtin() {
             &mut times[50..].to_vec(),
         );
     }
+}
+
+/// How long the sandbox takes to stop a runaway render (fuel, recursion, output size): the
+/// limits' error must come quickly, or a hostile bundle holds a worker.
+fn runaway_renders() {
+    use paved_template::{Newlines, TemplateFile, render_files};
+    let cases = [
+        (
+            "nested loops (fuel)",
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        ),
+        (
+            "unbounded recursion",
+            "{% macro forever(n) %}{{ forever(n + 1) }}{% endmacro %}{{ forever(0) }}",
+        ),
+        ("2 MB output (size limit)", "{{ 'x' * 2000000 }}"),
+    ];
+    for (label, text) in cases {
+        let files = [TemplateFile::new("t.yaml", text)];
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let outcome = render_files(&files, &json!({}), &Limits::default(), Newlines::AsWritten);
+            times.push(started.elapsed());
+            assert!(outcome.is_err(), "{label}: the sandbox stops it");
+        }
+        report(&format!("runaway render stopped: {label}"), &mut times);
+    }
+    // Nine files of 1 MB each: stopped by the limit on all files together.
+    let paths: Vec<String> = (0..9).map(|n| format!("f{n}.txt")).collect();
+    let files: Vec<TemplateFile> = paths
+        .iter()
+        .map(|path| TemplateFile::new(path, "{{ 'x' * 1000000 }}"))
+        .collect();
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let outcome = render_files(&files, &json!({}), &Limits::default(), Newlines::AsWritten);
+        times.push(started.elapsed());
+        assert!(outcome.is_err(), "the bundle's output limit stops it");
+    }
+    report(
+        "runaway render stopped: 9 files of 1 MB (bundle limit)",
+        &mut times,
+    );
 }
 
 async fn register_versions() {

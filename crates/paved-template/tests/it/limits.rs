@@ -1,22 +1,15 @@
-//! The sandbox's limits: runaway loops and recursion fail fast, output sizes are bounded.
-
-use std::time::{Duration, Instant};
+//! The sandbox's limits: runaway loops and recursion stop at their fuel or depth, output sizes
+//! are bounded. How fast a runaway render stops is measured by the template benchmark, not
+//! timed here: a timed test fails on a loaded machine.
 
 use paved_template::{Limits, Newlines, TemplateFile, render_files};
 
 use crate::{files, proton_context, render_error};
 
-/// Renders `bundle` with `limits`, expects `expect` as the error, and that it came quickly.
+/// Renders `bundle` with `limits` and expects `expect` as the error.
 #[track_caller]
 fn check(bundle: &[TemplateFile], limits: &Limits, expect: &str) {
-    let started = Instant::now();
-    let message = render_error(bundle, limits);
-    let elapsed = started.elapsed();
-    assert_eq!(message, expect);
-    assert!(
-        elapsed < Duration::from_secs(3),
-        "took {elapsed:?} to fail: {message}"
-    );
+    assert_eq!(render_error(bundle, limits), expect);
 }
 
 #[test]

@@ -160,7 +160,7 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
         annotations["backstage.io/source-location"],
         format!("url:{clone_url}")
     );
-    assert_eq!(annotations["paved.dev/ecs-cluster"], "paved-dev");
+    assert_eq!(annotations["paved.dev/ecs-cluster"], "dev");
     assert_eq!(annotations["paved.dev/ecs-service"], "payments");
     assert_eq!(component.body["spec"]["owner"], "group:default/team-a");
     assert_eq!(component.body["spec"]["system"], "payments");

@@ -98,6 +98,8 @@ error_codes! {
     VersionConflict = "version_conflict",
     /// The owner is not a Group in the catalog.
     UnknownOwner = "unknown_owner",
+    /// The service's name is taken: by a service, a catalog Component or System the new
+    /// service would create, or a repository; the message names which and the fix.
     ServiceExists = "service_exists",
     ServiceNotFound = "service_not_found",
     JobNotFound = "job_not_found",

@@ -997,7 +997,9 @@ pub struct ServiceCreateArgs {
     /// A one-line description of the service.
     #[arg(long)]
     pub description: Option<String>,
-    /// The environment of the service's first instance; by default `dev`.
+    /// The environment of the service's first instance; by default `dev`. Its `paved.yaml`
+    /// names it, and its catalog entity's `paved.dev/ecs-cluster` annotation names the
+    /// environment's ECS cluster, which has the environment's name (`dev`).
     #[arg(long)]
     pub environment: Option<String>,
     /// One input, `KEY=VALUE`, over the --inputs file; the value is read as YAML. Repeatable.

@@ -9,8 +9,9 @@ use crate::CreateServiceRequest;
 
 /// Annotation on the Component: the template and version it was created from.
 pub const TEMPLATE_ANNOTATION: &str = "paved.dev/template";
-/// Annotation: the ECS cluster of the first instance (`paved-<environment>`, as the built-in
-/// environment template names it).
+/// Annotation: the ECS cluster of the first instance: its environment's name
+/// ([`ecs_cluster_name`]), as the built-in `ecs-environment` template names the cluster and as
+/// the local engine's walkthrough creates it.
 pub const ECS_CLUSTER_ANNOTATION: &str = "paved.dev/ecs-cluster";
 /// Annotation: the ECS service of the first instance.
 pub const ECS_SERVICE_ANNOTATION: &str = "paved.dev/ecs-service";
@@ -57,6 +58,14 @@ pub fn repository_files(
     files
 }
 
+/// The ECS cluster of an environment: the environment's own name, so that the environment a
+/// service is created for, its `paved.yaml`, its catalog annotation and its cluster all say
+/// the same (`dev`). ECS cluster names take no dots, and `ecs-environment` turns dots and
+/// underscores into hyphens for its export names, so this does the same.
+pub fn ecs_cluster_name(environment: &str) -> String {
+    environment.replace(['.', '_'], "-")
+}
+
 /// The system the Component belongs to: the call's, or one named after the service.
 pub fn system_of(request: &CreateServiceRequest) -> String {
     request
@@ -68,7 +77,6 @@ pub fn system_of(request: &CreateServiceRequest) -> String {
 fn catalog_info(request: &CreateServiceRequest, template_version: &str, clone_url: &str) -> String {
     let system = system_of(request);
     let ecs_name = request.name.replace('.', "-");
-    let environment = request.environment.replace(['.', '_'], "-");
     let component = json!({
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "Component",
@@ -79,7 +87,7 @@ fn catalog_info(request: &CreateServiceRequest, template_version: &str, clone_ur
             "annotations": {
                 TEMPLATE_ANNOTATION: format!("{}@{template_version}", request.template_name()),
                 "backstage.io/source-location": format!("url:{clone_url}"),
-                ECS_CLUSTER_ANNOTATION: format!("paved-{environment}"),
+                ECS_CLUSTER_ANNOTATION: ecs_cluster_name(&request.environment),
                 ECS_SERVICE_ANNOTATION: ecs_name,
             },
         },

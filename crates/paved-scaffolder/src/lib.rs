@@ -140,6 +140,11 @@ pub enum ScaffolderError {
     InvalidRequest(String),
     #[error("a service named `{0}` already exists")]
     NameTaken(String),
+    /// The name is free as a service but the new repository's catalog entities (or the
+    /// repository itself) would clash with something that exists: the message names it and
+    /// the fix, since the job would otherwise fail at its `catalog` or `repository` step.
+    #[error("{0}")]
+    NameClash(String),
     #[error("owner `{0}` is not a Group in the catalog; register the group first")]
     UnknownOwner(String),
     #[error(transparent)]
@@ -340,14 +345,53 @@ impl Scaffolder {
                 "`{system}` is not a valid system name"
             )));
         }
-        let component = EntityRef::new("component", "default", name).key();
-        if self.inner.store.service(name).await?.is_some()
-            || self.inner.catalog.entity_by_ref(&component).is_some()
-            || self.repository_path(name).exists()
-        {
+        if self.inner.store.service(name).await?.is_some() {
             return Err(ScaffolderError::NameTaken(name.clone()));
         }
+        let component = EntityRef::new("component", "default", name).key();
+        if let Some(location) = self.location_of(&component) {
+            return Err(ScaffolderError::NameClash(format!(
+                "`{component}` is already in the catalog ({location}), and a service's \
+                 Component takes the service's name: choose another name, or remove that \
+                 location first"
+            )));
+        }
+        // Without `system`, the repository's catalog-info.yaml also holds a System named
+        // after the service (`files::system_of`); one from another location would make the
+        // job's catalog step fail on the conflict.
+        if request.system.is_none() {
+            let system = EntityRef::new("system", "default", name).key();
+            if let Some(location) = self.location_of(&system) {
+                return Err(ScaffolderError::NameClash(format!(
+                    "`{system}` is already in the catalog ({location}), and a service created \
+                     without a system gets a System of its own name: pass `system: {name}` \
+                     (`--system {name}`) to make the service part of it, or choose another name"
+                )));
+            }
+        }
+        let repository = self.repository_path(name);
+        if repository.exists() {
+            return Err(ScaffolderError::NameClash(format!(
+                "a repository `{}` already exists under the data directory, left by no service \
+                 Paved knows: move it away or choose another name",
+                repository.display()
+            )));
+        }
         Ok(())
+    }
+
+    /// Where the catalog entity `key` comes from (its managed-by location), if it exists.
+    fn location_of(&self, key: &str) -> Option<String> {
+        let entity = self.inner.catalog.entity_by_ref(key)?;
+        let location = serde_json::from_str::<Value>(&entity)
+            .ok()
+            .and_then(|entity| {
+                entity["metadata"]["annotations"]
+                    [paved_model::entity::annotation::MANAGED_BY_LOCATION]
+                    .as_str()
+                    .map(|location| format!("from location `{location}`"))
+            });
+        Some(location.unwrap_or_else(|| "from an unknown location".to_owned()))
     }
 
     /// Resolves the template (or takes the version a task recorded) and renders the

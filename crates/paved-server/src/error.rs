@@ -140,7 +140,7 @@ impl ApiError {
                     "InputError",
                     ErrorCode::UnknownOwner,
                 ),
-                ScaffolderError::NameTaken(_) => (
+                ScaffolderError::NameTaken(_) | ScaffolderError::NameClash(_) => (
                     StatusCode::CONFLICT,
                     "ConflictError",
                     ErrorCode::ServiceExists,
@@ -388,7 +388,7 @@ fn classify_registry(error: &RegistryError) -> (StatusCode, &'static str, ErrorC
     let input = |code| (StatusCode::BAD_REQUEST, "InputError", code);
     let conflict = |code| (StatusCode::CONFLICT, "ConflictError", code);
     match error {
-        RegistryError::TemplateNotFound(_) => not_found(ErrorCode::TemplateNotFound),
+        RegistryError::TemplateNotFound { .. } => not_found(ErrorCode::TemplateNotFound),
         RegistryError::VersionNotFound { .. } => not_found(ErrorCode::TemplateVersionNotFound),
         RegistryError::NoPublishedVersion { .. } => not_found(ErrorCode::NoPublishedVersion),
         RegistryError::SyncNotFound(_) => not_found(ErrorCode::TemplateSyncNotFound),

@@ -9,8 +9,9 @@ use crate::version::{Version, VersionSelector, VersionStatus, VersionSyntaxError
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("template `{0}` not found")]
-    TemplateNotFound(String),
+    /// `hint` is empty, or `; did you mean `NAME`?` with the nearest registered name.
+    #[error("template `{name}` not found{hint}")]
+    TemplateNotFound { name: String, hint: String },
     #[error("template `{template}` has no version {version}")]
     VersionNotFound { template: String, version: Version },
     #[error("template `{template}` has no published version{}", match .selector {

@@ -316,12 +316,23 @@ impl Registry {
 
     /// One template with its versions.
     pub async fn get(&self, name: &str) -> Result<TemplateInfo, RegistryError> {
-        let template = self
-            .inner
-            .store
-            .template(name)
-            .await?
-            .ok_or_else(|| RegistryError::TemplateNotFound(name.to_owned()))?;
+        let Some(template) = self.inner.store.template(name).await? else {
+            let names: Vec<String> = self
+                .inner
+                .store
+                .templates()
+                .await?
+                .into_iter()
+                .map(|template| template.name)
+                .collect();
+            let hint = nearest_name(name, &names)
+                .map(|nearest| format!("; did you mean `{nearest}`?"))
+                .unwrap_or_default();
+            return Err(RegistryError::TemplateNotFound {
+                name: name.to_owned(),
+                hint,
+            });
+        };
         let versions = self
             .inner
             .store
@@ -959,5 +970,57 @@ impl Registry {
             withdrawn_at: row.withdrawn_at,
             withdrawn_reason: row.withdrawn_reason.clone(),
         })
+    }
+}
+
+/// The registered name nearest to a mistyped `name` (`web-servise`, `web`, `Web-Service`),
+/// if one is near enough to be what was meant: a normalised Damerau-Levenshtein similarity of
+/// at least 0.6 (a typo or two in a short name), or `name` is a prefix of it.
+pub fn nearest_name<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
+    let wanted = name.to_lowercase();
+    names
+        .iter()
+        .map(|candidate| {
+            let lower = candidate.to_lowercase();
+            let mut score = strsim::normalized_damerau_levenshtein(&wanted, &lower);
+            if !wanted.is_empty() && lower.starts_with(&wanted) {
+                score = score.max(0.6);
+            }
+            (score, candidate.as_str())
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest_name;
+
+    #[test]
+    fn a_mistyped_name_suggests_the_nearest_registered_one() {
+        let names: Vec<String> = [
+            "ecs-environment",
+            "web-service",
+            "backend-service",
+            "worker-service",
+            "scheduled-job",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for (name, expect) in [
+            ("web-servise", Some("web-service")),
+            ("Web-Service", Some("web-service")),
+            ("web", Some("web-service")),
+            ("webservice", Some("web-service")),
+            ("worker", Some("worker-service")),
+            ("scheduled-jobs", Some("scheduled-job")),
+            ("ecs-env", Some("ecs-environment")),
+            ("payments", None),
+            ("", None),
+        ] {
+            assert_eq!(nearest_name(name, &names), expect, "{name}");
+        }
+        assert_eq!(nearest_name("web", &[]), None);
     }
 }

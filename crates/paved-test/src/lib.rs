@@ -22,6 +22,17 @@ use paved_template_registry::RegistryConfig;
 use serde_json::Value;
 use tokio::sync::watch;
 
+/// Where `.ci/setup-oracles` installs the oracles: `ORACLES_HOME`, by default
+/// `~/.cache/paved-oracles` (the AWS CLI is `py/bin/aws` there).
+pub fn oracles_home() -> PathBuf {
+    std::env::var_os("ORACLES_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
+        })
+        .expect("ORACLES_HOME or HOME is set")
+}
+
 /// Backstage's own catalog validator (`@backstage/catalog-model` and the scaffolder's Template
 /// v1beta3 validator), installed by `.ci/setup-oracles` under `ORACLES_HOME` (default
 /// `~/.cache/paved-oracles`), run with Node.js.
@@ -76,14 +87,7 @@ spec:
     impl BackstageValidator {
         /// Fails, never skips, when the validator is not installed.
         pub fn locate() -> BackstageValidator {
-            let home = std::env::var_os("ORACLES_HOME")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME")
-                        .map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
-                })
-                .expect("ORACLES_HOME or HOME is set");
-            let dir = home.join("backstage");
+            let dir = crate::oracles_home().join("backstage");
             for needed in [
                 "validate-catalog.js",
                 "node_modules/@backstage/catalog-model",

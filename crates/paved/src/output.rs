@@ -32,6 +32,15 @@ pub fn print<T: Serialize>(
     Ok(())
 }
 
+/// The one shape of every listing under `-o json|yaml`: `{"items": [...]}`, as the API's own
+/// listings are (`/api/templates`, `/api/jobs`, Backstage's `/entities/by-query`). Listings
+/// whose API answer is a bare array (Backstage's `GET /locations`, a template's versions) are
+/// wrapped in it, so scripts read `.items` whatever they list.
+#[derive(Serialize)]
+pub struct Items<'a, T> {
+    pub items: &'a [T],
+}
+
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table

@@ -38,14 +38,7 @@ impl Run {
 
 impl Aws {
     pub(crate) fn new(server: &TestServer) -> Aws {
-        let oracles = std::env::var_os("ORACLES_HOME")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .map(|home| PathBuf::from(home).join(".cache/paved-oracles"))
-            })
-            .expect("ORACLES_HOME or HOME is set");
-        let program = oracles.join("py/bin/aws");
+        let program = paved_test::oracles_home().join("py/bin/aws");
         assert!(
             program.exists(),
             "the AWS CLI is missing (`{}` not found); install it with `.ci/setup-oracles`",

@@ -9,6 +9,7 @@ both_backends!(
     creates_a_service_repository_and_registers_it_at_once,
     dry_run_returns_the_files_and_creates_nothing,
     bad_requests_are_refused_before_any_job,
+    names_taken_in_the_catalog_are_refused_before_any_job,
     a_failed_step_leaves_nothing_behind,
     a_template_can_name_where_repositories_are_pushed,
 );
@@ -160,7 +161,7 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
         annotations["backstage.io/source-location"],
         format!("url:{clone_url}")
     );
-    assert_eq!(annotations["paved.dev/ecs-cluster"], "paved-dev");
+    assert_eq!(annotations["paved.dev/ecs-cluster"], "dev");
     assert_eq!(annotations["paved.dev/ecs-service"], "payments");
     assert_eq!(component.body["spec"]["owner"], "group:default/team-a");
     assert_eq!(component.body["spec"]["system"], "payments");
@@ -181,6 +182,48 @@ async fn creates_a_service_repository_and_registers_it_at_once(backend: Backend)
     let again = server.post("/api/services", request("payments")).await;
     assert_eq!(again.status, 409, "{}", again.text);
     assert_eq!(again.body["error"]["code"], "service_exists");
+}
+
+/// A Component or System the new repository's catalog-info.yaml would clash with is refused
+/// at once, naming where it comes from and the fix, instead of failing the job's catalog step.
+async fn names_taken_in_the_catalog_are_refused_before_any_job(backend: Backend) {
+    let server = server(backend).await;
+    let shop = server.write(
+        "shop/catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: shop\nspec:\n  owner: team-a\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n  type: website\n  lifecycle: production\n  owner: team-a\n",
+    );
+    server.add_location("file", &shop).await;
+    let location = format!("from location `file:{}`", shop.display());
+    for (name, clash, fix) in [
+        (
+            "web",
+            "`component:default/web` is already in the catalog",
+            "choose another name",
+        ),
+        (
+            "shop",
+            "`system:default/shop` is already in the catalog",
+            "`--system shop`",
+        ),
+    ] {
+        let refused = server.post("/api/services", request(name)).await;
+        assert_eq!(refused.status, 409, "{name}: {}", refused.text);
+        assert_eq!(refused.body["error"]["code"], "service_exists");
+        let message = refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        for part in [clash, location.as_str(), fix] {
+            assert!(message.contains(part), "{name}: `{part}` in {message}");
+        }
+    }
+    // Joining the existing System is the fix, and it works.
+    let mut joined = request("shop");
+    joined["system"] = json!("shop");
+    joined["dryRun"] = json!(true);
+    let dry = server.post("/api/services", joined).await;
+    assert_eq!(dry.status, 200, "{}", dry.text);
+    let jobs = server.get("/api/jobs").await;
+    assert_eq!(jobs.body["items"], json!([]), "no job was recorded");
 }
 
 async fn dry_run_returns_the_files_and_creates_nothing(backend: Backend) {

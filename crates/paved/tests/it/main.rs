@@ -5,6 +5,8 @@ mod backstage;
 mod config;
 mod engine;
 mod engine_cli;
+mod examples;
+mod refusals;
 mod services;
 mod templates;
 mod up;
@@ -31,7 +33,7 @@ pub fn paved_under_umask(umask: &str) -> Command {
 
 /// `command` in the crate's directory, without the test runner's `PAVED_*` variables and with
 /// a config directory that holds no `paved/config.toml`, so the user's own never applies.
-fn paved_in(mut command: Command) -> Command {
+pub(crate) fn paved_in(mut command: Command) -> Command {
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PAVED_") {

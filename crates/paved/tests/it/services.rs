@@ -185,6 +185,13 @@ fn service_create_makes_a_repository_that_clones_passes_its_tests_and_validates(
     );
     assert_eq!(created.code, Some(0), "{created}");
     assert!(created.stdout.starts_with("created orders\n"), "{created}");
+    // A waiting create names its job first, so it can be followed from elsewhere.
+    let job_line = created.stderr.lines().next().unwrap_or_default();
+    assert!(
+        job_line.starts_with("job ")
+            && job_line.contains("(follow it elsewhere with `paved job follow "),
+        "{created}"
+    );
     for step in [
         "✓ render: ",
         "from web-service@1.0",
@@ -259,6 +266,45 @@ fn service_create_makes_a_repository_that_clones_passes_its_tests_and_validates(
     .expect("paved.yaml is YAML");
     assert_eq!(spec["service"]["template"], "web-service");
     assert_eq!(spec["instances"][0]["inputs"]["port"], 8080);
+
+    // One name for the environment: the instance's environment in paved.yaml, the
+    // Component's cluster annotation, and the cluster `ecs-environment` makes for it.
+    assert_eq!(spec["instances"][0]["environment"], "dev", "{spec}");
+    assert_eq!(
+        annotations["paved.dev/ecs-cluster"], "dev",
+        "{catalog_info}"
+    );
+    let context = dir.path().join("environment-context.yaml");
+    std::fs::write(
+        &context,
+        format!(
+            "environment:\n  name: {}\n",
+            spec["instances"][0]["environment"]
+        ),
+    )
+    .expect("write the context");
+    let rendered = dir.path().join("environment");
+    let environment = server.cli(
+        &["template", "render", "ecs-environment", "--context"],
+        &[&context, Path::new("--out"), &rendered],
+    );
+    assert_eq!(environment.code, Some(0), "{environment}");
+    let stack = std::fs::read_to_string(rendered.join("infrastructure/cloudformation.yaml"))
+        .expect("the environment's stack");
+    let cluster = stack
+        .split("Type: AWS::ECS::Cluster")
+        .nth(1)
+        .and_then(|resource| {
+            resource
+                .lines()
+                .find(|line| line.trim().starts_with("ClusterName:"))
+        })
+        .unwrap_or_else(|| panic!("the cluster resource names its cluster:\n{stack}"));
+    assert_eq!(
+        cluster.trim(),
+        format!("ClusterName: {}", annotations["paved.dev/ecs-cluster"]),
+        "the cluster is the annotation's"
+    );
 
     let tests = run(Command::new("python3")
         .args(["-m", "unittest", "-v"])
@@ -479,12 +525,12 @@ fn service_create_is_all_or_nothing() {
     let locations = server
         .cli(&["catalog", "locations", "list", "-o", "json"], &[])
         .json();
-    let targets: Vec<&str> = locations
+    let targets: Vec<&str> = locations["items"]
         .as_array()
         .expect("locations")
         .iter()
-        .filter(|location| location["data"]["type"] != "paved")
-        .filter_map(|location| location["data"]["target"].as_str())
+        .filter(|location| location["type"] != "paved")
+        .filter_map(|location| location["target"].as_str())
         .map(|target| target.rsplit('/').next().unwrap_or_default())
         .collect();
     assert_eq!(targets, ["groups.yaml"], "no location is left: {locations}");

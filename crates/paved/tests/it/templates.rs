@@ -83,9 +83,9 @@ fn listed(server: &Up, name: &str) -> Value {
 #[track_caller]
 fn version_states(server: &Up, name: &str) -> Vec<(String, String)> {
     let versions = template_ok(server, &["versions", name, "-o", "json"]).json();
-    versions
+    versions["items"]
         .as_array()
-        .unwrap_or_else(|| panic!("an array of versions: {versions}"))
+        .unwrap_or_else(|| panic!("a list of versions: {versions}"))
         .iter()
         .map(|version| {
             (

@@ -52,7 +52,7 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     assert_eq!(dry_run.code, Some(0), "{dry_run}");
     assert_eq!(dry_run.json()["entities"].as_array().map(Vec::len), Some(6));
     let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
-    assert_eq!(listed.json(), json!([]), "{listed}");
+    assert_eq!(listed.json(), json!({"items": []}), "{listed}");
 
     // A relative path is the caller's: it is sent absolute.
     let added = server.cli_in(
@@ -78,10 +78,14 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
     assert_eq!(listed.code, Some(0), "{listed}");
     let listed = listed.json();
-    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
-    assert_eq!(listed[0]["data"]["id"], id.as_str());
-    assert_eq!(listed[0]["data"]["type"], "file");
-    assert_eq!(listed[0]["data"]["target"], catalog.display().to_string());
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+    assert_eq!(listed["items"][0]["type"], "file");
+    assert_eq!(listed["items"][0]["target"], catalog.display().to_string());
 
     let web = server.cli(
         &["catalog", "get", "component:default/web", "-o", "json"],
@@ -174,7 +178,7 @@ fn serves_the_catalog_commands_and_resumes_after_sigterm() {
     let removed = server.cli(&["catalog", "locations", "remove", &id], &[]);
     assert_eq!(removed.code, Some(0), "{removed}");
     let listed = server.cli(&["catalog", "locations", "list", "-o", "json"], &[]);
-    assert_eq!(listed.json(), json!([]), "{listed}");
+    assert_eq!(listed.json(), json!({"items": []}), "{listed}");
     let gone = server.cli(&["catalog", "get", "component:default/web"], &[]);
     assert_eq!(gone.code, Some(1), "a 404 is a refusal: {gone}");
     assert!(gone.stderr.contains("not found"), "{gone}");

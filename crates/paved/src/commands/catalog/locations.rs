@@ -1,6 +1,6 @@
 //! `paved catalog locations add|list|remove`
 
-use paved_api::{AddLocationResponse, LocationItem, LocationSpec};
+use paved_api::{AddLocationResponse, Location, LocationItem, LocationSpec};
 use paved_cli::{OutputFormat, ServerArgs};
 
 use crate::Failure;
@@ -73,10 +73,12 @@ pub async fn add(
 
 pub async fn list(server: &ServerArgs, format: OutputFormat) -> Result<(), Failure> {
     let locations: Vec<LocationItem> = Client::new(server)?.get("/api/catalog/locations").await?;
-    output::print(format, &locations, || {
+    // Backstage wraps each location as `{"data": ...}`; the CLI lists the locations themselves.
+    let locations: Vec<Location> = locations.into_iter().map(|item| item.data).collect();
+    let items = output::Items { items: &locations };
+    output::print(format, &items, || {
         let mut table = output::table(&["id", "type", "target", "refreshed", "problems"]);
-        for item in &locations {
-            let location = &item.data;
+        for location in &locations {
             table.add_row(vec![
                 location.id.clone(),
                 location.location_type.clone(),

@@ -371,7 +371,7 @@ Resources:
   Cluster:
     Type: AWS::ECS::Cluster
     Properties:
-      ClusterName: {{ ("paved-" ~ environment.name) | to_json }}
+      ClusterName: {{ environment.name | replace(".", "-") | replace("_", "-") | to_json }}
       ClusterSettings:
         - Name: containerInsights
           Value: {{ "enabled" if environment.inputs.container_insights else "disabled" }}

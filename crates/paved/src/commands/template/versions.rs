@@ -18,7 +18,10 @@ pub async fn run(server: &ServerArgs, name: &str, format: OutputFormat) -> Resul
     let detail: TemplateDetail = Client::new(server)?
         .get(&format!("/api/templates/{name}"))
         .await?;
-    output::print(format, &detail.versions, || {
+    let items = output::Items {
+        items: &detail.versions,
+    };
+    output::print(format, &items, || {
         let mut table = output::table(&[
             "version",
             "status",
